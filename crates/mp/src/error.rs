@@ -1,0 +1,233 @@
+//! One error type for the whole crate, with messages written for a learner:
+//! what went wrong, in which process, and what to do next.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use crate::process::ExitStatus;
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in this crate.
+///
+/// `Display` says what happened and what to try; [`Error::kind`] lets a program
+/// react to one case (a timeout, say) without parsing text.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    /// The process in which the error was noticed.
+    pid: u32,
+}
+
+/// What went wrong: the cases a program may want to tell apart.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A system call failed; `what` says what the crate was trying to do.
+    Os {
+        /// What the crate was doing, e.g. "create a pipe for a Queue".
+        what: &'static str,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A value could not be turned into bytes to cross to another process.
+    Serialize(String),
+    /// Bytes from another process could not be turned back into a value.
+    Deserialize(String),
+    /// The spawn start method needs `mp::init()` to run first in `main`.
+    InitNotCalled,
+    /// `join` or `terminate` on a process that was never started.
+    NotStarted {
+        /// The process's name.
+        name: String,
+    },
+    /// `start` called twice on the same process.
+    AlreadyStarted {
+        /// The process's name.
+        name: String,
+    },
+    /// Waited longer than allowed.
+    Timeout {
+        /// What was being waited for, e.g. "Queue::get".
+        what: &'static str,
+        /// How long we waited.
+        after: Duration,
+    },
+    /// A pool task panicked in a worker process.
+    TaskPanicked {
+        /// The worker that ran the task.
+        pid: u32,
+        /// The panic message.
+        message: String,
+    },
+    /// A pool worker died (killed, aborted) while running a task.
+    WorkerDied {
+        /// The worker that died.
+        pid: u32,
+        /// How it ended.
+        status: ExitStatus,
+    },
+    /// `Queue::get` found the queue empty and no process left that could put on it.
+    QueueAbandoned,
+    /// A message was cut off: its sender died halfway through writing it.
+    MessageTruncated,
+    /// A message is larger than a queue or pipe accepts.
+    MessageTooLarge {
+        /// The message's size in bytes.
+        len: usize,
+        /// The largest size allowed.
+        max: usize,
+    },
+    /// The pool was closed or terminated and takes no more work.
+    PoolClosed,
+    /// The previous holder of a lock died while holding it.
+    OwnerDied {
+        /// The process that died holding the lock.
+        pid: u32,
+    },
+    /// An index past the end of a shared `Array`.
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// The array's length.
+        len: usize,
+    },
+    /// An object that lives in shared memory (a `Queue`, `Value`, `Lock`, …) was
+    /// serialized anywhere but in a process's start arguments.
+    NotInStartArguments {
+        /// The type, e.g. "Queue".
+        what: &'static str,
+    },
+    /// Something this platform cannot do.
+    Unsupported(&'static str),
+}
+
+impl Error {
+    /// Makes an error of the given kind, noticed in the current process.
+    pub fn new(kind: ErrorKind) -> Self {
+        Error {
+            kind,
+            pid: std::process::id(),
+        }
+    }
+
+    /// A system call failed while the crate was doing `what`.
+    pub(crate) fn os(what: &'static str, source: io::Error) -> Self {
+        Error::new(ErrorKind::Os { what, source })
+    }
+
+    /// The last OS error (`errno`), while doing `what`.
+    pub(crate) fn last_os(what: &'static str) -> Self {
+        Error::os(what, io::Error::last_os_error())
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The process in which the error was noticed.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Whether this is a [`ErrorKind::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, ErrorKind::Timeout { .. })
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error::new(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pid = self.pid;
+        match &self.kind {
+            ErrorKind::Os { what, source } => write!(
+                f,
+                "process {pid} could not {what}: {source}; \
+                 check the system's limits (ulimit -n for open files, ulimit -u for processes)"
+            ),
+            ErrorKind::Serialize(msg) => write!(
+                f,
+                "process {pid} could not serialize a value to send it to another process: {msg}"
+            ),
+            ErrorKind::Deserialize(msg) => write!(
+                f,
+                "process {pid} received bytes it could not turn back into a value: {msg}; \
+                 both sides must agree on the type (Queue<T>, fn(A) -> R)"
+            ),
+            ErrorKind::InitNotCalled => write!(
+                f,
+                "the spawn start method re-runs this program, so `mp::init()` must be the first \
+                 line of `main` (it is Rust's `if __name__ == '__main__'`); add it and run again"
+            ),
+            ErrorKind::NotStarted { name } => {
+                write!(f, "process '{name}' was never started: call start() first")
+            }
+            ErrorKind::AlreadyStarted { name } => write!(
+                f,
+                "process '{name}' was already started: a process starts once; make a new one"
+            ),
+            ErrorKind::Timeout { what, after } => {
+                write!(f, "{what} timed out after {after:?} in process {pid}")
+            }
+            ErrorKind::TaskPanicked { pid, message } => {
+                write!(f, "the task panicked in worker process {pid}: {message}")
+            }
+            ErrorKind::WorkerDied { pid, status } => write!(
+                f,
+                "worker process {pid} {status} while running this task; \
+                 the pool replaced it and goes on"
+            ),
+            ErrorKind::QueueAbandoned => write!(
+                f,
+                "Queue::get in process {pid}: the queue is empty and every process that could put \
+                 on it has ended, so nothing can arrive; did a producer die before putting?"
+            ),
+            ErrorKind::MessageTruncated => write!(
+                f,
+                "process {pid} received only part of a message: its sender died while writing it"
+            ),
+            ErrorKind::MessageTooLarge { len, max } => write!(
+                f,
+                "a message of {len} bytes is too large (the limit is {max} bytes); \
+                 send it in smaller pieces, or put large data in a shared Array"
+            ),
+            ErrorKind::PoolClosed => write!(
+                f,
+                "the pool was closed or terminated and takes no new work; make a new Pool"
+            ),
+            ErrorKind::OwnerDied { pid: owner } => write!(
+                f,
+                "process {owner} died while holding a lock that process {pid} then took; \
+                 the data it guarded may be half-updated: check it before going on"
+            ),
+            ErrorKind::IndexOutOfRange { index, len } => write!(
+                f,
+                "index {index} is out of range for a shared Array of length {len}"
+            ),
+            ErrorKind::NotInStartArguments { what } => write!(
+                f,
+                "a {what} lives in shared memory and can only be handed to a process in its start \
+                 arguments (Process::new or Pool), not sent through a Queue or a pool task"
+            ),
+            ErrorKind::Unsupported(what) => write!(f, "not supported on this platform: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Os { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Sending a plain `fn` and its argument to another process.
+//!
+//! Python pickles a function by its *name*: the other process imports the
+//! module and looks the name up. Rust keeps no function names at run time, but
+//! every process in this crate runs the very same executable (fork copies it;
+//! spawn runs it again). In one executable, a function always sits at the same
+//! distance from any other point of its code, even when the system loads the
+//! program at a random address (ASLR). So we send that distance, measured from
+//! an anchor function of this crate, and the other side adds it to its own
+//! anchor's address.
+//!
+//! That is why targets are plain `fn` items and never capturing closures: a
+//! closure's captured values live in one process's memory; only a code address
+//! means the same thing in both. (In Python terms: the target must be picklable.)
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Turns a value into bytes: the crate's pickle.
+pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    postcard::to_stdvec(value).map_err(|e| Error::new(ErrorKind::Serialize(e.to_string())))
+}
+
+/// Turns bytes made by [`to_bytes`] back into a value.
+pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| Error::new(ErrorKind::Deserialize(e.to_string())))
+}
+
+/// The fixed point that code addresses are measured from.
+#[inline(never)]
+fn anchor() {}
+
+/// A code address, as a distance from [`anchor`]: the same in every process
+/// running this executable.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct CodeOffset(isize);
+
+impl CodeOffset {
+    fn of(address: usize) -> Self {
+        CodeOffset(address.wrapping_sub(anchor as fn() as usize) as isize)
+    }
+
+    fn address(self) -> usize {
+        (anchor as fn() as usize).wrapping_add(self.0 as usize)
+    }
+}
+
+/// A call that has decoded its argument and is ready to run: it returns the
+/// serialized result.
+pub(crate) type Prepared = Box<dyn FnOnce() -> Result<Vec<u8>>>;
+
+/// Decodes an argument for the function at `function` and returns the call.
+type Trampoline = fn(function: usize, input: &[u8]) -> Result<Prepared>;
+
+/// A `fn(A) -> R` that another process running this executable can call on
+/// serialized arguments.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub(crate) struct RemoteFn {
+    function: CodeOffset,
+    /// `trampoline::<A, R>`: it knows the types `A` and `R`, which the bytes do not.
+    trampoline: CodeOffset,
+}
+
+impl RemoteFn {
+    /// Describes `f` so that another process can call it.
+    pub(crate) fn new<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+        f: fn(A) -> R,
+    ) -> Self {
+        RemoteFn {
+            function: CodeOffset::of(f as usize),
+            trampoline: CodeOffset::of(trampoline::<A, R> as Trampoline as usize),
+        }
+    }
+
+    /// Decodes `input` as the function's argument (in the receiving process)
+    /// and returns the call, ready to run.
+    ///
+    /// A `RemoteFn` must come from [`RemoteFn::new`] in a process running the
+    /// same executable: the crate only reads them from its own pipes.
+    pub(crate) fn prepare(&self, input: &[u8]) -> Result<Prepared> {
+        // SAFETY: `trampoline` was measured from a `Trampoline` in a process
+        // running this same executable (fork copies it; spawn re-runs the same
+        // file, `/proc/self/exe`), so the address is that function's here too.
+        let trampoline: Trampoline =
+            unsafe { std::mem::transmute::<usize, Trampoline>(self.trampoline.address()) };
+        trampoline(self.function.address(), input)
+    }
+}
+
+/// Decodes an `A`, and returns the call of the `fn(A) -> R` at `function`.
+fn trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+    function: usize,
+    input: &[u8],
+) -> Result<Prepared> {
+    // SAFETY: `RemoteFn::new::<A, R>` paired this very instantiation of the
+    // trampoline with the address of a `fn(A) -> R`, valid in this process (see
+    // `RemoteFn::prepare`).
+    let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
+    let argument: A = from_bytes(input)?;
+    Ok(Box::new(move || to_bytes(&f(argument))))
+}

@@ -1,0 +1,525 @@
+//! Starting a function in a child process: Python's `multiprocessing.Process`.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::function::{self, RemoteFn};
+use crate::{inherit, sys};
+
+/// How a child process comes to life. Python has the same two (and a third,
+/// forkserver, which this crate leaves out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartMethod {
+    /// The child is a copy of the parent, made by `fork()`: its memory, its open
+    /// files, everything but the other threads. Fast. The default on Linux.
+    #[cfg_attr(target_os = "linux", default)]
+    Fork,
+    /// The child is this same program started afresh; [`init`], called first in
+    /// `main`, sends it to its target function. Slower, but it inherits nothing
+    /// by accident, so it is safe in a program with threads. The default on macOS.
+    #[cfg_attr(not(target_os = "linux"), default)]
+    Spawn,
+}
+
+/// How a process ended: Python's `exitcode` (negative there for a signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitStatus {
+    /// It exited with this code: 0 for success; 1 when its target panicked.
+    Code(i32),
+    /// It was ended by this signal (9 is `SIGKILL`, 15 is `SIGTERM`).
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// Whether it exited with code 0.
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ExitStatus::Code(code) => write!(f, "exited with code {code}"),
+            ExitStatus::Signal(signal) => {
+                write!(
+                    f,
+                    "was killed by signal {signal} ({})",
+                    sys::signal_name(signal)
+                )
+            }
+        }
+    }
+}
+
+/// A function to run in a child process, with its argument: Python's
+/// `multiprocessing.Process(target=job, args=(...,))`.
+///
+/// The target is a plain `fn`, not a closure (see the crate docs); several
+/// arguments travel as one tuple. Start it, then join it:
+///
+/// ```
+/// fn job(n: u64) {
+///     println!("child {} got {n}", std::process::id());
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init(); // first line of main: needed by the spawn start method
+///     let mut p = mp::Process::new(job, 7);
+///     p.start()?;
+///     assert!(p.join()?.success());
+///     Ok(())
+/// }
+/// ```
+///
+/// A `Process` dropped while its child still runs waits for the child, as
+/// Python waits for its non-daemon children at exit; a daemon process (see
+/// [`Process::daemon`]) is killed instead, and so is every child when the
+/// parent is panicking. Either way the child is reaped: never a zombie.
+pub struct Process {
+    name: String,
+    method: StartMethod,
+    daemon: bool,
+    job: Option<Box<dyn Job>>,
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Created,
+    Running(libc::pid_t),
+    Ended(libc::pid_t, ExitStatus),
+}
+
+impl Process {
+    /// A process that will run `target(args)`; nothing starts until [`Process::start`].
+    pub fn new<A>(target: fn(A), args: A) -> Self
+    where
+        A: Serialize + DeserializeOwned + 'static,
+    {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+        Process {
+            name: format!("Process-{n}"),
+            method: StartMethod::default(),
+            daemon: false,
+            job: Some(Box::new(Target { target, args })),
+            state: State::Created,
+        }
+    }
+
+    /// Names the process (Python's `name=`); the default is `Process-N`.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Chooses how the child starts: [`StartMethod::Fork`] or [`StartMethod::Spawn`].
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// A daemon process is killed, not waited for, when its `Process` is
+    /// dropped without a join (Python's `daemon=True`).
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.daemon = daemon;
+        self
+    }
+
+    /// The process's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The child's pid, once started.
+    pub fn pid(&self) -> Option<u32> {
+        match self.state {
+            State::Created => None,
+            State::Running(pid) | State::Ended(pid, _) => Some(pid as u32),
+        }
+    }
+
+    /// Starts the child (Python's `start()`). A process starts once.
+    pub fn start(&mut self) -> Result<()> {
+        let Some(job) = self.job.take() else {
+            return Err(ErrorKind::AlreadyStarted {
+                name: self.name.clone(),
+            }
+            .into());
+        };
+        let pid = match self.method {
+            StartMethod::Fork => fork_child(&self.name, job)?,
+            StartMethod::Spawn => spawn_child(&self.name, job.as_ref())?,
+        };
+        self.state = State::Running(pid);
+        Ok(())
+    }
+
+    /// Waits for the child to end, reaps it, and returns how it ended
+    /// (Python's `join()`, then `exitcode`). Joining an ended process again
+    /// returns the same status.
+    pub fn join(&mut self) -> Result<ExitStatus> {
+        match self.state {
+            State::Created => Err(ErrorKind::NotStarted {
+                name: self.name.clone(),
+            }
+            .into()),
+            State::Ended(_, status) => Ok(status),
+            State::Running(pid) => {
+                let status = sys::waitpid(pid, true)
+                    .map_err(|e| Error::os("wait for a child process", e))?
+                    .expect("a blocking waitpid returns a status");
+                Ok(self.ended(pid, status))
+            }
+        }
+    }
+
+    /// Like [`Process::join`], but gives up after `timeout`: `Ok(None)` if the
+    /// child is still running then (Python's `join(timeout)`).
+    pub fn join_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_micros(50);
+        loop {
+            if let Some(status) = self.try_join()? {
+                return Ok(Some(status));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+    }
+
+    /// Reaps the child if it has ended; `Ok(None)` if it is still running.
+    fn try_join(&mut self) -> Result<Option<ExitStatus>> {
+        match self.state {
+            State::Created => Err(ErrorKind::NotStarted {
+                name: self.name.clone(),
+            }
+            .into()),
+            State::Ended(_, status) => Ok(Some(status)),
+            State::Running(pid) => Ok(sys::waitpid(pid, false)
+                .map_err(|e| Error::os("check on a child process", e))?
+                .map(|status| self.ended(pid, status))),
+        }
+    }
+
+    fn ended(&mut self, pid: libc::pid_t, status: ExitStatus) -> ExitStatus {
+        self.state = State::Ended(pid, status);
+        children().retain(|&child| child != pid);
+        status
+    }
+
+    /// Whether the child has started and not yet ended (Python's `is_alive()`).
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.state, State::Running(_)) && matches!(self.try_join(), Ok(None))
+    }
+
+    /// How the child ended, if it has been joined (Python's `exitcode`).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        match self.state {
+            State::Ended(_, status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Asks the child to stop: sends `SIGTERM` (Python's `terminate()`). Join it afterwards.
+    pub fn terminate(&self) -> Result<()> {
+        self.signal(libc::SIGTERM)
+    }
+
+    /// Stops the child at once: sends `SIGKILL` (Python's `kill()`). Join it afterwards.
+    pub fn kill(&self) -> Result<()> {
+        self.signal(libc::SIGKILL)
+    }
+
+    fn signal(&self, signal: libc::c_int) -> Result<()> {
+        match self.state {
+            State::Created => Err(ErrorKind::NotStarted {
+                name: self.name.clone(),
+            }
+            .into()),
+            State::Ended(..) => Ok(()), // already gone: nothing to stop
+            State::Running(pid) => {
+                sys::kill(pid, signal).map_err(|e| Error::os("signal a child process", e))
+            }
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let State::Running(pid) = self.state {
+            if self.daemon || std::thread::panicking() {
+                let _ = sys::kill(pid, libc::SIGKILL);
+            }
+            if let Ok(Some(status)) = sys::waitpid(pid, true) {
+                self.ended(pid, status);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Process")
+            .field("name", &self.name)
+            .field("pid", &self.pid())
+            .field("method", &self.method)
+            .field("exit_status", &self.exit_status())
+            .finish()
+    }
+}
+
+/// A target with its argument, type-erased so that `Process` needs no type parameter.
+trait Job {
+    /// Runs the target here (in a forked child).
+    fn run(self: Box<Self>);
+    /// Describes the call for a spawned child: the function, and the argument's
+    /// bytes with the file descriptors they name.
+    fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)>;
+}
+
+struct Target<A> {
+    target: fn(A),
+    args: A,
+}
+
+impl<A: Serialize + DeserializeOwned + 'static> Job for Target<A> {
+    fn run(self: Box<Self>) {
+        (self.target)(self.args)
+    }
+
+    fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)> {
+        let (bytes, fds) = inherit::collect_outgoing(|| function::to_bytes(&self.args));
+        Ok((RemoteFn::new(self.target), bytes?, fds))
+    }
+}
+
+/// The children this process has started and not yet reaped.
+fn children() -> MutexGuard<'static, Vec<libc::pid_t>> {
+    static CHILDREN: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// In a child started by this crate: its parent's pid (0 in the main process).
+static PARENT: AtomicI32 = AtomicI32::new(0);
+
+/// This process's name, if it is a child started by this crate.
+static NAME: OnceLock<String> = OnceLock::new();
+
+/// The current process's name: `MainProcess`, or the name its parent gave it
+/// (Python's `multiprocessing.current_process().name`).
+pub fn current_process_name() -> &'static str {
+    NAME.get().map_or("MainProcess", String::as_str)
+}
+
+/// Whether any other process could still write to an object this process
+/// shares: a child it started that has not ended, or (in a child) its parent.
+/// `Queue::get` uses this to give up instead of waiting forever.
+pub(crate) fn others_alive() -> bool {
+    let parent = PARENT.load(Ordering::Relaxed);
+    (parent != 0 && sys::parent_pid() == parent)
+        || children().iter().any(|&pid| !sys::has_exited(pid))
+}
+
+/// Forks a child that runs `job`; returns its pid.
+fn fork_child(name: &str, job: Box<dyn Job>) -> Result<libc::pid_t> {
+    warn_if_threads(name);
+    let parent = std::process::id() as libc::pid_t;
+    match sys::fork().map_err(|e| Error::os("fork a child process", e))? {
+        sys::Fork::Child => {
+            children().clear(); // the parent's children are not ours
+            run_child(parent, name.to_owned(), || job.run())
+        }
+        sys::Fork::Parent(pid) => {
+            children().push(pid);
+            Ok(pid)
+        }
+    }
+}
+
+/// Prints a warning, once, when forking a process that has other threads:
+/// the child gets a copy of the forking thread only, and a lock that another
+/// thread held at that moment (stdout's, the allocator's, a thread pool's)
+/// stays locked forever in the child. Python 3.12 warns the same way.
+fn warn_if_threads(name: &str) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if let Some(threads @ 2..) = sys::thread_count()
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
+        eprintln!(
+            "warning: process {} has {threads} threads and forks '{name}': the child copies only \
+             the forking thread and may hang on a lock another thread held (stdout, a thread \
+             pool). Use StartMethod::Spawn in programs with threads.",
+            std::process::id()
+        );
+    }
+}
+
+/// In a new child: runs `body`, then ends the process with code 0, or 1 if
+/// `body` panicked (as Python's child exits with 1 on an exception).
+pub(crate) fn run_child(parent: libc::pid_t, name: String, body: impl FnOnce()) -> ! {
+    PARENT.store(parent, Ordering::Relaxed);
+    let _ = NAME.set(name);
+    panic::set_hook(Box::new(|info| {
+        // No backtrace: a learner wants the message, and capturing one is slow.
+        eprintln!(
+            "process '{}' (pid {}) panicked: {}",
+            current_process_name(),
+            std::process::id(),
+            panic_message(info.payload()),
+        );
+    }));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(body));
+    sys::exit_child(if outcome.is_ok() { 0 } else { 1 })
+}
+
+/// The text of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".to_owned()
+    }
+}
+
+/// The command-line flag that tells [`init`] that this run is a spawned child.
+const CHILD_FLAG: &str = "--mp-spawned-child";
+
+/// Set by [`init`]: spawn refuses to start without it.
+static INIT_CALLED: AtomicBool = AtomicBool::new(false);
+
+/// What a spawned child receives on its start pipe.
+#[derive(Serialize, Deserialize)]
+struct SpawnPayload {
+    name: String,
+    parent: libc::pid_t,
+    function: RemoteFn,
+    fds: Vec<RawFd>,
+    args: Vec<u8>,
+}
+
+/// Starts this same program afresh as a child that runs `job`; returns its pid.
+fn spawn_child(name: &str, job: &dyn Job) -> Result<libc::pid_t> {
+    use std::os::unix::process::CommandExt;
+
+    if !INIT_CALLED.load(Ordering::Relaxed) {
+        return Err(ErrorKind::InitNotCalled.into());
+    }
+    let (function, args, fds) = job.encode()?;
+    let payload = SpawnPayload {
+        name: name.to_owned(),
+        parent: std::process::id() as libc::pid_t,
+        function,
+        fds: fds.clone(),
+        args,
+    };
+    let payload = function::to_bytes(&payload)?;
+    let (reader, mut writer) = {
+        let (r, w) = sys::pipe().map_err(|e| Error::os("make a pipe to a spawned child", e))?;
+        (r, std::fs::File::from(w))
+    };
+    let mut keep = fds;
+    keep.push(reader.as_raw_fd());
+
+    let mut command = std::process::Command::new(own_executable()?);
+    if let Some(arg0) = std::env::args_os().next() {
+        command.arg0(arg0);
+    }
+    command.arg(CHILD_FLAG).arg(reader.as_raw_fd().to_string());
+    // SAFETY: the closure runs in the forked child just before exec; it only
+    // calls fcntl on descriptors (async-signal-safe) and allocates nothing.
+    unsafe {
+        command.pre_exec(move || inherit::keep_across_exec(&keep));
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| Error::os("spawn a child process", e))?;
+    let pid = child.id() as libc::pid_t;
+    children().push(pid);
+    drop(reader);
+    // If the child died before reading, this fails with EPIPE; its exit status
+    // (from join) tells the learner more, so the write error is only reported.
+    writer
+        .write_all(&payload)
+        .map_err(|e| Error::os("send a spawned child its target", e))?;
+    Ok(pid)
+}
+
+/// The path that runs this very executable again.
+fn own_executable() -> Result<std::path::PathBuf> {
+    // On Linux, /proc/self/exe is the running file itself, even if it has
+    // been rebuilt or deleted since: the child is guaranteed the same code.
+    if cfg!(target_os = "linux") {
+        Ok("/proc/self/exe".into())
+    } else {
+        std::env::current_exe().map_err(|e| Error::os("find this program's executable", e))
+    }
+}
+
+/// Call this first in `main`: Rust's `if __name__ == '__main__':`.
+///
+/// With the spawn start method, a child is this same program run again. In
+/// Python, the guard stops the child from re-running the main script's
+/// top-level code. Here, `init` recognises a spawned child, runs its target
+/// function, and ends the process, so the rest of `main` only ever runs in the
+/// original program. In the original program it returns at once.
+///
+/// ```
+/// mp::init(); // the first line of `main`
+/// // ... the rest of the program ...
+/// ```
+pub fn init() {
+    INIT_CALLED.store(true, Ordering::Relaxed);
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_none_or(|flag| flag != CHILD_FLAG) {
+        return;
+    }
+    let fd: Option<RawFd> = args.next().and_then(|fd| fd.to_str()?.parse().ok());
+    let Some(fd) = fd else {
+        eprintln!("mp::init: {CHILD_FLAG} needs the number of the start pipe");
+        sys::exit_child(2);
+    };
+    // SAFETY: the parent put the read end of the start pipe at this number and
+    // kept it open across exec for us; nothing else in this new program uses it.
+    let mut start_pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut bytes = Vec::new();
+    let prepared = start_pipe
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::os("read the start pipe", e))
+        .and_then(|_| function::from_bytes::<SpawnPayload>(&bytes))
+        .and_then(|payload| {
+            let call =
+                inherit::with_incoming(&payload.fds, || payload.function.prepare(&payload.args))?;
+            Ok((payload.parent, payload.name, call))
+        });
+    drop(start_pipe);
+    match prepared {
+        Ok((parent, name, call)) => run_child(parent, name, || {
+            if let Err(err) = call() {
+                panic!("{err}");
+            }
+        }),
+        Err(err) => {
+            eprintln!("mp::init: could not start this spawned child: {err}");
+            sys::exit_child(1);
+        }
+    }
+}

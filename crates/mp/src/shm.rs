@@ -1,0 +1,127 @@
+//! Memory that is really shared between processes.
+//!
+//! The trap this module exists for: `memmap2::MmapMut::map_anon` makes a
+//! *private* mapping. After `fork` the child gets a copy-on-write copy, so the
+//! parent never sees the child's writes. Shared memory must be a *shared*
+//! mapping of a file that both processes map. On Linux that file is a
+//! `memfd`: it lives only in memory, has no name in the file system, and
+//! disappears when the last process that has it open or mapped ends, so no
+//! shared-memory file can ever be left behind.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use memmap2::MmapMut;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+use crate::inherit;
+
+/// A block of memory shared by every process that holds it: the parent that
+/// made it, its forked children (which inherit the mapping), and spawned
+/// children (which receive the file in their start arguments and map it).
+///
+/// Cloning is cheap and shares the same memory.
+#[derive(Clone)]
+pub(crate) struct SharedMemory {
+    inner: Arc<Mapping>,
+}
+
+struct Mapping {
+    /// The shared mapping of `file`. `MmapMut::map_mut` uses `MAP_SHARED`.
+    map: MmapMut,
+    /// The memory's file, kept open so that it can be handed to spawned children.
+    file: File,
+    /// What kind of object uses this memory, for error messages.
+    what: &'static str,
+}
+
+impl SharedMemory {
+    /// Makes `len` bytes of zeroed shared memory for an object of type `what`.
+    pub(crate) fn new(what: &'static str, len: usize) -> Result<Self> {
+        let file = anonymous_file(what)?;
+        file.set_len(len.max(1) as u64)
+            .map_err(|e| Error::os("size shared memory", e))?;
+        Self::map(what, file)
+    }
+
+    fn map(what: &'static str, file: File) -> Result<Self> {
+        // SAFETY: memmap2 requires that nobody truncates the file while it is
+        // mapped. Nobody can: the file has no name, and this crate never
+        // changes its size after `new`.
+        let map =
+            unsafe { MmapMut::map_mut(&file) }.map_err(|e| Error::os("map shared memory", e))?;
+        Ok(SharedMemory {
+            inner: Arc::new(Mapping { map, file, what }),
+        })
+    }
+
+    /// The start of the memory. It is page-aligned, so any type fits at offset 0.
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.inner.map.as_ptr().cast_mut()
+    }
+
+    /// Its size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.map.len()
+    }
+}
+
+/// A file that lives only in memory and has no name.
+#[cfg(target_os = "linux")]
+fn anonymous_file(what: &'static str) -> Result<File> {
+    use std::os::fd::FromRawFd;
+    let name = std::ffi::CString::new(format!("mp-{what}")).expect("no NUL in a type name");
+    // SAFETY: `name` is a valid C string; memfd_create returns a new descriptor or -1.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd == -1 {
+        return Err(Error::last_os("create shared memory (memfd_create)"));
+    }
+    // SAFETY: memfd_create just returned this descriptor; nothing else owns it.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// A file that lives only in memory: `shm_open` under a random name, unlinked
+/// at once so that it cannot be left behind.
+#[cfg(not(target_os = "linux"))]
+fn anonymous_file(what: &'static str) -> Result<File> {
+    use std::os::fd::FromRawFd;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("/mp-{}-{}-{nanos}", what, std::process::id());
+    let name = std::ffi::CString::new(name).expect("no NUL in the name");
+    // SAFETY: `name` is a valid C string; shm_open returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::shm_open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+            0o600,
+        )
+    };
+    if fd == -1 {
+        return Err(Error::last_os("create shared memory (shm_open)"));
+    }
+    // SAFETY: `name` is a valid C string; the object stays alive while `fd` is open.
+    unsafe { libc::shm_unlink(name.as_ptr()) };
+    // SAFETY: shm_open just returned this descriptor; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    crate::sys::set_cloexec(fd.as_raw_fd(), true)
+        .map_err(|e| Error::os("create shared memory", e))?;
+    Ok(File::from(fd))
+}
+
+impl Serialize for SharedMemory {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        inherit::serialize_fd(self.inner.file.as_raw_fd(), self.inner.what, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedMemory {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let fd = inherit::deserialize_fd(d)?;
+        SharedMemory::map("shared object", File::from(fd)).map_err(serde::de::Error::custom)
+    }
+}

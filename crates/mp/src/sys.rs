@@ -1,0 +1,244 @@
+//! Thin, safe wrappers over the few system calls the crate needs.
+//!
+//! Most of the crate's `unsafe` lives here (the rest is in `shm.rs` and
+//! `lock.rs`, where raw pointers into shared memory cannot be avoided). Each
+//! wrapper turns a C convention (`-1` and `errno`) into an `io::Result`.
+
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use crate::process::ExitStatus;
+
+/// Turns a C return value of `-1` into the current `errno`.
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Which side of a `fork` we are on.
+pub(crate) enum Fork {
+    /// In the parent: the child's pid.
+    Parent(libc::pid_t),
+    /// In the child.
+    Child,
+}
+
+/// Forks the process. Stdout is flushed first, so the child does not print the
+/// parent's buffered output a second time.
+///
+/// After `Fork::Child` the caller must only run code that is safe in a forked
+/// child and end with [`exit_child`]; see `process.rs`.
+pub(crate) fn fork() -> io::Result<Fork> {
+    let _ = io::stdout().flush();
+    // SAFETY: fork has no memory-safety preconditions of its own. The child
+    // gets a copy of this thread only; the callers in this crate run nothing in
+    // the child but the target function and `exit_child`, and warn when other
+    // threads were alive (they may hold locks the child would wait on forever).
+    let pid = check(unsafe { libc::fork() })?;
+    Ok(if pid == 0 {
+        Fork::Child
+    } else {
+        Fork::Parent(pid)
+    })
+}
+
+/// Ends a child process at once with `code`, after flushing its stdout.
+///
+/// `_exit` skips the parent's `atexit` handlers and never returns into the
+/// parent's `main`, which the child's copy of the stack still holds.
+pub(crate) fn exit_child(code: i32) -> ! {
+    let _ = io::stdout().flush();
+    // SAFETY: `_exit` ends the process; it is always safe to call.
+    unsafe { libc::_exit(code) }
+}
+
+/// Decodes a `waitpid` status word.
+fn decode_status(status: libc::c_int) -> ExitStatus {
+    if libc::WIFSIGNALED(status) {
+        ExitStatus::Signal(libc::WTERMSIG(status))
+    } else {
+        ExitStatus::Code(libc::WEXITSTATUS(status))
+    }
+}
+
+/// Waits for child `pid` to end and reaps it. With `block == false`, returns
+/// `Ok(None)` at once if it is still running.
+pub(crate) fn waitpid(pid: libc::pid_t, block: bool) -> io::Result<Option<ExitStatus>> {
+    let flags = if block { 0 } else { libc::WNOHANG };
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a valid place for the kernel to write the status word.
+        let ret = unsafe { libc::waitpid(pid, &mut status, flags) };
+        match ret {
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            0 => return Ok(None),
+            _ => return Ok(Some(decode_status(status))),
+        }
+    }
+}
+
+/// Whether child `pid` has ended, without reaping it (`WNOWAIT`): its exit
+/// status stays for a later `waitpid`.
+pub(crate) fn has_exited(pid: libc::pid_t) -> bool {
+    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid place for the kernel to write into.
+    let ret = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: `si_pid` is set by the kernel for a child that changed state, and
+    // stays 0 when none did (we zeroed the struct).
+    ret == -1 || unsafe { info.si_pid() } != 0
+}
+
+/// Whether a process with this pid exists (it may be a zombie).
+pub(crate) fn process_exists(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 checks for existence and sends nothing.
+    let ret = unsafe { libc::kill(pid, 0) };
+    ret == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Sends `signal` to process `pid`.
+pub(crate) fn kill(pid: libc::pid_t, signal: libc::c_int) -> io::Result<()> {
+    // SAFETY: kill has no memory-safety preconditions.
+    check(unsafe { libc::kill(pid, signal) }).map(drop)
+}
+
+/// This process's parent.
+pub(crate) fn parent_pid() -> libc::pid_t {
+    // SAFETY: getppid cannot fail and has no preconditions.
+    unsafe { libc::getppid() }
+}
+
+/// A pipe: `(read end, write end)`, both closed on `exec`.
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    #[cfg(target_os = "linux")]
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    #[cfg(not(target_os = "linux"))]
+    {
+        // SAFETY: `fds` has room for the two descriptors pipe writes.
+        check(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
+        for fd in fds {
+            set_cloexec(fd, true)?;
+        }
+    }
+    // SAFETY: pipe just returned these two descriptors, and nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Sets or clears close-on-exec on `fd`. Cleared, the descriptor survives the
+/// `exec` of the spawn start method, so the new program can use it.
+pub(crate) fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: F_GETFD/F_SETFD only read and write the descriptor's flags.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    let flags = if on {
+        flags | libc::FD_CLOEXEC
+    } else {
+        flags & !libc::FD_CLOEXEC
+    };
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
+}
+
+/// Puts `fd` in non-blocking mode: a read with nothing to read fails with
+/// `WouldBlock` instead of waiting.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: F_GETFL/F_SETFL only read and write the open file's status flags.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) }).map(drop)
+}
+
+/// Duplicates `fd` (the copy is closed on `exec`).
+pub(crate) fn dup(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; it fails cleanly if `fd` is not open.
+    let new = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
+    // SAFETY: fcntl just returned this new descriptor, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Waits until one of `fds` is readable (or at end of file or broken), for at
+/// most `timeout` (`None`: no limit). Returns the indices that are ready.
+pub(crate) fn poll_readable(
+    fds: &[BorrowedFd<'_>],
+    timeout: Option<Duration>,
+) -> io::Result<Vec<usize>> {
+    let mut pollfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let ms = match timeout {
+        None => -1,
+        // Round up, so a short timeout does not become a busy loop of 0 ms polls.
+        Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int,
+    };
+    loop {
+        // SAFETY: `pollfds` is a valid array of `pollfds.len()` entries.
+        let ret = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms) };
+        if ret == -1 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        return Ok(pollfds
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.revents != 0)
+            .map(|(i, _)| i)
+            .collect());
+    }
+}
+
+/// The number of threads in this process, where the platform tells it cheaply.
+pub(crate) fn thread_count() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+        line["Threads:".len()..].trim().parse().ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// A short name for a signal number, for messages ("SIGKILL").
+pub(crate) fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        _ => "a signal",
+    }
+}

@@ -1,0 +1,132 @@
+//! Process: both start methods, exit statuses, timeouts, signals, drop.
+
+mod harness;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use mp::{ErrorKind, ExitStatus, Lock, Process, StartMethod};
+
+const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::Spawn];
+
+fn exit_with(code: i32) {
+    std::process::exit(code);
+}
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+fn panics(message: String) {
+    panic!("{message}");
+}
+
+fn child_exit_code_comes_back() {
+    for method in METHODS {
+        let mut p = Process::new(exit_with, 7).start_method(method);
+        p.start().unwrap();
+        assert!(p.pid().is_some());
+        assert_eq!(p.join().unwrap(), ExitStatus::Code(7), "{method:?}");
+        // Joining again gives the same answer.
+        assert_eq!(p.join().unwrap(), ExitStatus::Code(7));
+    }
+}
+
+fn a_panicking_target_exits_with_code_1() {
+    for method in METHODS {
+        let mut p = Process::new(panics, "boom".to_owned()).start_method(method);
+        p.start().unwrap();
+        assert_eq!(p.join().unwrap(), ExitStatus::Code(1), "{method:?}");
+    }
+}
+
+fn join_timeout_gives_up_then_succeeds() {
+    for method in METHODS {
+        let mut p = Process::new(sleep_ms, 300).start_method(method);
+        p.start().unwrap();
+        assert_eq!(p.join_timeout(Duration::from_millis(10)).unwrap(), None);
+        assert!(p.is_alive());
+        assert_eq!(
+            p.join_timeout(Duration::from_secs(30)).unwrap(),
+            Some(ExitStatus::Code(0))
+        );
+        assert!(!p.is_alive());
+    }
+}
+
+fn terminate_and_kill_report_the_signal() {
+    for method in METHODS {
+        let mut p = Process::new(sleep_ms, 60_000).start_method(method);
+        p.start().unwrap();
+        p.terminate().unwrap();
+        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGTERM));
+        let mut p = Process::new(sleep_ms, 60_000).start_method(method);
+        p.start().unwrap();
+        p.kill().unwrap();
+        let status = p.join().unwrap();
+        assert_eq!(status, ExitStatus::Signal(libc::SIGKILL));
+        assert_eq!(status.to_string(), "was killed by signal 9 (SIGKILL)");
+    }
+}
+
+fn starting_twice_and_joining_unstarted_are_errors() {
+    let mut p = Process::new(exit_with, 0);
+    assert!(matches!(
+        p.join().unwrap_err().kind(),
+        ErrorKind::NotStarted { .. }
+    ));
+    p.start().unwrap();
+    assert!(matches!(
+        p.start().unwrap_err().kind(),
+        ErrorKind::AlreadyStarted { .. }
+    ));
+    p.join().unwrap();
+}
+
+fn drop_without_join_reaps_the_child() {
+    for method in METHODS {
+        let mut p = Process::new(sleep_ms, 20).start_method(method);
+        p.start().unwrap();
+        drop(p); // waits for the child; the harness checks nothing is left
+        let mut daemon = Process::new(sleep_ms, 60_000)
+            .start_method(method)
+            .daemon(true);
+        daemon.start().unwrap();
+        let started = Instant::now();
+        drop(daemon); // killed, not waited for
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+}
+
+fn hold_lock_and_die(lock: Lock) {
+    let _guard = lock.lock().unwrap();
+    // abort ends the process at once: the guard is never dropped, the lock never released.
+    std::process::abort();
+}
+
+fn lock_holder_death_is_reported_to_the_next_locker() {
+    for method in METHODS {
+        let lock = Lock::new().unwrap();
+        let mut p = Process::new(hold_lock_and_die, lock.clone()).start_method(method);
+        p.start().unwrap();
+        let pid = p.pid().unwrap();
+        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGABRT));
+        let died = lock.lock().expect_err("the holder died");
+        assert_eq!(died.pid(), pid);
+        drop(died.into_guard());
+        // The lock works normally afterwards.
+        drop(lock.lock().expect("the lock is consistent again"));
+    }
+}
+
+fn main() -> ExitCode {
+    harness::run(tests![
+        child_exit_code_comes_back,
+        a_panicking_target_exits_with_code_1,
+        join_timeout_gives_up_then_succeeds,
+        terminate_and_kill_report_the_signal,
+        starting_twice_and_joining_unstarted_are_errors,
+        drop_without_join_reaps_the_child,
+        lock_holder_death_is_reported_to_the_next_locker,
+    ])
+}
