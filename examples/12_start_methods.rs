@@ -26,11 +26,19 @@ fn child_sees(method: StartMethod) -> mp::Result<u32> {
     Ok(seen.get())
 }
 
+/// What a forked child and a spawned child see.
+fn children_see() -> mp::Result<(u32, u32)> {
+    Ok((
+        child_sees(StartMethod::Fork)?,
+        child_sees(StartMethod::Spawn)?,
+    ))
+}
+
 fn main() -> mp::Result<()> {
     if std::env::args().any(|arg| arg == "--without-init") {
-        without_init();
+        without_init(); // only for this lesson: a real program starts with mp::init()
     }
-    mp::init(); // Rust's `if __name__ == '__main__':`, first in main
+    mp::init(); // Rust's `if __name__ == '__main__':`
     SETTING.store(2, Ordering::Relaxed);
 
     println!("start + join, average of {STARTS} children:");
@@ -44,10 +52,7 @@ fn main() -> mp::Result<()> {
     }
 
     println!("SETTING starts as 1; main set it to 2 before starting the children:");
-    let (forked, spawned) = (
-        child_sees(StartMethod::Fork)?,
-        child_sees(StartMethod::Spawn)?,
-    );
+    let (forked, spawned) = children_see()?;
     assert_eq!((forked, spawned), (2, 1));
     println!("   fork: the child sees {forked} (a copy of the parent's memory)");
     println!("  spawn: the child sees {spawned} (the program started afresh)");
@@ -55,10 +60,7 @@ fn main() -> mp::Result<()> {
     // New: a second thread is alive while we fork. The crate warns on stderr.
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let waiter = std::thread::spawn(move || stopped.recv());
-    let (forked, spawned) = (
-        child_sees(StartMethod::Fork)?,
-        child_sees(StartMethod::Spawn)?,
-    );
+    let (forked, spawned) = children_see()?;
     drop(stop);
     let _ = waiter.join();
     assert_eq!((forked, spawned), (2, 1));
