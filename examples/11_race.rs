@@ -1,6 +1,7 @@
 //! Two processes add to one shared number: unlocked they lose updates, locked or atomic they
 //! lose none (beyond 三.5 进程锁). Run: `cargo run --example 11_race`
 use mp::{AtomicValue, Process, Value};
+use serde::{Serialize, de::DeserializeOwned};
 use std::time::{Duration, Instant};
 
 /// Each process adds 1 this many times: enough that their runs overlap.
@@ -32,7 +33,7 @@ fn atomic(v: AtomicValue<i32>) {
 }
 
 /// Starts the processes on `job`, waits for them, and returns how long it took.
-fn run<A: Clone + serde::Serialize + serde::de::DeserializeOwned + 'static>(
+fn run<A: Clone + Send + Serialize + DeserializeOwned + 'static>(
     job: fn(A),
     shared: &A,
 ) -> mp::Result<Duration> {
