@@ -108,8 +108,8 @@ const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 ///
 /// Python's `get()` on an empty queue waits forever if nobody puts. Here `get`
 /// waits in slices of 50 ms, and after a slice with nothing to read it checks
-/// whether another process could still put: a child this process started that
-/// has not ended, or, in a child, its parent. If none is left, it looks in the
+/// whether another process could still put: any child this process started
+/// that has not ended (a producer or not), or, in a child, its parent. If none is left, it looks in the
 /// pipe one last time (a producer may have put just before it ended) and then
 /// returns [`ErrorKind::QueueAbandoned`]. Only processes count: another thread
 /// of this process that holds a clone is not waited for.
