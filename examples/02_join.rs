@@ -38,9 +38,5 @@ fn main() {
     println!("before join: T1 had taken {t1_before} of 10 steps, T2 {t2_before} of 1");
     println!("after join:  T1 had taken {t1_after} of 10 steps, T2 {t2_after} of 1");
     println!("all done");
-    assert_eq!(
-        (t1_after, t2_after),
-        (10, 1),
-        "main went on before a thread finished"
-    );
+    assert_eq!((t1_after, t2_after), (10, 1), "main went on too early");
 }
