@@ -228,7 +228,9 @@ fn notes_show_the_code_and_output_they_name() {
     assert!(
         report.is_empty(),
         "notes out of date:\n  {}\n\
-         To copy the examples and snapshots into the notes, run \
+         If an example's output changed, its snapshot test (run after this one) shows how: \
+         `cargo test --workspace --no-fail-fast` runs it too. Once the snapshots are right, \
+         copy the examples and snapshots into the notes with \
          `NOTES_UPDATE=1 cargo test --workspace --test notes_sync`, then read the diff.",
         report.join("\n  ")
     );
