@@ -8,13 +8,11 @@
 //! table row with `cargo run --example 01_thread`. A README row whose lesson
 //! is not built yet says "coming" instead of giving a run command.
 
+mod common;
+
+use common::workspace_root as root;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// The workspace root.
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The files in `dir` (relative to the root) whose names end in `suffix`.
 fn files(dir: &str, suffix: &str) -> Vec<PathBuf> {

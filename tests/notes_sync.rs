@@ -16,14 +16,12 @@
 //! the notes, the broken programs the notes show on purpose, and checks that
 //! rustc still rejects it with that error code.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-/// The workspace root.
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::workspace_root as root;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
 
 /// Every note, in name order.
 fn notes() -> Vec<PathBuf> {

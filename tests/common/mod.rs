@@ -52,8 +52,14 @@ pub fn settings() -> insta::Settings {
 }
 
 /// The workspace root: where a learner stands when they run `cargo run --example`.
-pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+///
+/// `cargo test` tells a test binary where the package is when it runs it. The
+/// path compiled into the binary is only the fallback: cargo may reuse a binary
+/// built from another checkout that shares the target folder.
+pub fn workspace_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// Where cargo put the binary of `examples/<stem>.rs`.
@@ -123,7 +129,8 @@ pub fn assert_one_of(stem: &str, stdout: &str, legal: &[String]) -> usize {
                 .collect();
             panic!(
                 "{stem} printed an output that no scheduler order allows:\n\
-                 --- what it printed ---\n{stdout}{}",
+                 --- what it printed ---\n{stdout}{}\
+                 (if you changed what {stem} prints on purpose, change its legal outputs too)",
                 listed.join("")
             )
         })
