@@ -1,4 +1,5 @@
-//! Start one thread, named T1, that runs `job1`, and wait for it (tutorial 二.1 创建线程). Run: `cargo run --example 01_thread`
+//! Start one thread, named T1, that runs `job1`, and wait for it (tutorial 二.1 创建线程).
+//! Run: `cargo run --example 01_thread`
 use std::thread;
 
 /// The thread's work: say where it runs, and hand that name back to main.

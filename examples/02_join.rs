@@ -1,4 +1,5 @@
-//! A slow thread and a quick one; `join` makes main wait for both before its last line (tutorial 二.2 join). Run: `cargo run --example 02_join`
+//! A slow thread and a quick one; `join` makes main wait for both before its last line
+//! (tutorial 二.2 join). Run: `cargo run --example 02_join`
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;

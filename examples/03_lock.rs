@@ -1,4 +1,5 @@
-//! Two threads change one number under one `Mutex`, each holding it for its whole run (tutorial 二.3 lock). Run: `cargo run --example 03_lock`
+//! Two threads change one number under one `Mutex`, each holding it for its whole run
+//! (tutorial 二.3 lock). Run: `cargo run --example 03_lock`
 use std::sync::Mutex;
 use std::thread;
 
