@@ -23,15 +23,30 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// A note: where it is, its name for messages (`notes/01_thread.md`), its text.
+struct Note {
+    path: PathBuf,
+    name: String,
+    text: String,
+}
+
 /// Every note, in name order.
-fn notes() -> Vec<PathBuf> {
-    let mut notes: Vec<PathBuf> = fs::read_dir(root().join("notes"))
+fn notes() -> Vec<Note> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(root().join("notes"))
         .expect("cannot read the folder notes/")
         .map(|entry| entry.expect("cannot read notes/").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
         .collect();
-    notes.sort();
-    notes
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| Note {
+            name: format!("notes/{}", path.file_name().unwrap().to_string_lossy()),
+            text: fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
+            path,
+        })
+        .collect()
 }
 
 /// A fenced block in a note: where it starts and ends, and what it holds.
@@ -207,16 +222,10 @@ fn sync_note(text: &str) -> Sync {
 fn notes_show_the_code_and_output_they_name() {
     let update = std::env::var_os("NOTES_UPDATE").is_some_and(|v| v == "1");
     let mut report = Vec::new();
-    for note in notes() {
-        let text = fs::read_to_string(&note).expect("cannot read a note");
-        let name = note
-            .strip_prefix(root())
-            .unwrap_or(&note)
-            .display()
-            .to_string();
+    for Note { path, name, text } in notes() {
         let sync = sync_note(&text);
         if update && !sync.stale.is_empty() {
-            fs::write(&note, &sync.rewritten).expect("cannot rewrite a note");
+            fs::write(&path, &sync.rewritten).expect("cannot rewrite a note");
             eprintln!("rewrote {} block(s) of {name}", sync.stale.len());
         } else {
             report.extend(sync.stale.iter().map(|p| format!("{name}, {p}")));
@@ -266,13 +275,7 @@ fn broken_programs_in_the_notes_still_fail_to_compile() {
     let scratch = std::env::temp_dir().join(format!("notes-compile-fail-{}", std::process::id()));
     fs::create_dir_all(&scratch).expect("cannot make a scratch folder");
     let mut report = Vec::new();
-    for note in notes() {
-        let text = fs::read_to_string(&note).expect("cannot read a note");
-        let name = note
-            .strip_prefix(root())
-            .unwrap_or(&note)
-            .display()
-            .to_string();
+    for Note { name, text, .. } in notes() {
         for (line, code, program) in compile_fail_blocks(&text) {
             if code.is_empty() {
                 report.push(format!(
