@@ -30,9 +30,8 @@ fn race() {
 
 #[test]
 fn start_methods() {
-    settings().bind(|| {
-        assert_cmd_snapshot!("12_start_methods", common::example("12_start_methods"))
-    });
+    settings()
+        .bind(|| assert_cmd_snapshot!("12_start_methods", common::example("12_start_methods")));
 }
 
 #[test]
