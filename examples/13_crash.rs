@@ -32,6 +32,7 @@ fn hold_and_die(lock: Lock) {
 
 fn main() -> mp::Result<()> {
     mp::init();
+    let start = std::time::Instant::now();
     let pool = Pool::new(2)?;
     let calls = ["job(2)", "job(3)", "killed_mid_task(4)", "job(5)"];
     let tasks = [
@@ -73,5 +74,7 @@ fn main() -> mp::Result<()> {
     drop(died.into_guard()); // the lock is ours: check the data it guards, then release it
     assert!(lock.lock().is_ok(), "the next holder finds the lock clean");
     println!("lock: taken again, no deadlock");
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    println!("three crashes, each reported, nothing hung: {ms:.1} ms in all");
     Ok(())
 }
