@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 mod gil;
 
 /// The tutorial's job: the sum of `i + i*i` for `i` in `numbers`.
+#[inline(never)] // one copy of the loop, so that every method times the same machine code
 pub fn job(numbers: Range<u64>) -> u128 {
     let mut result = 0;
     for i in numbers {
@@ -131,7 +132,7 @@ impl Method {
                 let gil = gil::Gil::default();
                 thread::scope(|s| {
                     let threads: Vec<_> = (0..workers)
-                        .map(|_| s.spawn(|| gil::job_under_gil(&gil, n)))
+                        .map(|_| s.spawn(|| gil::job_under_gil(&gil, n, job)))
                         .collect();
                     let runs = threads.into_iter().map(|t| t.join().unwrap());
                     runs.map(|(result, busy)| Run { result, busy }).collect()
@@ -158,6 +159,7 @@ struct Timing {
 
 fn measure(method: Method, n: u64, workers: usize) -> mp::Result<Timing> {
     let mut timings = Vec::new();
+    method.run(n, workers)?; // a warm-up run, not timed: caches, page faults, clock speed
     for _ in 0..REPEATS {
         let (start, clock) = (SystemTime::now(), Instant::now());
         let runs = method.run(n, workers)?;
@@ -190,10 +192,7 @@ fn compare(n: u64, workers: usize) -> mp::Result<()> {
         if *method == Method::Sequential {
             println!();
         } else {
-            println!(
-                " -> {:.2}x",
-                sequential.as_secs_f64() / timing.time.as_secs_f64()
-            );
+            println!(" -> {:.2}x", speedup(sequential, timing.time));
         }
     }
     let axis = timings.iter().map(|timing| timing.time).max().unwrap();
@@ -208,18 +207,11 @@ fn compare(n: u64, workers: usize) -> mp::Result<()> {
             } else {
                 String::new()
             };
-            let bar: String = (0..60)
-                .map(|column| {
-                    let at = |c: f64| timing.start + axis.mul_f64(c / 60.0);
-                    let (from, to) = (at(column as f64), at(column as f64 + 1.0));
-                    let busy = run
-                        .busy
-                        .iter()
-                        .any(|span| span.start < to && from < span.end);
-                    if busy { '#' } else { '.' }
-                })
-                .collect();
-            println!("{label:>22} {} |{bar}|", worker + 1);
+            println!(
+                "{label:>22} {} |{}|",
+                worker + 1,
+                bar(&run.busy, timing.start, axis)
+            );
         }
     }
     println!("Every parallel method pays to start its workers; see where that pays off: --sweep");
@@ -241,7 +233,7 @@ fn sweep(largest: u64, workers: usize) -> mp::Result<()> {
         times.push(row.collect::<mp::Result<Vec<_>>>()?);
     }
     println!(
-        "{workers} jobs; speedup against sequential (above 1.00x: faster), median of {REPEATS}:"
+        "{workers} jobs; speedup against sequential (more than 1 is faster), median of {REPEATS}:"
     );
     print!("{:>12} {:>11}", "n", "sequential");
     for method in &Method::ALL[1..] {
@@ -251,10 +243,7 @@ fn sweep(largest: u64, workers: usize) -> mp::Result<()> {
     for (i, &n) in sizes.iter().enumerate() {
         print!("{:>12} {:>11}", thousands(n), show(times[0][i]));
         for row in &times[1..] {
-            print!(
-                " {:>6.2}x",
-                times[0][i].as_secs_f64() / row[i].as_secs_f64()
-            );
+            print!(" {:>6.2}x", speedup(times[0][i], row[i]));
         }
         println!();
     }
@@ -269,6 +258,30 @@ fn sweep(largest: u64, workers: usize) -> mp::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One row of the timeline: a column per 1/60 of `axis`, `#` where the worker was busy
+/// for at least half of that column.
+fn bar(busy: &[Range<SystemTime>], start: SystemTime, axis: Duration) -> String {
+    let offset = |t: SystemTime| t.duration_since(start).unwrap_or_default().as_secs_f64();
+    let width = axis.as_secs_f64() / 60.0;
+    let column = |c: usize| {
+        let (from, to) = (c as f64 * width, (c + 1) as f64 * width);
+        let overlaps = busy
+            .iter()
+            .map(|span| offset(span.end).min(to) - offset(span.start).max(from));
+        if overlaps.map(|o| o.max(0.0)).sum::<f64>() >= width / 2.0 {
+            '#'
+        } else {
+            '.'
+        }
+    };
+    (0..60).map(column).collect()
+}
+
+/// How many times faster than `sequential` a method that took `time` was.
+fn speedup(sequential: Duration, time: Duration) -> f64 {
+    sequential.as_secs_f64() / time.as_secs_f64()
 }
 
 /// A duration in the unit that suits it.

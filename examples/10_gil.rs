@@ -63,6 +63,7 @@ impl Gil {
 }
 
 /// The tutorial's job: the sum of `i + i*i` for `i` in `numbers` (see 09_comparison).
+#[inline(never)]
 fn job(numbers: Range<u64>) -> u128 {
     let mut result = 0;
     for i in numbers {
@@ -72,9 +73,13 @@ fn job(numbers: Range<u64>) -> u128 {
     result
 }
 
-/// The job as a Python thread runs it: only while holding the GIL. Returns the result and
-/// the spans of (wall-clock) time this thread held the GIL.
-pub fn job_under_gil(gil: &Gil, n: u64) -> (u128, Vec<Range<SystemTime>>) {
+/// `job(0..n)` as a Python thread runs it: only while holding the GIL. Returns the result
+/// and the spans of (wall-clock) time this thread held the GIL.
+pub fn job_under_gil(
+    gil: &Gil,
+    n: u64,
+    job: fn(Range<u64>) -> u128,
+) -> (u128, Vec<Range<SystemTime>>) {
     let (mut result, mut held) = (0, Vec::new());
     gil.acquire();
     let mut since = SystemTime::now();
@@ -91,7 +96,12 @@ pub fn job_under_gil(gil: &Gil, n: u64) -> (u128, Vec<Range<SystemTime>>) {
     (result, held)
 }
 
-const N: u64 = 10_000_000;
+/// How far each job counts: far enough for a few dozen switch intervals, in either build.
+const N: u64 = if cfg!(debug_assertions) {
+    10_000_000
+} else {
+    50_000_000
+};
 
 fn main() -> ExitCode {
     if std::env::args().len() > 1 {
@@ -115,8 +125,8 @@ fn main() -> ExitCode {
     let (start, clock) = (SystemTime::now(), Instant::now());
     let [(a, held_1), (b, held_2)] = thread::scope(|s| {
         let threads = [
-            s.spawn(|| job_under_gil(&gil, N)),
-            s.spawn(|| job_under_gil(&gil, N)),
+            s.spawn(|| job_under_gil(&gil, N, job)),
+            s.spawn(|| job_under_gil(&gil, N, job)),
         ];
         threads.map(|t| t.join().unwrap())
     });
