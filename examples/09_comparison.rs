@@ -148,9 +148,12 @@ pub fn expected(n: u64, workers: usize) -> u128 {
     workers as u128 * u128::from(n - 1) * u128::from(n) * u128::from(n + 1) / 3
 }
 
+/// Each method runs at least this many times, and for at least `MIN_TIME`: enough runs for
+/// a median that one disturbed run cannot move, even when a run takes microseconds.
 const REPEATS: usize = 5;
+const MIN_TIME: Duration = Duration::from_millis(50);
 
-/// One measurement: the median time of a few repeats, when that run started, and its workers.
+/// One measurement: the median time of the repeats, when that run started, and its workers.
 struct Timing {
     time: Duration,
     start: SystemTime,
@@ -160,21 +163,19 @@ struct Timing {
 fn measure(method: Method, n: u64, workers: usize) -> mp::Result<Timing> {
     let mut timings = Vec::new();
     method.run(n, workers)?; // a warm-up run, not timed: caches, page faults, clock speed
-    for _ in 0..REPEATS {
+    let began = Instant::now();
+    while timings.len() < REPEATS || began.elapsed() < MIN_TIME {
         let (start, clock) = (SystemTime::now(), Instant::now());
         let runs = method.run(n, workers)?;
         let time = clock.elapsed();
         let total: u128 = runs.iter().map(|run| run.result).sum();
-        assert_eq!(
-            total,
-            expected(n, workers),
-            "{} got it wrong",
-            method.label(workers)
-        );
+        let label = method.label(workers);
+        assert_eq!(total, expected(n, workers), "{label} got it wrong");
         timings.push(Timing { time, start, runs });
     }
     timings.sort_by_key(|timing| timing.time);
-    Ok(timings.swap_remove(REPEATS / 2))
+    let middle = timings.len() / 2;
+    Ok(timings.swap_remove(middle))
 }
 
 fn compare(n: u64, workers: usize) -> mp::Result<()> {
@@ -232,9 +233,7 @@ fn sweep(largest: u64, workers: usize) -> mp::Result<()> {
         let row = sizes.iter().map(|&n| Ok(measure(method, n, workers)?.time));
         times.push(row.collect::<mp::Result<Vec<_>>>()?);
     }
-    println!(
-        "{workers} jobs; speedup against sequential (more than 1 is faster), median of {REPEATS}:"
-    );
+    println!("{workers} jobs; speedup against sequential (more than 1 is faster), medians:");
     print!("{:>12} {:>11}", "n", "sequential");
     for method in &Method::ALL[1..] {
         print!(" {:>7}", method.short());

@@ -19,42 +19,51 @@ const TICK: u64 = 1_000;
 /// A global interpreter lock: a thread must hold it to run "Python bytecode".
 #[derive(Default)]
 pub struct Gil {
-    /// Whether a thread holds the GIL, and how many times it has been taken.
-    state: Mutex<(bool, u64)>,
+    state: Mutex<State>,
     changed: Condvar,
     /// Set by a thread that waited a whole switch interval in vain: the holder must let go.
     drop_request: AtomicBool,
 }
 
+#[derive(Default)]
+struct State {
+    /// Whether a thread holds the GIL.
+    held: bool,
+    /// How many times the GIL has been taken: a change means it changed hands.
+    taken: u64,
+}
+
 impl Gil {
     fn acquire(&self) {
         let mut state = self.state.lock().unwrap();
-        while state.0 {
-            let taken = state.1;
+        while state.held {
+            let taken = state.taken;
             let (new_state, wait) = self.changed.wait_timeout(state, SWITCH_INTERVAL).unwrap();
             state = new_state;
-            if wait.timed_out() && state.1 == taken {
+            if wait.timed_out() && state.taken == taken {
                 self.drop_request.store(true, Ordering::Relaxed); // a whole interval: my turn
             }
         }
-        *state = (true, state.1 + 1);
+        state.held = true;
+        state.taken += 1;
         self.drop_request.store(false, Ordering::Relaxed);
         self.changed.notify_all();
     }
 
     fn release(&self) {
-        self.state.lock().unwrap().0 = false;
+        self.state.lock().unwrap().held = false;
         self.changed.notify_all();
     }
 
     /// Hands the GIL to the thread that asked for it, then queues up again.
     fn switch(&self) {
         let mut state = self.state.lock().unwrap();
-        let taken = state.1;
-        state.0 = false;
+        let taken = state.taken;
+        state.held = false;
         self.changed.notify_all();
-        // New: wait until the other thread has it. A plain Mutex would let us take it back.
-        while state.1 == taken {
+        // The fair hand-over: wait until the other thread has it (CPython's FORCE_SWITCHING).
+        // Without this loop we would take it straight back before the other thread woke up.
+        while state.taken == taken {
             state = self.changed.wait(state).unwrap();
         }
         drop(state);
@@ -161,7 +170,7 @@ fn main() -> ExitCode {
             .collect();
         println!("  {name} |{bar}|");
     }
-    let taken = gil.state.lock().unwrap().1;
+    let taken = gil.state.lock().unwrap().taken;
     println!("the GIL was taken {taken} times, and never held by both threads at once");
     ExitCode::SUCCESS
 }
