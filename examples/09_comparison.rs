@@ -196,12 +196,23 @@ fn compare(n: u64, workers: usize) -> mp::Result<()> {
             println!(" -> {:.2}x", speedup(sequential, timing.time));
         }
     }
+    if workers <= 8 {
+        timeline(&timings, workers);
+    } else {
+        println!("(the timeline is drawn for up to 8 workers)");
+    }
+    println!("Every parallel method pays to start its workers; see where that pays off: --sweep");
+    Ok(())
+}
+
+/// Draws when each worker of each method was busy, on one time axis.
+fn timeline(timings: &[Timing], workers: usize) {
     let axis = timings.iter().map(|timing| timing.time).max().unwrap();
     println!(
         "when each worker was busy (#), on one axis from 0 to {}:",
         show(axis)
     );
-    for (method, timing) in Method::ALL.iter().zip(&timings) {
+    for (method, timing) in Method::ALL.iter().zip(timings) {
         for (worker, run) in timing.runs.iter().enumerate() {
             let label = if worker == 0 {
                 method.label(workers)
@@ -215,8 +226,6 @@ fn compare(n: u64, workers: usize) -> mp::Result<()> {
             );
         }
     }
-    println!("Every parallel method pays to start its workers; see where that pays off: --sweep");
-    Ok(())
 }
 
 fn sweep(largest: u64, workers: usize) -> mp::Result<()> {
