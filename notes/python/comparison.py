@@ -2,7 +2,7 @@
 
 Run from the repository's root:
     python3.11 notes/python/comparison.py            # n = 1,000,000, the tutorial's size
-    python3.11 notes/python/comparison.py 10000000   # a larger n (about a minute)
+    python3.11 notes/python/comparison.py 10000000   # a larger n (about 15 seconds)
 
 Each method runs the job twice (two workers); the time is the median of
 three runs, and the speedup is against the sequential time.
