@@ -5,7 +5,7 @@
 //! example prints. Benchmarks run in name order, and `fork` comes first on purpose:
 //! forking is only safe while the program has no other thread (rayon's pool lives on).
 
-#[path = "../examples/09_comparison.rs"]
+#[path = "../examples/09_comparison/main.rs"]
 #[allow(dead_code)]
 mod comparison;
 
