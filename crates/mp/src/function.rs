@@ -13,10 +13,13 @@
 //! closure's captured values live in one process's memory; only a code address
 //! means the same thing in both. (In Python terms: the target must be picklable.)
 
+use std::panic::{self, AssertUnwindSafe};
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::process::panic_message;
 
 /// Turns a value into bytes: the crate's pickle.
 pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
@@ -74,6 +77,21 @@ impl RemoteFn {
         }
     }
 
+    /// Describes `f` to be run on a whole batch of arguments, one after
+    /// another, in one message each way: the pool's chunks. The input is a
+    /// serialized `Vec<A>` (or `&[A]`, the same bytes); the call returns a
+    /// serialized `Vec<Result<R, String>>`, one entry per argument, in order.
+    /// An argument whose call panics gets `Err(panic message)`, and the batch
+    /// goes on with the next one.
+    pub(crate) fn new_batch<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+        f: fn(A) -> R,
+    ) -> Self {
+        RemoteFn {
+            function: CodeOffset::of(f as usize),
+            trampoline: CodeOffset::of(batch_trampoline::<A, R> as Trampoline as usize),
+        }
+    }
+
     /// Decodes `input` as the function's argument (in the receiving process)
     /// and returns the call, ready to run.
     ///
@@ -100,4 +118,28 @@ fn trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
     let argument: A = from_bytes(input)?;
     Ok(Box::new(move || to_bytes(&f(argument))))
+}
+
+/// Decodes a `Vec<A>`, and returns the call that runs the `fn(A) -> R` at
+/// `function` on each argument (see [`RemoteFn::new_batch`]).
+fn batch_trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+    function: usize,
+    input: &[u8],
+) -> Result<Prepared> {
+    // SAFETY: `RemoteFn::new_batch::<A, R>` paired this very instantiation of
+    // the trampoline with the address of a `fn(A) -> R`, valid in this process
+    // (see `RemoteFn::prepare`).
+    let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
+    let arguments: Vec<A> = from_bytes(input)?;
+    Ok(Box::new(move || {
+        let results: Vec<Result<R, String>> = arguments
+            .into_iter()
+            .map(|argument| {
+                // One panicking item fails alone; the others still run.
+                panic::catch_unwind(AssertUnwindSafe(|| f(argument)))
+                    .map_err(|payload| panic_message(payload.as_ref()))
+            })
+            .collect();
+        to_bytes(&results)
+    }))
 }

@@ -1,0 +1,121 @@
+//! Framed messages over a pipe with exactly one writer and one reader.
+//!
+//! A pipe carries a stream of bytes, not messages: a reader may get half a
+//! message, or two at once. So each message travels as a *frame*: its length
+//! as four little-endian bytes, then the bytes themselves. With a single
+//! writer nothing can interleave, so frames of any size are safe (a pipe
+//! shared by several writers is another story: see `queue.rs`).
+//!
+//! The pool gives each worker two such pipes: tasks from the parent to the
+//! worker, results from the worker to the parent.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+/// The largest frame: its length must fit in the four-byte header.
+pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
+
+/// The sending end of a framed pipe.
+pub(crate) struct FrameWriter {
+    file: File,
+    /// The frame being built, kept between sends to reuse its memory.
+    frame: Vec<u8>,
+}
+
+impl FrameWriter {
+    pub(crate) fn new(fd: OwnedFd) -> Self {
+        FrameWriter {
+            file: File::from(fd),
+            frame: Vec::new(),
+        }
+    }
+
+    /// The pipe's descriptor.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
+    /// Sends one frame whose body is `parts`, back to back. The frame goes
+    /// out in a single `write` when it fits in the pipe, so the reader wakes
+    /// up once.
+    pub(crate) fn send(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let len: usize = parts.iter().map(|part| part.len()).sum();
+        let header = u32::try_from(len)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+        self.frame.clear();
+        self.frame.extend_from_slice(&header.to_le_bytes());
+        for part in parts {
+            self.frame.extend_from_slice(part);
+        }
+        let sent = self.file.write_all(&self.frame);
+        // Don't keep a huge buffer alive because of one huge message.
+        if self.frame.capacity() > 1 << 20 {
+            self.frame = Vec::new();
+        }
+        sent
+    }
+}
+
+/// The receiving end of a framed pipe.
+pub(crate) struct FrameReader {
+    reader: BufReader<SharedFile>,
+}
+
+/// A file that the reader and a `poll` elsewhere can both hold: the pool's
+/// parent polls a worker's result pipe without holding the pool's lock, and
+/// the `Arc` keeps the descriptor open (and its number unused by anything
+/// else) for as long as the poll needs it.
+struct SharedFile(Arc<File>);
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl FrameReader {
+    pub(crate) fn new(fd: OwnedFd) -> Self {
+        FrameReader {
+            reader: BufReader::new(SharedFile(Arc::new(File::from(fd)))),
+        }
+    }
+
+    /// The pipe, to wait on with `poll` (see [`crate::sys::poll_readable`]).
+    pub(crate) fn file(&self) -> Arc<File> {
+        Arc::clone(&self.reader.get_ref().0)
+    }
+
+    /// The pipe's descriptor.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.reader.get_ref().0.as_fd()
+    }
+
+    /// Whether bytes already read from the pipe wait in the buffer; if not,
+    /// the next [`FrameReader::recv`] will wait for the writer.
+    pub(crate) fn has_buffered(&self) -> bool {
+        !self.reader.buffer().is_empty()
+    }
+
+    /// Waits for the next frame and returns its body. `Ok(None)` means a
+    /// clean end of file: the writer closed its end (or died) between two
+    /// frames. A writer that dies halfway through a frame gives an
+    /// `UnexpectedEof` error instead.
+    pub(crate) fn recv(&mut self) -> io::Result<Option<Vec<u8>>> {
+        // End of file right at a frame boundary is the normal way a stream ends.
+        loop {
+            match self.reader.fill_buf() {
+                Ok([]) => return Ok(None),
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let mut header = [0; 4];
+        self.reader.read_exact(&mut header)?;
+        let mut body = vec![0; u32::from_le_bytes(header) as usize];
+        self.reader.read_exact(&mut body)?;
+        Ok(Some(body))
+    }
+}
