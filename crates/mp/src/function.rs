@@ -79,10 +79,9 @@ impl RemoteFn {
 
     /// Describes `f` to be run on a whole batch of arguments, one after
     /// another, in one message each way: the pool's chunks. The input is a
-    /// serialized `Vec<A>` (or `&[A]`, the same bytes); the call returns a
-    /// serialized `Vec<Result<R, String>>`, one entry per argument, in order.
-    /// An argument whose call panics gets `Err(panic message)`, and the batch
-    /// goes on with the next one.
+    /// serialized `Vec<A>` (or `&[A]`, the same bytes). The call returns a
+    /// serialized [`BatchResults<R>`]: an argument whose call panics is
+    /// recorded there with the panic's message, and the batch goes on.
     pub(crate) fn new_batch<A: DeserializeOwned + 'static, R: Serialize + 'static>(
         f: fn(A) -> R,
     ) -> Self {
@@ -132,14 +131,21 @@ fn batch_trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
     let arguments: Vec<A> = from_bytes(input)?;
     Ok(Box::new(move || {
-        let results: Vec<Result<R, String>> = arguments
-            .into_iter()
-            .map(|argument| {
-                // One panicking item fails alone; the others still run.
-                panic::catch_unwind(AssertUnwindSafe(|| f(argument)))
-                    .map_err(|payload| panic_message(payload.as_ref()))
-            })
-            .collect();
+        let mut values = Vec::with_capacity(arguments.len());
+        let mut panics = Vec::new();
+        for (index, argument) in arguments.into_iter().enumerate() {
+            // One panicking item fails alone; the others still run.
+            match panic::catch_unwind(AssertUnwindSafe(|| f(argument))) {
+                Ok(value) => values.push(value),
+                Err(payload) => panics.push((index, panic_message(payload.as_ref()))),
+            }
+        }
+        let results: BatchResults<R> = (values, panics);
         to_bytes(&results)
     }))
 }
+
+/// What a batch sends back: the values of the calls that returned, in order,
+/// and the position and panic message of each call that panicked. Kept apart
+/// so that the usual case, nothing panicked, costs nothing per item.
+pub(crate) type BatchResults<R> = (Vec<R>, Vec<(usize, String)>);

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::error::{Error, ErrorKind, Result};
-use crate::function::{self, RemoteFn};
+use crate::function::{self, BatchResults, RemoteFn};
 use crate::process::{ExitStatus, Process, StartMethod, panic_message};
 use crate::{inherit, sys};
 
@@ -153,19 +153,20 @@ impl Pool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let chunks = self.submit_chunks(job, &items, chunksize)?;
+        let mut results = Vec::with_capacity(items.len());
         drop(items); // the workers have their own copies now
-        self.engine
-            .wait_until(None, |_| chunks.iter().all(|chunk| chunk.slot.is_filled()))?;
-        let mut results = Vec::new();
+        // Take the chunks in order, each as soon as it is in: decoding one
+        // overlaps with the workers' running the next.
         let mut first_error = None;
         for chunk in &chunks {
-            chunk.slot.for_each_result::<R>(chunk.len, |result| match result {
-                Ok(value) if first_error.is_none() => results.push(value),
-                Ok(_) => {}
-                Err(err) => {
-                    first_error.get_or_insert(err);
-                }
-            });
+            self.engine.wait_until(None, |_| chunk.slot.is_filled())?;
+            let ChunkResults { values, errors } = chunk.slot.results::<R>(chunk.len);
+            if let Some((_, failure)) = errors.first() {
+                first_error.get_or_insert_with(|| failure.to_error());
+            }
+            if first_error.is_none() {
+                results.extend(values);
+            }
         }
         match first_error {
             None => Ok(results),
@@ -304,8 +305,10 @@ impl Pool {
             .into());
         }
         let function = RemoteFn::new_batch(job);
-        let mut chunks = Vec::new();
-        let mut tasks = Vec::new();
+        let mut chunks = Vec::with_capacity(items.len().div_ceil(chunksize));
+        if items.is_empty() {
+            self.engine.ensure_open()?;
+        }
         for items in items.chunks(chunksize) {
             let input = function::to_bytes(items)?;
             if input.len() > MAX_FRAME - MAX_ORDER {
@@ -316,18 +319,17 @@ impl Pool {
                 .into());
             }
             let slot = Arc::new(Slot::default());
-            chunks.push(Chunk {
-                slot: Arc::clone(&slot),
-                len: items.len(),
-            });
-            tasks.push(Task {
+            // Each chunk goes out as soon as it is serialized: the workers
+            // start on the first ones while the rest are still being made.
+            self.engine.submit(Task {
                 function,
                 input,
+                slot: Arc::clone(&slot),
+            })?;
+            chunks.push(Chunk {
                 slot,
+                len: items.len(),
             });
-        }
-        if !tasks.is_empty() {
-            self.engine.submit(tasks)?;
         }
         Ok(chunks)
     }
@@ -414,9 +416,11 @@ impl<R: DeserializeOwned> Iterator for IMap<R> {
                 // not start): this chunk's place in the sequence reports why.
                 return Some(Err(err));
             }
+            let ready = &mut self.ready;
             chunk
                 .slot
-                .for_each_result(chunk.len, |result| self.ready.push_back(result));
+                .results(chunk.len)
+                .for_each(|result| ready.push_back(result));
         }
     }
 
@@ -460,9 +464,11 @@ impl<R: DeserializeOwned> Iterator for IMapUnordered<R> {
                 .position(|c| c.slot.is_filled())
                 .unwrap_or(0);
             let chunk = self.chunks.swap_remove(index);
+            let ready = &mut self.ready;
             chunk
                 .slot
-                .for_each_result(chunk.len, |result| self.ready.push_back(result));
+                .results(chunk.len)
+                .for_each(|result| ready.push_back(result));
         }
     }
 
@@ -549,13 +555,21 @@ enum Outcome {
 /// failed chunk reports it, and `get_timeout` may be called again.
 #[derive(Clone, Debug)]
 enum Failure {
-    Panicked { pid: u32, message: String },
-    Died { pid: u32, status: ExitStatus },
+    Panicked {
+        pid: u32,
+        message: String,
+    },
+    Died {
+        pid: u32,
+        status: ExitStatus,
+    },
     Serialize(String),
     Deserialize(String),
     TooLarge(usize),
     /// The worker died, and could not even be waited for.
-    Lost { errno: i32 },
+    Lost {
+        errno: i32,
+    },
     /// The pool was terminated first.
     Cancelled,
 }
@@ -591,40 +605,69 @@ impl Slot {
         let _ = self.0.set(outcome);
     }
 
-    /// Hands `each` the results of the slot's chunk of `len` items, in order.
-    fn for_each_result<R: DeserializeOwned>(&self, len: usize, mut each: impl FnMut(Result<R>)) {
+    /// The results of the slot's chunk of `len` items.
+    fn results<R: DeserializeOwned>(&self, len: usize) -> ChunkResults<R> {
         let failure = match self.0.get() {
-            Some(Outcome::Done { pid, frame, start }) => {
-                match function::from_bytes::<Vec<Result<R, String>>>(&frame[*start..]) {
-                    Ok(results) if results.len() == len => {
-                        for result in results {
-                            each(result.map_err(|message| {
-                                Error::new(ErrorKind::TaskPanicked { pid: *pid, message })
-                            }));
-                        }
-                        return;
-                    }
-                    Ok(results) => Failure::Deserialize(format!(
-                        "worker {pid} sent {} results for {len} items",
-                        results.len()
-                    )),
-                    Err(err) => Failure::Deserialize(err.to_string()),
+            Some(&Outcome::Done {
+                pid,
+                ref frame,
+                start,
+            }) => match function::from_bytes::<BatchResults<R>>(&frame[start..]) {
+                Ok((values, panics))
+                    if values.len() + panics.len() == len
+                        && panics.iter().all(|&(at, _)| at < len)
+                        && panics.windows(2).all(|pair| pair[0].0 < pair[1].0) =>
+                {
+                    let errors = panics
+                        .into_iter()
+                        .map(|(at, message)| (at, Failure::Panicked { pid, message }))
+                        .collect();
+                    return ChunkResults { values, errors };
                 }
-            }
+                Ok(_) => Failure::Deserialize(format!(
+                    "worker process {pid} sent back results that do not match the {len} items sent"
+                )),
+                Err(err) => Failure::Deserialize(err.to_string()),
+            },
             Some(Outcome::Failed(failure)) => failure.clone(),
             // Only a terminated pool leaves a slot empty for its waiter.
             None => Failure::Cancelled,
         };
-        for _ in 0..len {
-            each(Err(failure.to_error()));
+        ChunkResults {
+            values: Vec::new(),
+            errors: (0..len).map(|at| (at, failure.clone())).collect(),
         }
     }
 
     /// The result of a task of one item.
     fn first_result<R: DeserializeOwned>(&self) -> Result<R> {
         let mut first = None;
-        self.for_each_result(1, |result| first = Some(result));
+        self.results(1).for_each(|result| first = Some(result));
         first.unwrap_or_else(|| Err(ErrorKind::PoolClosed.into()))
+    }
+}
+
+/// A chunk's results, decoded: the values of the items that succeeded, in
+/// order, and the position and failure of each item that did not, by position.
+struct ChunkResults<R> {
+    values: Vec<R>,
+    errors: Vec<(usize, Failure)>,
+}
+
+impl<R> ChunkResults<R> {
+    /// Hands `each` every item's result, in order.
+    fn for_each(self, mut each: impl FnMut(Result<R>)) {
+        let mut values = self.values.into_iter();
+        let mut errors = self.errors.into_iter().peekable();
+        for index in 0.. {
+            if let Some((_, failure)) = errors.next_if(|&(at, _)| at == index) {
+                each(Err(failure.to_error()));
+            } else if let Some(value) = values.next() {
+                each(Ok(value));
+            } else {
+                break;
+            }
+        }
     }
 }
 
@@ -632,22 +675,32 @@ impl Engine {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the state half-changed
         // in a way that matters more than hanging every later caller would.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues `tasks` and gives them to idle workers.
-    fn submit(&self, tasks: Vec<Task>) -> Result<()> {
+    /// `Ok` if the pool takes new work.
+    fn ensure_open(&self) -> Result<()> {
+        match self.lock().closed {
+            true => Err(ErrorKind::PoolClosed.into()),
+            false => Ok(()),
+        }
+    }
+
+    /// Queues `task` and gives it to an idle worker, if there is one.
+    fn submit(&self, task: Task) -> Result<()> {
         let mut state = self.lock();
         if state.closed {
             return Err(ErrorKind::PoolClosed.into());
         }
-        state.pending.extend(tasks);
+        state.pending.push_back(task);
         state.dispatch();
         if !state.pending.is_empty() && !state.driving {
             // Every worker is busy. Collect whatever has finished meanwhile,
             // without waiting, so that those workers get the next tasks now.
             // (An error here, such as a replacement that cannot start, will
-            // come up again where someone waits; the tasks are queued.)
+            // come up again where someone waits; the task is queued.)
             state.driving = true;
             let (mut state, _) = self.step(state, Some(Duration::ZERO));
             state.driving = false;
@@ -752,7 +805,7 @@ impl Engine {
         let stop = function::to_bytes(&Order::Stop).unwrap_or_default();
         for worker in &mut state.workers {
             // A worker that died meanwhile cannot read it; join still reaps it.
-            let _ = worker.tasks.send(&[&stop]);
+            let _ = worker.tasks.send(&stop, &[]);
         }
         for mut worker in state.workers.drain(..) {
             let _ = worker.process.join();
@@ -863,7 +916,7 @@ impl State {
                     continue;
                 }
             };
-            match worker.tasks.send(&[&order, &task.input]) {
+            match worker.tasks.send(&order, &task.input) {
                 Ok(()) => worker.running = Some(task.slot),
                 Err(_) => {
                     // Nobody reads this pipe: the worker is dead. The task
@@ -894,7 +947,9 @@ impl State {
                 start: frame.len() - rest.len(),
                 frame,
             },
-            Ok((Reply::Panicked(message), _)) => Outcome::Failed(Failure::Panicked { pid, message }),
+            Ok((Reply::Panicked(message), _)) => {
+                Outcome::Failed(Failure::Panicked { pid, message })
+            }
             Ok((Reply::Serialize(message), _)) => Outcome::Failed(Failure::Serialize(message)),
             Ok((Reply::Deserialize(message), _)) => Outcome::Failed(Failure::Deserialize(message)),
             Ok((Reply::TooLarge(len), _)) => Outcome::Failed(Failure::TooLarge(len as usize)),
@@ -1012,7 +1067,7 @@ fn worker_main(args: WorkerArgs) {
         };
         let (reply, output) = run_task(function, input);
         let reply = function::to_bytes(&reply).unwrap_or_default();
-        if results.send(&[&reply, &output]).is_err() {
+        if results.send(&reply, &output).is_err() {
             break; // nobody reads the results any more: the parent has gone
         }
         // Lines a task printed show up now, not when the worker ends.

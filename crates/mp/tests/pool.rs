@@ -132,7 +132,11 @@ fn a_panicking_task_reports_its_message_and_the_pool_goes_on() {
     for method in METHODS {
         let pool = Pool::with_start_method(2, method).unwrap();
         let worker = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
-        let err = pool.apply_async(fails_on_three, 3).unwrap().get().unwrap_err();
+        let err = pool
+            .apply_async(fails_on_three, 3)
+            .unwrap()
+            .get()
+            .unwrap_err();
         match err.kind() {
             ErrorKind::TaskPanicked { pid, message } => {
                 assert_eq!(message, "item 3 is bad", "{method:?}");
@@ -147,9 +151,15 @@ fn a_panicking_task_reports_its_message_and_the_pool_goes_on() {
 
         // In a map, the failing item's error is the answer...
         let err = pool.map_chunked(fails_on_three, 0..10, 4).unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::TaskPanicked { .. }), "{err}");
+        assert!(
+            matches!(err.kind(), ErrorKind::TaskPanicked { .. }),
+            "{err}"
+        );
         // ...and in imap only that item fails, even inside a chunk.
-        let results: Vec<_> = pool.imap_chunked(fails_on_three, 0..6, 4).unwrap().collect();
+        let results: Vec<_> = pool
+            .imap_chunked(fails_on_three, 0..6, 4)
+            .unwrap()
+            .collect();
         assert_eq!(results.len(), 6);
         for (i, result) in results.into_iter().enumerate() {
             match result {
@@ -168,7 +178,11 @@ fn a_killed_worker_fails_its_task_only_and_is_replaced() {
         // One worker: we know which pid runs the fatal task.
         let pool = Pool::with_start_method(1, method).unwrap();
         let victim = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
-        let err = pool.apply_async(kill_own_process, ()).unwrap().get().unwrap_err();
+        let err = pool
+            .apply_async(kill_own_process, ())
+            .unwrap()
+            .get()
+            .unwrap_err();
         match err.kind() {
             ErrorKind::WorkerDied { pid, status } => {
                 assert_eq!(*pid, victim, "{method:?}");
@@ -197,7 +211,10 @@ fn every_other_task_completes_when_a_worker_dies() {
         assert!(
             matches!(
                 err.kind(),
-                ErrorKind::WorkerDied { status: ExitStatus::Signal(libc::SIGKILL), .. }
+                ErrorKind::WorkerDied {
+                    status: ExitStatus::Signal(libc::SIGKILL),
+                    ..
+                }
             ),
             "{method:?}: {err}"
         );
@@ -205,7 +222,10 @@ fn every_other_task_completes_when_a_worker_dies() {
         assert!(
             matches!(
                 err.kind(),
-                ErrorKind::WorkerDied { status: ExitStatus::Code(3), .. }
+                ErrorKind::WorkerDied {
+                    status: ExitStatus::Code(3),
+                    ..
+                }
             ),
             "{err}"
         );
@@ -222,12 +242,20 @@ fn a_worker_killed_while_idle_is_replaced() {
         let victim = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
         // SAFETY: kill has no memory-safety preconditions; `victim` is our
         // pool's idle worker, not yet reaped, so the pid is still its own.
-        assert_eq!(unsafe { libc::kill(victim as libc::pid_t, libc::SIGKILL) }, 0);
+        let killed = unsafe { libc::kill(victim as libc::pid_t, libc::SIGKILL) };
+        assert_eq!(killed, 0);
         wait_until_dead(victim);
         // The next task finds the dead worker's pipe closed, and waits for
         // the replacement instead of failing.
-        assert_eq!(pool.apply_async(job, 3).unwrap().get().unwrap(), 9, "{method:?}");
-        assert_ne!(pool.apply_async(own_pid, ()).unwrap().get().unwrap(), victim);
+        assert_eq!(
+            pool.apply_async(job, 3).unwrap().get().unwrap(),
+            9,
+            "{method:?}"
+        );
+        assert_ne!(
+            pool.apply_async(own_pid, ()).unwrap().get().unwrap(),
+            victim
+        );
     }
 }
 
@@ -244,8 +272,11 @@ fn get_timeout_gives_up_then_succeeds() {
 fn large_arguments_and_results_cross_whole() {
     for method in METHODS {
         let pool = Pool::with_start_method(2, method).unwrap();
-        let big: Vec<u8> = (0..(1 << 20)).map(|i| (i % 251) as u8).collect();
-        let handles: Vec<_> = (0..4).map(|_| pool.apply_async(echo, big.clone()).unwrap()).collect();
+        // Four times a pipe's 64 KiB: both ways, a frame takes several writes.
+        let big: Vec<u8> = (0..(256 << 10)).map(|i| (i % 251) as u8).collect();
+        let handles: Vec<_> = (0..3)
+            .map(|_| pool.apply_async(echo, big.clone()).unwrap())
+            .collect();
         for handle in handles {
             assert!(handle.get().unwrap() == big, "{method:?}");
         }
@@ -253,7 +284,7 @@ fn large_arguments_and_results_cross_whole() {
 }
 
 fn many_outstanding_tasks_use_no_more_files() {
-    let pool = Pool::new(2).unwrap();
+    let pool = Pool::new(4).unwrap();
     let fds = open_fds();
     let handles: Vec<_> = (0..100_000u64)
         .map(|i| pool.apply_async(job, i % 1000).unwrap())
@@ -301,7 +332,10 @@ fn close_then_join_finishes_the_work() {
         pool.close();
         let err = pool.apply_async(job, 1).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::PoolClosed), "{err}");
-        assert!(matches!(pool.map(job, 0..3).unwrap_err().kind(), ErrorKind::PoolClosed));
+        assert!(matches!(
+            pool.map(job, 0..3).unwrap_err().kind(),
+            ErrorKind::PoolClosed
+        ));
         pool.join().unwrap();
         // The workers are gone; their results are kept.
         let results: Vec<u64> = handles.into_iter().map(|h| h.get().unwrap()).collect();
@@ -314,20 +348,34 @@ fn terminate_and_drop_stop_running_tasks() {
     for method in METHODS {
         let pool = Pool::with_start_method(2, method).unwrap();
         let running = pool.apply_async(sleep_ms, 60_000).unwrap();
-        let queued: Vec<_> = (0..5).map(|_| pool.apply_async(sleep_ms, 60_000).unwrap()).collect();
+        let queued: Vec<_> = (0..5)
+            .map(|_| pool.apply_async(sleep_ms, 60_000).unwrap())
+            .collect();
         pool.terminate();
-        assert!(matches!(running.get().unwrap_err().kind(), ErrorKind::PoolClosed));
+        assert!(matches!(
+            running.get().unwrap_err().kind(),
+            ErrorKind::PoolClosed
+        ));
         for handle in queued {
-            assert!(matches!(handle.get().unwrap_err().kind(), ErrorKind::PoolClosed));
+            assert!(matches!(
+                handle.get().unwrap_err().kind(),
+                ErrorKind::PoolClosed
+            ));
         }
-        assert!(matches!(pool.apply_async(job, 1).unwrap_err().kind(), ErrorKind::PoolClosed));
+        assert!(matches!(
+            pool.apply_async(job, 1).unwrap_err().kind(),
+            ErrorKind::PoolClosed
+        ));
 
         // Dropping a pool with work in flight kills and reaps its workers
         // (the harness checks that no child and no descriptor is left).
         let pool = Pool::with_start_method(2, method).unwrap();
         let orphan = pool.apply_async(sleep_ms, 60_000).unwrap();
         drop(pool);
-        assert!(matches!(orphan.get().unwrap_err().kind(), ErrorKind::PoolClosed));
+        assert!(matches!(
+            orphan.get().unwrap_err().kind(),
+            ErrorKind::PoolClosed
+        ));
     }
 }
 
