@@ -6,7 +6,7 @@ mod harness;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mp::{ErrorKind, ExitStatus, Pool, StartMethod};
+use mp::{ErrorKind, ExitStatus, Pool, Queue, StartMethod};
 
 const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::Spawn];
 
@@ -44,6 +44,10 @@ fn exit_with(code: i32) -> u64 {
 
 fn echo(bytes: Vec<u8>) -> Vec<u8> {
     bytes
+}
+
+fn put_four(queue: Queue<u64>) {
+    queue.put(4).unwrap();
 }
 
 fn open_fds() -> usize {
@@ -383,6 +387,18 @@ fn terminate_and_drop_stop_running_tasks() {
     }
 }
 
+fn a_shared_object_cannot_travel_in_a_task() {
+    let pool = Pool::new(1).unwrap();
+    let queue = Queue::new().unwrap();
+    // A Queue crosses only in a process's start arguments, as in Python.
+    let err = pool.apply_async(put_four, queue).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::NotInStartArguments { .. }),
+        "{err}"
+    );
+    assert_eq!(pool.apply_async(job, 4).unwrap().get().unwrap(), 16);
+}
+
 fn pool_and_handles_move_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Pool>();
@@ -406,6 +422,7 @@ fn main() -> ExitCode {
         zero_processes_is_an_error,
         close_then_join_finishes_the_work,
         terminate_and_drop_stop_running_tasks,
+        a_shared_object_cannot_travel_in_a_task,
         pool_and_handles_move_between_threads,
     ])
 }
