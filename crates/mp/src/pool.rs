@@ -2,12 +2,13 @@
 //!
 //! # How it works
 //!
-//! Each worker is an ordinary [`Process`](crate::Process) running `worker_main`, so both start
-//! methods work. It has two pipes of its own: tasks go down one, results come
-//! back up the other (`channel.rs` frames the bytes into messages). A task is
-//! a `RemoteFn` with its serialized arguments; `map` sends a whole chunk of
-//! arguments as one task, so a hundred thousand tiny items cost a handful of
-//! messages, not a hundred thousand.
+//! Each worker is an ordinary [`Process`](crate::Process) running
+//! `worker_main` (in `pool/worker.rs`), so both start methods work. It has two
+//! pipes of its own: tasks go down one, results come back up the other
+//! (`channel.rs` frames the bytes into messages). A task is a `RemoteFn` with
+//! its serialized arguments; `map` sends a whole chunk of arguments as one
+//! task, so a hundred thousand tiny items cost a handful of messages, not a
+//! hundred thousand.
 //!
 //! The parent gives each worker **one task at a time**. So it always knows
 //! which task a worker is running, and when a worker dies (killed, aborted),
@@ -20,7 +21,7 @@
 //! another of its threads holds a lock (stdout's, the allocator's) gives the
 //! child a lock that nobody will ever release, and the pool forks a
 //! replacement whenever a worker dies. So the pool is driven by whoever waits
-//! on it: `apply_async` hands the task to an idle worker at once, and `get`,
+//! on it (`pool/engine.rs`): `apply_async` hands the task to an idle worker at once, and `get`,
 //! `map`, the `imap` iterators and `join` collect results, hand out the tasks
 //! still waiting, and replace dead workers while they wait. If several
 //! threads wait at once, one of them drives and the others sleep until their
