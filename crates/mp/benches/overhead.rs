@@ -232,7 +232,7 @@ fn atomic_increments((value, count): (AtomicValue<u64>, u64)) {
 
 /// Runs `job` in two processes at once; the counter makes divan report the
 /// time per increment across both.
-fn two_processes<A: Clone + serde::Serialize + serde::de::DeserializeOwned + 'static>(
+fn two_processes<A: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + 'static>(
     bencher: Bencher,
     job: fn((A, u64)),
     shared: A,

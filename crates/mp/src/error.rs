@@ -84,6 +84,9 @@ pub enum ErrorKind {
     },
     /// The pool was closed or terminated and takes no more work.
     PoolClosed,
+    /// An argument that can never work, such as a pool of zero processes;
+    /// the text says which and what to pass instead.
+    InvalidArgument(&'static str),
     /// The previous holder of a lock died while holding it.
     OwnerDied {
         /// The process that died holding the lock.
@@ -208,6 +211,7 @@ impl fmt::Display for Error {
                 f,
                 "the pool was closed or terminated and takes no new work; make a new Pool"
             ),
+            ErrorKind::InvalidArgument(what) => write!(f, "{what}"),
             ErrorKind::OwnerDied { pid: owner } => write!(
                 f,
                 "process {owner} died while holding a lock that process {pid} then took; \

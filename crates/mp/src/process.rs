@@ -89,7 +89,7 @@ pub struct Process {
     name: String,
     method: StartMethod,
     daemon: bool,
-    job: Option<Box<dyn Job>>,
+    job: Option<Box<dyn Job + Send>>,
     state: State,
 }
 
@@ -104,7 +104,7 @@ impl Process {
     /// A process that will run `target(args)`; nothing starts until [`Process::start`].
     pub fn new<A>(target: fn(A), args: A) -> Self
     where
-        A: Serialize + DeserializeOwned + 'static,
+        A: Serialize + DeserializeOwned + Send + 'static,
     {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
