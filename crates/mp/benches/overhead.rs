@@ -95,8 +95,12 @@ impl Echo {
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             let mut byte = [0u8; 1];
-            // SAFETY: read/write on our own pipe ends into a local buffer.
+            // SAFETY: read/write on our own pipe ends into a local buffer. The
+            // child first closes the parent's ends: holding its own copy of the
+            // write end `a[1]` would keep it from ever seeing end-of-file.
             unsafe {
+                libc::close(a[1]);
+                libc::close(b[0]);
                 while libc::read(a[0], byte.as_mut_ptr().cast(), 1) == 1 {
                     libc::write(b[1], byte.as_ptr().cast(), 1);
                 }

@@ -39,9 +39,6 @@
 //!
 //! Unix only: Windows has no `fork`, and this crate says so at compile time.
 
-// Scaffolding: the queue and the pool, still being written, will use these helpers.
-#![allow(dead_code)]
-
 #[cfg(not(unix))]
 compile_error!(
     "the mp crate needs Unix (fork, pipes, process-shared mutexes); Windows is not supported"
