@@ -462,6 +462,9 @@ fn spawn_child(name: &str, job: &dyn Job) -> Result<libc::pid_t> {
     let mut keep = fds;
     keep.push(reader.as_raw_fd());
 
+    // A spawned child does not copy our stdout buffer, but flushing it keeps
+    // what the parent printed before the start ahead of what the child prints.
+    let _ = std::io::stdout().flush();
     let mut command = std::process::Command::new(own_executable()?);
     if let Some(arg0) = std::env::args_os().next() {
         command.arg0(arg0);
