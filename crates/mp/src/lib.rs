@@ -63,4 +63,4 @@ pub use lock::{Lock, LockGuard, LockResult, OwnerDied};
 pub use pool::{AsyncResult, Pool};
 pub use process::{ExitStatus, Process, StartMethod, current_process_name, init};
 pub use queue::Queue;
-pub use shared::{Array, Plain, Value};
+pub use shared::{Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, Value, ValueGuard};

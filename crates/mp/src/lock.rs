@@ -100,9 +100,7 @@ impl RawLock {
     }
 
     fn acquired(&self, ret: libc::c_int) -> Result<Acquired> {
-        let previous = self
-            .owner
-            .swap(std::process::id() as i32, Ordering::Relaxed);
+        let previous = self.owner.swap(crate::sys::pid() as i32, Ordering::Relaxed);
         match ret {
             0 => Ok(Acquired::Clean),
             #[cfg(target_os = "linux")]

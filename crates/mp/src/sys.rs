@@ -108,6 +108,49 @@ pub(crate) fn process_exists(pid: libc::pid_t) -> bool {
     ret == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// This process's pid, without a system call after the first ask.
+///
+/// A robust lock records its holder's pid every time it is taken, and glibc
+/// stopped caching `getpid()` in version 2.25: each call is a system call, which
+/// costs more than the whole uncontended lock. So the pid is kept here. A forked
+/// child is a new process with a new pid: a `pthread_atfork` handler, which
+/// `fork()` runs in the child, forgets the copied value. (A spawned child is a
+/// fresh program and starts with nothing cached.)
+#[cfg(target_os = "linux")]
+pub(crate) fn pid() -> u32 {
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static PID: AtomicU32 = AtomicU32::new(0); // 0: not known yet
+    static FORGET_IN_CHILDREN: Once = Once::new();
+
+    extern "C" fn forget() {
+        PID.store(0, Ordering::Relaxed);
+    }
+
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            // Register before caching: a fork can never copy a cached pid
+            // without the handler that forgets it.
+            FORGET_IN_CHILDREN.call_once(|| {
+                // SAFETY: `forget` only stores to an atomic, which is safe in a
+                // child just after fork; pthread_atfork has no other preconditions.
+                unsafe { libc::pthread_atfork(None, None, Some(forget)) };
+            });
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+/// This process's pid (uncached: libc declares `pthread_atfork` only for Linux here).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn pid() -> u32 {
+    std::process::id()
+}
+
 /// Sends `signal` to process `pid`.
 pub(crate) fn kill(pid: libc::pid_t, signal: libc::c_int) -> io::Result<()> {
     // SAFETY: kill has no memory-safety preconditions.
