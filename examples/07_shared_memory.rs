@@ -10,24 +10,22 @@ fn job((value, array): (Value<i32>, Array<i32>)) {
     value.set(array.to_vec().iter().sum());
 }
 
+/// Prints what this process sees in the shared memory.
+fn show(when: &str, value: &Value<i32>, array: &Array<i32>) {
+    let (v, a) = (value.get(), array.to_vec());
+    println!("{when} value = {v}, array = {a:?}");
+}
+
 fn main() -> mp::Result<()> {
     mp::init();
     let value = Value::new(0)?; // value = mp.Value('i', 0)
     let array = Array::new(&[1, 2, 3])?; // array = mp.Array('i', [1, 2, 3])
-    println!(
-        "before: value = {}, array = {:?}",
-        value.get(),
-        array.to_vec()
-    );
+    show("before:", &value, &array);
 
     let mut child = Process::new(job, (value.clone(), array.clone()));
     child.start()?;
     child.join()?;
-    println!(
-        "after:  value = {}, array = {:?}",
-        value.get(),
-        array.to_vec()
-    );
+    show("after: ", &value, &array);
 
     // Not copies: the parent reads the very memory the child wrote.
     assert_eq!((value.get(), array.to_vec()), (14, vec![1, 4, 9]));
