@@ -71,7 +71,9 @@ pub enum ErrorKind {
     },
     /// `Queue::get` found the queue empty and no process left that could put on it.
     QueueAbandoned,
-    /// A message was cut off: its sender died halfway through writing it.
+    /// A message was cut off: a process died halfway through writing or
+    /// reading it, so the queue no longer knows where messages start. The
+    /// queue stays broken: every later `get` and `put` says so.
     MessageTruncated,
     /// A message is larger than a queue or pipe accepts.
     MessageTooLarge {
@@ -193,7 +195,9 @@ impl fmt::Display for Error {
             ),
             ErrorKind::MessageTruncated => write!(
                 f,
-                "process {pid} received only part of a message: its sender died while writing it"
+                "process {pid} found a queue message cut off: a process died halfway through \
+                 writing or reading it, so the queue can no longer tell where messages start; \
+                 make a new Queue"
             ),
             ErrorKind::MessageTooLarge { len, max } => write!(
                 f,

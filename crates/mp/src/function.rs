@@ -17,10 +17,19 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::inherit;
 
 /// Turns a value into bytes: the crate's pickle.
+///
+/// A `Queue`, `Value` or `Lock` inside `value` makes this fail with
+/// [`ErrorKind::NotInStartArguments`], unless `value` is a spawned child's
+/// start arguments.
 pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    postcard::to_stdvec(value).map_err(|e| Error::new(ErrorKind::Serialize(e.to_string())))
+    inherit::take_refused(); // forget a refusal from an earlier, unrelated call
+    postcard::to_stdvec(value).map_err(|e| match inherit::take_refused() {
+        Some(what) => Error::new(ErrorKind::NotInStartArguments { what }),
+        None => Error::new(ErrorKind::Serialize(e.to_string())),
+    })
 }
 
 /// Turns bytes made by [`to_bytes`] back into a value.

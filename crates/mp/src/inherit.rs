@@ -11,7 +11,7 @@
 //! an object is an error ([`ErrorKind::NotInStartArguments`]): a `Queue` cannot
 //! travel inside a `Queue` message. Python refuses the same thing.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::os::fd::{OwnedFd, RawFd};
 
 use serde::{Deserialize, Deserializer, Serializer};
@@ -24,6 +24,16 @@ thread_local! {
     static OUTGOING: RefCell<Option<Vec<RawFd>>> = const { RefCell::new(None) };
     /// While a spawned child deserializes its arguments: the descriptors it inherited.
     static INCOMING: RefCell<Option<Vec<RawFd>>> = const { RefCell::new(None) };
+    /// The type of the last shared object that refused to be serialized outside
+    /// a start. Serde formats may drop an error's text (postcard does), so
+    /// `function::to_bytes` looks here to report the real cause.
+    static REFUSED: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// Takes (and clears) the type of the shared object that last refused to be
+/// serialized outside a start, if any.
+pub(crate) fn take_refused() -> Option<&'static str> {
+    REFUSED.take()
 }
 
 /// Runs `serialize` (which turns start arguments into bytes) and returns, with
@@ -70,6 +80,7 @@ pub(crate) fn serialize_fd<S: Serializer>(
         None => false,
     });
     if !allowed {
+        REFUSED.set(Some(what));
         let err = Error::new(ErrorKind::NotInStartArguments { what });
         return Err(serde::ser::Error::custom(err));
     }

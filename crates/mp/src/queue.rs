@@ -1,48 +1,532 @@
 //! A FIFO queue between processes: Python's `multiprocessing.Queue`.
+//!
+//! # How it works
+//!
+//! A queue is one pipe, the kernel's byte stream between processes, shared by
+//! every process that holds the queue: a forked child inherits it, a spawned
+//! child receives it in its start arguments. `put` serializes an item and
+//! writes the bytes into the pipe; `get` reads one message's bytes back out and
+//! deserializes them.
+//!
+//! A pipe carries bytes, not messages, so each message is *framed*: it starts
+//! with a fixed 64-byte record, a 4-byte length followed by the first (up to)
+//! 60 bytes of the message; the rest of a longer message follows the record. A
+//! small message (most results are a few bytes) is then one `write` for the
+//! sender and one `read` for the receiver, which is what makes the queue fast.
+//!
+//! Several processes write to the same pipe and several read from it, so two
+//! process-shared locks (see `lock.rs`) keep messages whole:
+//!
+//! - The **write lock** is held for the whole of a message. The kernel writes
+//!   at most `PIPE_BUF` bytes (4096 on Linux) in one piece; the bytes of two
+//!   bigger writes made at once can interleave, and the stream would be
+//!   garbage. With the lock, a message's bytes are always together.
+//! - The **read lock** is held while one reader takes one whole message, so a
+//!   message is never split between two readers.
+//!
+//! The pipe's read end is non-blocking. A reader takes the read lock and
+//! reads at once: when messages are waiting, that is the only system call.
+//! When the pipe is empty, the read says "nothing there" instead of sleeping
+//! with the lock held; the reader lets go of the lock and waits in `poll`,
+//! then tries again. If another reader got the message first, it waits again.
 
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::marker::PhantomData;
-use std::time::Duration;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
+use crate::function;
+use crate::inherit;
+use crate::lock::{Acquired, RawLock};
+use crate::process;
+use crate::shm::SharedMemory;
+use crate::sys;
+
+/// The fixed record every message starts with.
+const RECORD: usize = 64;
+/// The record's first bytes: the message's length, a little-endian `u32`.
+const LENGTH: usize = 4;
+/// How much of a message fits in its record.
+const INLINE: usize = RECORD - LENGTH;
+/// How long a waiting `get` sleeps in `poll` before it checks whether anyone
+/// is left who could still put a message.
+const SLICE: Duration = Duration::from_millis(50);
+/// The default largest message, in bytes (after serialization): 1 GiB.
+const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 
 /// A first-in, first-out queue of `T` between processes (Python's
 /// `multiprocessing.Queue`). Make it before starting the processes that use
 /// it, and pass each a clone.
-#[derive(Serialize, Deserialize)]
-#[serde(bound = "")]
+///
+/// ```
+/// use mp::{Process, Queue};
+///
+/// fn job(q: Queue<u64>) {
+///     let result: u64 = (0..1000).map(|i| i + i * i).sum();
+///     q.put(result).expect("the parent holds the queue");
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init();
+///     let q = Queue::new()?;
+///     let mut p1 = Process::new(job, q.clone());
+///     let mut p2 = Process::new(job, q.clone());
+///     p1.start()?;
+///     p2.start()?;
+///     p1.join()?; // safe before `get` only because the results are small: see below
+///     p2.join()?;
+///     assert_eq!([q.get()?, q.get()?], [333_333_000; 2]);
+///     Ok(())
+/// }
+/// ```
+///
+/// Any number of processes may put and get at once. Each message arrives
+/// whole, exactly once, to one reader; the messages of one producer arrive in
+/// the order it put them. A clone is the same queue (the same pipe), not a
+/// copy of its contents.
+///
+/// # The trap: joining a producer before draining the queue
+///
+/// The pipe holds a limited number of bytes (64 KiB by default on Linux), and
+/// `put` returns only once its whole message is in the pipe. A process that
+/// puts a message bigger than the room left waits until a reader makes room,
+/// so it cannot end until someone `get`s. Joining it first deadlocks: the
+/// parent waits for the child, which waits for the parent. Python documents
+/// the same trap ("joining processes that use queues"). Small results, like
+/// the tutorial's, fit in the pipe, and joining first is safe; with big ones,
+/// `get` everything, then `join`.
+///
+/// # When `get` gives up instead of waiting forever
+///
+/// Python's `get()` on an empty queue waits forever if nobody puts. Here `get`
+/// waits in slices of 50 ms, and after a slice with nothing to read it checks
+/// whether another process could still put: any child this process started
+/// that has not ended (a producer or not), or, in a child, its parent. If none is left, it looks in the
+/// pipe one last time (a producer may have put just before it ended) and then
+/// returns [`ErrorKind::QueueAbandoned`]. Only processes count: another thread
+/// of this process that holds a clone is not waited for.
+///
+/// A queue is *broken* when a process dies halfway through a message: a
+/// writer killed while writing a long one, or a reader killed while reading
+/// one. The stream has lost its place between messages, and every later `get`
+/// and `put` returns [`ErrorKind::MessageTruncated`] instead of garbage.
+///
+/// # Sending a queue to another process
+///
+/// A queue goes to a process in its start arguments ([`crate::Process::new`]),
+/// never inside a message: putting a `Queue` on a `Queue` is
+/// [`ErrorKind::NotInStartArguments`], as Python refuses it too.
 pub struct Queue<T> {
+    shared: Arc<Shared>,
     _items: PhantomData<fn(T) -> T>,
+}
+
+/// What every clone of a queue, in every process, refers to.
+#[derive(Serialize, Deserialize)]
+struct Shared {
+    /// The pipe's read end, in non-blocking mode.
+    reader: PipeEnd,
+    /// The pipe's write end (blocking: a full pipe makes `put` wait).
+    writer: PipeEnd,
+    /// A [`Control`]: the two locks and the queue's state.
+    control: SharedMemory,
+    /// The largest message allowed, in bytes.
+    max_message: u32,
+}
+
+/// The part of a queue that lives in shared memory.
+#[repr(C)]
+struct Control {
+    write: Side,
+    read: Side,
+    /// Set once a process died halfway through a message: the stream is out
+    /// of step, and the queue can no longer be used.
+    broken: Padded<AtomicBool>,
+}
+
+/// The lock of one side (writing or reading), and whether its holder is
+/// partway through a message.
+///
+/// Each side gets its own 128 bytes, so a producer and a consumer taking their
+/// own locks on two cores do not keep stealing one cache line from each other.
+#[repr(C, align(128))]
+struct Side {
+    lock: RawLock,
+    /// True while the lock's holder has moved part of a message, but not all
+    /// of it. If the holder dies then, the pipe is left in the middle of a message.
+    busy: AtomicBool,
+}
+
+/// A value alone on its 128 bytes (see [`Side`]).
+#[repr(C, align(128))]
+struct Padded<T>(T);
+
+/// Holding the lock of a [`Side`]; dropping this releases it.
+struct Held<'a>(&'a RawLock);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.unlock();
+    }
+}
+
+// The flags below use `Relaxed`: `busy` is only read and written by the holder
+// of its side's lock, which orders it; `broken` only ever goes from false to
+// true and guards no other data, so whenever it is seen true, it is true.
+impl Control {
+    fn is_broken(&self) -> bool {
+        self.broken.0.load(Ordering::Relaxed)
+    }
+
+    fn set_broken(&self) {
+        self.broken.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes `side`'s lock. If its previous holder died partway through a
+    /// message, the queue is broken from now on.
+    fn lock<'a>(&'a self, side: &'a Side) -> Result<Held<'a>> {
+        let acquired = side.lock.lock()?;
+        Ok(self.after_locking(side, acquired))
+    }
+
+    fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> Held<'a> {
+        if let Acquired::OwnerDied(_) = acquired
+            && side.busy.swap(false, Ordering::Relaxed)
+        {
+            self.set_broken();
+        }
+        Held(&side.lock)
+    }
+
+    fn truncated(&self) -> Error {
+        self.set_broken();
+        Error::new(ErrorKind::MessageTruncated)
+    }
+}
+
+/// A message as it came out of the pipe.
+enum Received {
+    /// A small message, still in its record.
+    Inline { record: [u8; RECORD], len: usize },
+    /// A longer message.
+    Long(Vec<u8>),
+}
+
+impl Received {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Received::Inline { record, len } => &record[LENGTH..LENGTH + len],
+            Received::Long(bytes) => bytes,
+        }
+    }
 }
 
 impl<T> Clone for Queue<T> {
     fn clone(&self) -> Self {
-        todo!()
+        Queue {
+            shared: Arc::clone(&self.shared),
+            _items: PhantomData,
+        }
     }
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
-    /// Makes an empty queue.
+    /// Makes an empty queue (Python's `multiprocessing.Queue()`). A message
+    /// may be up to 1 GiB once serialized.
     pub fn new() -> Result<Self> {
-        todo!()
+        Self::with_max_message_size(DEFAULT_MAX_MESSAGE)
+    }
+
+    /// Makes an empty queue whose messages may be at most `max` bytes once
+    /// serialized (at most `u32::MAX`: a larger `max` counts as `u32::MAX`).
+    /// A bigger `put` returns [`ErrorKind::MessageTooLarge`].
+    pub fn with_max_message_size(max: usize) -> Result<Self> {
+        let (reader, writer) =
+            sys::pipe().map_err(|e| Error::os("create a pipe for a Queue", e))?;
+        sys::set_nonblocking(reader.as_fd())
+            .map_err(|e| Error::os("make a Queue's pipe non-blocking", e))?;
+        let control = SharedMemory::new("Queue", size_of::<Control>())?;
+        let at = control.as_ptr().cast::<Control>();
+        // SAFETY: the memory is fresh, ours alone, page-aligned and at least as
+        // large as a `Control`, so both lock places are valid and aligned. The
+        // rest of a `Control` is atomics, for which the zeroed memory is a
+        // valid `false`.
+        unsafe {
+            RawLock::init(&raw mut (*at).write.lock)?;
+            RawLock::init(&raw mut (*at).read.lock)?;
+        }
+        Ok(Queue {
+            shared: Arc::new(Shared {
+                reader: PipeEnd(File::from(reader)),
+                writer: PipeEnd(File::from(writer)),
+                control,
+                max_message: u32::try_from(max).unwrap_or(u32::MAX),
+            }),
+            _items: PhantomData,
+        })
     }
 
     /// Adds `item` at the back (Python's `put`).
+    ///
+    /// Returns once the whole message is in the pipe. If the pipe is full, it
+    /// waits until a reader makes room: see the trap in the type's docs.
+    /// Errors: [`ErrorKind::MessageTooLarge`] if the serialized item is bigger
+    /// than the queue's limit; [`ErrorKind::MessageTruncated`] if the queue is
+    /// broken; [`ErrorKind::NotInStartArguments`] if the item holds a queue,
+    /// a lock or shared memory.
     pub fn put(&self, item: T) -> Result<()> {
-        let _ = item;
-        todo!()
+        let bytes = function::to_bytes(&item)?;
+        self.send(&bytes)
     }
 
     /// Takes the item at the front, waiting for one (Python's `get`).
+    ///
+    /// Gives up with [`ErrorKind::QueueAbandoned`] when the queue is empty and
+    /// no other process is left that could put on it (see the type's docs),
+    /// and with [`ErrorKind::MessageTruncated`] when the queue is broken.
     pub fn get(&self) -> Result<T> {
-        todo!()
+        self.receive(None)
     }
 
-    /// Like [`Queue::get`], waiting at most `timeout`.
+    /// Like [`Queue::get`], waiting at most `timeout` for a message to start
+    /// arriving (Python's `get(timeout=...)`); after that, returns
+    /// [`ErrorKind::Timeout`]. A zero timeout takes a message only if one is
+    /// there now (Python's `get_nowait`).
+    ///
+    /// A message that has started to arrive is always read to its end, even
+    /// past the timeout: stopping halfway would leave the rest in the pipe,
+    /// where the next reader would take it for the start of a message.
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
-        let _ = timeout;
-        todo!()
+        self.receive(Some(timeout))
+    }
+
+    /// Whether the queue is empty right now (Python's `empty()`). Another
+    /// process may put or get a moment later, so the answer can be out of date
+    /// as soon as it is returned.
+    pub fn empty(&self) -> Result<bool> {
+        let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(Duration::ZERO))
+            .map_err(|e| Error::os("check a Queue's pipe", e))?;
+        Ok(ready.is_empty())
+    }
+
+    fn control(&self) -> &Control {
+        // SAFETY: `with_max_message_size` initialized a `Control` at the start
+        // of this memory (a spawned child maps the same memory, and its
+        // deserialization checked the size); it lives as long as `self`, and
+        // all of a `Control` is made for use by many processes at once.
+        unsafe { &*self.shared.control.as_ptr().cast::<Control>() }
+    }
+
+    /// Writes one message: its record, then (for a long one) the rest.
+    fn send(&self, bytes: &[u8]) -> Result<()> {
+        let max = self.shared.max_message as usize;
+        if bytes.len() > max {
+            return Err(ErrorKind::MessageTooLarge {
+                len: bytes.len(),
+                max,
+            }
+            .into());
+        }
+        let (head, rest) = bytes.split_at(bytes.len().min(INLINE));
+        let mut record = [0; RECORD];
+        // `max` fits in a u32, so the length does too.
+        record[..LENGTH].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+        record[LENGTH..LENGTH + head.len()].copy_from_slice(head);
+
+        let control = self.control();
+        let _held = control.lock(&control.write)?;
+        if control.is_broken() {
+            return Err(ErrorKind::MessageTruncated.into());
+        }
+        let mut pipe = &self.shared.writer.0;
+        let written = if rest.is_empty() {
+            // 64 bytes, well under PIPE_BUF: the kernel writes them all at
+            // once or not at all, so there is no "halfway" to mark.
+            pipe.write_all(&record)
+        } else {
+            control.write.busy.store(true, Ordering::Relaxed);
+            let written = pipe.write_all(&record).and_then(|()| pipe.write_all(rest));
+            if written.is_ok() {
+                control.write.busy.store(false, Ordering::Relaxed);
+            } else {
+                control.set_broken(); // part of the message may be in the pipe
+            }
+            written
+        };
+        written.map_err(|e| Error::os("write to a Queue's pipe", e))
+    }
+
+    fn receive(&self, timeout: Option<Duration>) -> Result<T> {
+        // A timeout too long to add to the clock (`Duration::MAX`) is no limit.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            if let Some(message) = self.try_receive()? {
+                return function::from_bytes(message.bytes());
+            }
+            // Nothing there: wait for bytes without holding the read lock, so
+            // that other readers can wait too.
+            let wait = match deadline {
+                None => SLICE,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(SLICE),
+                    _ => {
+                        return Err(ErrorKind::Timeout {
+                            what: "Queue::get",
+                            after: timeout.unwrap_or_default(),
+                        }
+                        .into());
+                    }
+                },
+            };
+            let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(wait))
+                .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
+            if ready.is_empty() && !process::others_alive() {
+                // Nobody is left to put. A producer may have put just before
+                // it ended, and its message is in the pipe: look once more.
+                return match self.try_receive()? {
+                    Some(message) => function::from_bytes(message.bytes()),
+                    None => Err(ErrorKind::QueueAbandoned.into()),
+                };
+            }
+        }
+    }
+
+    /// Takes one whole message if one is there now; `None` if the pipe is empty.
+    fn try_receive(&self) -> Result<Option<Received>> {
+        let control = self.control();
+        let _held = control.lock(&control.read)?;
+        if control.is_broken() {
+            return Err(ErrorKind::MessageTruncated.into());
+        }
+        // Marked before the read: if this process dies right after the read
+        // returns, the next reader cannot know how much of the message went.
+        control.read.busy.store(true, Ordering::Relaxed);
+        let mut record = [0; RECORD];
+        let got = match (&self.shared.reader.0).read(&mut record) {
+            Ok(got) => got,
+            Err(e) => {
+                control.read.busy.store(false, Ordering::Relaxed);
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+                    _ => Err(Error::os("read from a Queue's pipe", e)),
+                };
+            }
+        };
+        if got == 0 {
+            // End of file: every write end is closed, so nothing can ever come.
+            control.read.busy.store(false, Ordering::Relaxed);
+            return Err(ErrorKind::QueueAbandoned.into());
+        }
+        // Our writers put a record in the pipe in one piece, so `got` is the
+        // whole record; finishing a partial one costs nothing to write.
+        self.read_rest(&mut record[got..])?;
+        let len = u32::from_le_bytes(record[..LENGTH].try_into().expect("4 bytes")) as usize;
+        let message = if len <= INLINE {
+            Received::Inline { record, len }
+        } else if len <= self.shared.max_message as usize {
+            let mut bytes = vec![0; len];
+            bytes[..INLINE].copy_from_slice(&record[LENGTH..]);
+            self.read_rest(&mut bytes[INLINE..])?;
+            Received::Long(bytes)
+        } else {
+            // No writer of this queue sends that: the stream is out of step.
+            return Err(control.truncated());
+        };
+        control.read.busy.store(false, Ordering::Relaxed);
+        Ok(Some(message))
+    }
+
+    /// Reads exactly `buf.len()` more bytes of the message being read (the
+    /// caller holds the read lock). Its writer holds the write lock until the
+    /// whole message is in, so the bytes will come unless that writer dies.
+    fn read_rest(&self, buf: &mut [u8]) -> Result<()> {
+        let control = self.control();
+        let mut filled = 0;
+        while filled < buf.len() {
+            match (&self.shared.reader.0).read(&mut buf[filled..]) {
+                Ok(0) => return Err(control.truncated()),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(SLICE))
+                        .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
+                    if ready.is_empty() && self.writer_died()? {
+                        return Err(control.truncated());
+                    }
+                }
+                Err(e) => {
+                    control.set_broken();
+                    return Err(Error::os("read from a Queue's pipe", e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the writer of a half-read message died: then the write lock is
+    /// free and tells its next taker so (or someone already found out).
+    fn writer_died(&self) -> Result<bool> {
+        let control = self.control();
+        if let Some(acquired) = control.write.lock.try_lock()? {
+            drop(control.after_locking(&control.write, acquired));
+        }
+        Ok(control.is_broken())
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("reader", &self.shared.reader.0.as_raw_fd())
+            .field("writer", &self.shared.writer.0.as_raw_fd())
+            .field("max_message", &self.shared.max_message)
+            .finish()
+    }
+}
+
+/// One end of a queue's pipe. It serializes only into a spawned child's start
+/// arguments, as the number of a descriptor the child inherits (see `inherit.rs`).
+struct PipeEnd(File);
+
+impl Serialize for PipeEnd {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        inherit::serialize_fd(self.0.as_raw_fd(), "Queue", s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PipeEnd {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // The descriptor is a duplicate that shares the parent's open pipe,
+        // with its non-blocking mode, which belongs to the pipe end itself.
+        inherit::deserialize_fd(d).map(|fd| PipeEnd(File::from(fd)))
+    }
+}
+
+impl<T> Serialize for Queue<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.shared.serialize(s)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Queue<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let shared = Shared::deserialize(d)?;
+        if shared.control.len() < size_of::<Control>() {
+            return Err(serde::de::Error::custom(
+                "a Queue's shared memory is too small",
+            ));
+        }
+        Ok(Queue {
+            shared: Arc::new(shared),
+            _items: PhantomData,
+        })
     }
 }

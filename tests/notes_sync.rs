@@ -1,0 +1,315 @@
+//! The notes never drift from the code and output they show.
+//!
+//! In any note `notes/*.md`, a fenced block right after one of these markers
+//! is a copy, and must equal its source:
+//!
+//! - `<!-- code: examples/01_thread.rs -->`: the file, byte for byte (any path
+//!   from the workspace root);
+//! - `<!-- output: 01_thread -->`: what the snapshot `tests/snapshots/01_thread.snap`
+//!   holds as the example's stdout, followed, when the example wrote to
+//!   stderr, by a `----- stderr -----` line and that text.
+//!
+//! Run with `NOTES_UPDATE=1` to rewrite every such block from its source
+//! instead of failing. Rewrite after accepting a snapshot, not before.
+//!
+//! A second test compiles each ```` ```rust,compile_fail,E0499 ```` block of
+//! the notes, the broken programs the notes show on purpose, and checks that
+//! rustc still rejects it with that error code.
+
+mod common;
+
+use common::workspace_root as root;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A note: where it is, its name for messages (`notes/01_thread.md`), its text.
+struct Note {
+    path: PathBuf,
+    name: String,
+    text: String,
+}
+
+/// Every note, in name order.
+fn notes() -> Vec<Note> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(root().join("notes"))
+        .expect("cannot read the folder notes/")
+        .map(|entry| entry.expect("cannot read notes/").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| Note {
+            name: format!("notes/{}", path.file_name().unwrap().to_string_lossy()),
+            text: fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
+            path,
+        })
+        .collect()
+}
+
+/// A fenced block in a note: where it starts and ends, and what it holds.
+struct Fence {
+    /// Index of the opening line (```` ```text ````).
+    open: usize,
+    /// Index of the closing line.
+    close: usize,
+    /// The opening line's backticks, so the closing line can match them.
+    ticks: usize,
+    /// The lines between, each ending in a newline.
+    body: String,
+}
+
+/// The fenced block that opens on line `open`, if there is one.
+fn fence_at(lines: &[&str], open: usize) -> Option<Fence> {
+    let line = lines.get(open)?;
+    let ticks = line.len() - line.trim_start_matches('`').len();
+    if ticks < 3 {
+        return None;
+    }
+    let close = (open + 1..lines.len()).find(|&i| {
+        let l = lines[i].trim_end();
+        l.len() >= ticks && l.chars().all(|c| c == '`')
+    })?;
+    let body = lines[open + 1..close]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Some(Fence {
+        open,
+        close,
+        ticks,
+        body,
+    })
+}
+
+/// What the block after `marker` must hold, or why it cannot be known.
+fn source_of(marker: &str) -> Option<Result<String, String>> {
+    let inner = marker
+        .trim()
+        .strip_prefix("<!--")?
+        .strip_suffix("-->")?
+        .trim();
+    if let Some(path) = inner.strip_prefix("code:") {
+        let path = path.trim();
+        return Some(
+            fs::read_to_string(root().join(path)).map_err(|e| format!("cannot read {path}: {e}")),
+        );
+    }
+    let stem = inner.strip_prefix("output:")?.trim();
+    Some(snapshot_output(stem))
+}
+
+/// The example's output as its snapshot stores it: stdout, then stderr if any.
+fn snapshot_output(stem: &str) -> Result<String, String> {
+    let path = root().join("tests/snapshots").join(format!("{stem}.snap"));
+    let snap = fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read the snapshot {}: {e} (is there a snapshot test for {stem}?)",
+            path.display()
+        )
+    })?;
+    // A snapshot is a `---` header, then the body insta-cmd wrote.
+    let body = snap
+        .splitn(3, "---\n")
+        .nth(2)
+        .ok_or_else(|| format!("{} has no `---` header", path.display()))?;
+    let section = |name: &str| -> Result<&str, String> {
+        let start = format!("----- {name} -----\n");
+        let from = body
+            .find(&start)
+            .ok_or_else(|| format!("{} has no `{}` line", path.display(), start.trim_end()))?;
+        let rest = &body[from + start.len()..];
+        Ok(rest.split("----- stderr -----\n").next().unwrap_or(rest))
+    };
+    let with_newline = |text: &str| {
+        let text = text.trim_end_matches('\n');
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("{text}\n")
+        }
+    };
+    let mut output = with_newline(section("stdout")?);
+    let stderr = with_newline(section("stderr")?);
+    if !stderr.is_empty() {
+        output += "----- stderr -----\n";
+        output += &stderr;
+    }
+    Ok(output)
+}
+
+/// What checking one note found.
+struct Sync {
+    /// Blocks that differ from their source: a rewrite mends them.
+    stale: Vec<String>,
+    /// Markers a rewrite cannot mend: no block after them, no source.
+    broken: Vec<String>,
+    /// The note with every stale block rewritten from its source.
+    rewritten: String,
+}
+
+/// Checks the synced blocks of one note, and rewrites the stale ones in a copy.
+fn sync_note(text: &str) -> Sync {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut stale = Vec::new();
+    let mut broken = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        out.push(lines[i].to_owned());
+        let Some(source) = source_of(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let marker = lines[i].trim();
+        let Some(fence) = fence_at(&lines, i + 1) else {
+            broken.push(format!(
+                "line {}: `{marker}` must be followed at once by a fenced block",
+                i + 1
+            ));
+            i += 1;
+            continue;
+        };
+        let wanted = match source {
+            Ok(wanted) => wanted,
+            Err(why) => {
+                broken.push(format!("line {}: {why}", i + 1));
+                i += 1;
+                continue;
+            }
+        };
+        if fence.body == wanted {
+            out.extend(
+                lines[fence.open..=fence.close]
+                    .iter()
+                    .map(|l| (*l).to_owned()),
+            );
+        } else {
+            stale.push(format!(
+                "line {}: the block after `{marker}` differs from its source",
+                fence.open + 1
+            ));
+            // Keep the opening line (and its language); lengthen the fence if
+            // the new text holds a line of backticks as long as it.
+            let longest = wanted
+                .lines()
+                .filter(|l| !l.is_empty() && l.trim_end().chars().all(|c| c == '`'))
+                .map(|l| l.trim_end().len())
+                .max()
+                .unwrap_or(0);
+            let ticks = fence.ticks.max(longest + 1);
+            let info = lines[fence.open].trim_start_matches('`');
+            out.push(format!("{}{info}", "`".repeat(ticks)));
+            out.extend(wanted.lines().map(str::to_owned));
+            out.push("`".repeat(ticks));
+        }
+        i = fence.close + 1;
+    }
+    let mut rewritten = out.join("\n");
+    if text.ends_with('\n') {
+        rewritten.push('\n');
+    }
+    Sync {
+        stale,
+        broken,
+        rewritten,
+    }
+}
+
+#[test]
+fn notes_show_the_code_and_output_they_name() {
+    let update = std::env::var_os("NOTES_UPDATE").is_some_and(|v| v == "1");
+    let mut report = Vec::new();
+    for Note { path, name, text } in notes() {
+        let sync = sync_note(&text);
+        if update && !sync.stale.is_empty() {
+            fs::write(&path, &sync.rewritten).expect("cannot rewrite a note");
+            eprintln!("rewrote {} block(s) of {name}", sync.stale.len());
+        } else {
+            report.extend(sync.stale.iter().map(|p| format!("{name}, {p}")));
+        }
+        report.extend(sync.broken.iter().map(|p| format!("{name}, {p}")));
+    }
+    assert!(
+        report.is_empty(),
+        "notes out of date:\n  {}\n\
+         If an example's output changed, its snapshot test (run after this one) shows how: \
+         `cargo test --workspace --no-fail-fast` runs it too. Once the snapshots are right, \
+         copy the examples and snapshots into the notes with \
+         `NOTES_UPDATE=1 cargo test --workspace --test notes_sync`, then read the diff.",
+        report.join("\n  ")
+    );
+}
+
+/// The ` ```rust,compile_fail,E0000 ` blocks of a note: each block's first
+/// line number, its error code, and its code.
+fn compile_fail_blocks(text: &str) -> Vec<(usize, String, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(fence) = fence_at(&lines, i) else {
+            i += 1;
+            continue;
+        };
+        let info = lines[i].trim_start_matches('`');
+        let words: Vec<&str> = info.split(',').map(str::trim).collect();
+        if words.first() == Some(&"rust") && words.contains(&"compile_fail") {
+            let code = words
+                .iter()
+                .find(|w| w.len() == 5 && w.starts_with('E'))
+                .map(|w| (*w).to_owned())
+                .unwrap_or_default();
+            blocks.push((i + 1, code, fence.body));
+        }
+        i = fence.close + 1;
+    }
+    blocks
+}
+
+#[test]
+fn broken_programs_in_the_notes_still_fail_to_compile() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let scratch = std::env::temp_dir().join(format!("notes-compile-fail-{}", std::process::id()));
+    fs::create_dir_all(&scratch).expect("cannot make a scratch folder");
+    let mut report = Vec::new();
+    for Note { name, text, .. } in notes() {
+        for (line, code, program) in compile_fail_blocks(&text) {
+            if code.is_empty() {
+                report.push(format!(
+                    "{name}, line {line}: name the error, e.g. ```rust,compile_fail,E0499"
+                ));
+                continue;
+            }
+            let file = scratch.join(format!("line{line}.rs"));
+            fs::write(&file, &program).expect("cannot write a scratch file");
+            let output = Command::new(&rustc)
+                .args([
+                    "--edition",
+                    "2024",
+                    "--crate-type",
+                    "bin",
+                    "--emit=metadata",
+                ])
+                .arg("--out-dir")
+                .arg(&scratch)
+                .arg(&file)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {rustc}: {e}"));
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if output.status.success() {
+                report.push(format!(
+                    "{name}, line {line}: compiles, but should fail with {code}"
+                ));
+            } else if !stderr.contains(&format!("error[{code}]")) {
+                report.push(format!(
+                    "{name}, line {line}: fails, but not with {code}:\n{stderr}"
+                ));
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&scratch);
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
