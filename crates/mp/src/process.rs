@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -316,35 +316,47 @@ fn children() -> MutexGuard<'static, Vec<libc::pid_t>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// In a child started by this crate: its parent's pid (0 in the main process).
-static PARENT: AtomicI32 = AtomicI32::new(0);
+/// Who this process is, if it is a child started by this crate.
+struct ChildInfo {
+    parent: libc::pid_t,
+    name: String,
+}
 
-/// This process's name, if it is a child started by this crate.
-static NAME: OnceLock<String> = OnceLock::new();
+/// Set once, in a child, as it starts: one write to one static, because after a
+/// fork every page the child writes to must be copied.
+static CHILD: OnceLock<ChildInfo> = OnceLock::new();
 
 /// The current process's name: `MainProcess`, or the name its parent gave it
 /// (Python's `multiprocessing.current_process().name`).
 pub fn current_process_name() -> &'static str {
-    NAME.get().map_or("MainProcess", String::as_str)
+    CHILD
+        .get()
+        .map_or("MainProcess", |child| child.name.as_str())
 }
 
 /// Whether any other process could still write to an object this process
 /// shares: a child it started that has not ended, or (in a child) its parent.
 /// `Queue::get` uses this to give up instead of waiting forever.
 pub(crate) fn others_alive() -> bool {
-    let parent = PARENT.load(Ordering::Relaxed);
-    (parent != 0 && sys::parent_pid() == parent)
-        || children().iter().any(|&pid| !sys::has_exited(pid))
+    let parent_alive = CHILD
+        .get()
+        .is_some_and(|child| sys::parent_pid() == child.parent);
+    parent_alive || children().iter().any(|&pid| !sys::has_exited(pid))
 }
 
 /// Forks a child that runs `job`; returns its pid.
 fn fork_child(name: &str, job: Box<dyn Job>) -> Result<libc::pid_t> {
     warn_if_threads(name);
-    let parent = std::process::id() as libc::pid_t;
+    install_child_panic_hook();
+    // Allocate before forking: after the fork, every page either process
+    // writes to is copied (copy-on-write), which is most of a fork's cost.
+    let parent = sys::pid() as libc::pid_t;
+    let name = name.to_owned();
+    children().reserve(1);
     match sys::fork().map_err(|e| Error::os("fork a child process", e))? {
         sys::Fork::Child => {
             children().clear(); // the parent's children are not ours
-            run_child(parent, name.to_owned(), || job.run())
+            run_child(parent, name, || job.run())
         }
         sys::Fork::Parent(pid) => {
             children().push(pid);
@@ -374,19 +386,30 @@ fn warn_if_threads(name: &str) {
 /// In a new child: runs `body`, then ends the process with code 0, or 1 if
 /// `body` panicked (as Python's child exits with 1 on an exception).
 pub(crate) fn run_child(parent: libc::pid_t, name: String, body: impl FnOnce()) -> ! {
-    PARENT.store(parent, Ordering::Relaxed);
-    let _ = NAME.set(name);
-    panic::set_hook(Box::new(|info| {
-        // No backtrace: a learner wants the message, and capturing one is slow.
-        eprintln!(
-            "process '{}' (pid {}) panicked: {}",
-            current_process_name(),
-            std::process::id(),
-            panic_message(info.payload()),
-        );
-    }));
+    let _ = CHILD.set(ChildInfo { parent, name });
     let outcome = panic::catch_unwind(AssertUnwindSafe(body));
     sys::exit_child(if outcome.is_ok() { 0 } else { 1 })
+}
+
+/// Installs, once and before the first child starts, a panic hook that speaks
+/// for children: "process 'Process-1' (pid 42) panicked: …", without a
+/// backtrace (a learner wants the message, and capturing one is slow). In
+/// the main process it hands over to the hook that was there before.
+/// Installing it before the fork, not in the child, spares the child a write.
+fn install_child_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| match CHILD.get() {
+            Some(child) => eprintln!(
+                "process '{}' (pid {}) panicked: {}",
+                child.name,
+                std::process::id(),
+                panic_message(info.payload()),
+            ),
+            None => previous(info),
+        }));
+    });
 }
 
 /// The text of a panic's payload.
@@ -511,6 +534,7 @@ pub fn init() {
             Ok((payload.parent, payload.name, call))
         });
     drop(start_pipe);
+    install_child_panic_hook();
     match prepared {
         Ok((parent, name, call)) => run_child(parent, name, || {
             if let Err(err) = call() {
