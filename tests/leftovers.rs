@@ -24,11 +24,11 @@
 //! clock is a generous bound that turns a hang into a failure.
 //!
 //! "Mid-run" means once the example has a child process (and, for the lock
-//! lesson, once a child holds the lock and has printed). The quick examples
-//! (04, 05, 07) often end before the test sees their children; then the
-//! signal finds nothing to stop, which is legal, and the checks still apply.
-//! The pool's workers and the lock lesson's children live long enough to be
-//! stopped halfway on every run.
+//! lesson, once a child holds the lock and has printed). The lock lesson's
+//! children run for two seconds and are stopped halfway on every run. The
+//! quick examples (04 to 07) take milliseconds and often end before the
+//! signal comes; then it finds nothing to stop, which is legal, and the
+//! checks still apply to whatever happened.
 
 #[cfg(target_os = "linux")]
 mod common;
