@@ -2,7 +2,8 @@
 //! snapshot test and its row in the README, and the README promises no lesson
 //! that is not there.
 //!
-//! The stem (`01_thread`) ties them together: `examples/01_thread.rs`,
+//! The stem (`01_thread`) ties them together: `examples/01_thread.rs` (or, for
+//! a lesson with helper modules beside it, `examples/01_thread/main.rs`),
 //! `notes/01_thread.md`, `tests/snapshots/01_thread.snap`, the snapshot test
 //! that names `"01_thread"` in a `tests/snapshots_*.rs` file, and a README
 //! table row with `cargo run --example 01_thread`. A README row whose lesson
@@ -29,12 +30,38 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// The stems of the examples: `examples/01_thread.rs` gives `01_thread`.
+/// An example: its stem, and the file a learner opens first.
+struct Example {
+    stem: String,
+    /// `examples/01_thread.rs`, or `examples/09_comparison/main.rs` for an
+    /// example that is a folder (cargo builds both kinds).
+    main: String,
+}
+
+/// The examples, in name order: each `examples/<stem>.rs`, and each folder
+/// `examples/<stem>/` that holds a `main.rs`.
+fn examples() -> Vec<Example> {
+    let mut found: Vec<Example> = fs::read_dir(root().join("examples"))
+        .expect("cannot read the folder examples/")
+        .map(|entry| entry.expect("cannot read a folder entry").path())
+        .filter_map(|path| {
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            if path.is_dir() && path.join("main.rs").is_file() {
+                let main = format!("examples/{name}/main.rs");
+                Some(Example { stem: name, main })
+            } else {
+                let stem = name.strip_suffix(".rs")?.to_owned();
+                let main = format!("examples/{name}");
+                Some(Example { stem, main })
+            }
+        })
+        .collect();
+    found.sort_by(|a, b| a.stem.cmp(&b.stem));
+    found
+}
+
 fn example_stems() -> Vec<String> {
-    files("examples", ".rs")
-        .iter()
-        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect()
+    examples().into_iter().map(|example| example.stem).collect()
 }
 
 /// The README's table rows that give a run command: the stem after `--example`.
@@ -69,27 +96,27 @@ fn every_example_has_a_note_a_snapshot_test_and_a_readme_row() {
         .collect();
 
     let mut missing = Vec::new();
-    for stem in example_stems() {
+    for Example { stem, main } in examples() {
         if !root().join(format!("notes/{stem}.md")).is_file() {
-            missing.push(format!("examples/{stem}.rs has no note notes/{stem}.md"));
+            missing.push(format!("{main} has no note notes/{stem}.md"));
         }
         if !root()
             .join(format!("tests/snapshots/{stem}.snap"))
             .is_file()
         {
             missing.push(format!(
-                "examples/{stem}.rs has no snapshot tests/snapshots/{stem}.snap"
+                "{main} has no snapshot tests/snapshots/{stem}.snap"
             ));
         }
         let quoted = format!("\"{stem}\"");
         if !snapshot_tests.iter().any(|test| test.contains(&quoted)) {
             missing.push(format!(
-                "examples/{stem}.rs has no snapshot test: no tests/snapshots_*.rs names {quoted}"
+                "{main} has no snapshot test: no tests/snapshots_*.rs names {quoted}"
             ));
         }
         if !built.contains(&stem) {
             missing.push(format!(
-                "examples/{stem}.rs has no README row with `cargo run --example {stem}` \
+                "{main} has no README row with `cargo run --example {stem}` \
                  (a row that still says \"coming\" does not count)"
             ));
         }
@@ -109,7 +136,10 @@ fn the_readme_lists_no_lesson_that_is_missing() {
         .into_iter()
         .filter(|stem| !stems.contains(stem))
         .map(|stem| {
-            format!("the README runs `--example {stem}`, but examples/{stem}.rs is missing")
+            format!(
+                "the README runs `--example {stem}`, but neither examples/{stem}.rs \
+                 nor examples/{stem}/main.rs exists"
+            )
         })
         .collect();
     assert!(
@@ -147,5 +177,37 @@ fn links_in_the_readme_and_the_notes_lead_somewhere() {
         broken.is_empty(),
         "broken links:\n  {}",
         broken.join("\n  ")
+    );
+}
+
+/// Every Rust file under `examples/`, in folders too, relative to the root.
+fn example_sources() -> Vec<String> {
+    let mut sources = Vec::new();
+    for example in examples() {
+        let Some(folder) = example.main.strip_suffix("/main.rs") else {
+            sources.push(example.main);
+            continue;
+        };
+        for file in files(folder, ".rs") {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            sources.push(format!("{folder}/{name}"));
+        }
+    }
+    sources
+}
+
+#[test]
+fn every_example_file_says_what_it_is_for() {
+    // A lesson starts with its `//!` header; a helper module beside a folder
+    // example's main.rs says in one `//!` line what it holds, so a learner
+    // who opens it knows whether to read on.
+    let silent: Vec<String> = example_sources()
+        .into_iter()
+        .filter(|source| !read(&root().join(source)).starts_with("//!"))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "these files do not start with a `//!` line saying what they are for:\n  {}",
+        silent.join("\n  ")
     );
 }

@@ -78,7 +78,7 @@ pub fn example_path(stem: &str) -> PathBuf {
         .join(format!("{stem}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.is_file(),
-        "the example binary {} is missing: does examples/{stem}.rs exist? \
+        "the example binary {} is missing: does examples/{stem}.rs (or {stem}/main.rs) exist? \
          Run the tests with `cargo test --workspace`, which builds every example first \
          (`cargo test --test NAME` alone does not).",
         path.display()

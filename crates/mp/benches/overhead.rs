@@ -95,8 +95,12 @@ impl Echo {
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             let mut byte = [0u8; 1];
-            // SAFETY: read/write on our own pipe ends into a local buffer.
+            // SAFETY: read/write on our own pipe ends into a local buffer. The
+            // child first closes the parent's ends: holding its own copy of the
+            // write end `a[1]` would keep it from ever seeing end-of-file.
             unsafe {
+                libc::close(a[1]);
+                libc::close(b[0]);
                 while libc::read(a[0], byte.as_mut_ptr().cast(), 1) == 1 {
                     libc::write(b[1], byte.as_ptr().cast(), 1);
                 }
@@ -232,7 +236,7 @@ fn atomic_increments((value, count): (AtomicValue<u64>, u64)) {
 
 /// Runs `job` in two processes at once; the counter makes divan report the
 /// time per increment across both.
-fn two_processes<A: Clone + serde::Serialize + serde::de::DeserializeOwned + 'static>(
+fn two_processes<A: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + 'static>(
     bencher: Bencher,
     job: fn((A, u64)),
     shared: A,

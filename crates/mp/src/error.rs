@@ -82,8 +82,12 @@ pub enum ErrorKind {
         /// The largest size allowed.
         max: usize,
     },
-    /// The pool was closed or terminated and takes no more work.
+    /// The pool was closed or terminated: it takes no more work, and the
+    /// tasks it had not finished when terminated or dropped were cancelled.
     PoolClosed,
+    /// An argument that can never work, such as a pool of zero processes;
+    /// the text says which and what to pass instead.
+    InvalidArgument(&'static str),
     /// The previous holder of a lock died while holding it.
     OwnerDied {
         /// The process that died holding the lock.
@@ -206,8 +210,10 @@ impl fmt::Display for Error {
             ),
             ErrorKind::PoolClosed => write!(
                 f,
-                "the pool was closed or terminated and takes no new work; make a new Pool"
+                "the pool was closed or terminated: it takes no new work, and a task it had not \
+                 finished when it was terminated or dropped is cancelled; make a new Pool"
             ),
+            ErrorKind::InvalidArgument(what) => write!(f, "{what}"),
             ErrorKind::OwnerDied { pid: owner } => write!(
                 f,
                 "process {owner} died while holding a lock that process {pid} then took; \

@@ -13,11 +13,14 @@
 //! closure's captured values live in one process's memory; only a code address
 //! means the same thing in both. (In Python terms: the target must be picklable.)
 
+use std::panic::{self, AssertUnwindSafe};
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
+use crate::process::panic_message;
 
 /// Turns a value into bytes: the crate's pickle.
 ///
@@ -83,6 +86,20 @@ impl RemoteFn {
         }
     }
 
+    /// Describes `f` to be run on a whole batch of arguments, one after
+    /// another, in one message each way: the pool's chunks. The input is a
+    /// serialized `Vec<A>` (or `&[A]`, the same bytes). The call returns a
+    /// serialized [`BatchResults<R>`]: an argument whose call panics is
+    /// recorded there with the panic's message, and the batch goes on.
+    pub(crate) fn new_batch<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+        f: fn(A) -> R,
+    ) -> Self {
+        RemoteFn {
+            function: CodeOffset::of(f as usize),
+            trampoline: CodeOffset::of(batch_trampoline::<A, R> as Trampoline as usize),
+        }
+    }
+
     /// Decodes `input` as the function's argument (in the receiving process)
     /// and returns the call, ready to run.
     ///
@@ -110,3 +127,34 @@ fn trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     let argument: A = from_bytes(input)?;
     Ok(Box::new(move || to_bytes(&f(argument))))
 }
+
+/// Decodes a `Vec<A>`, and returns the call that runs the `fn(A) -> R` at
+/// `function` on each argument (see [`RemoteFn::new_batch`]).
+fn batch_trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+    function: usize,
+    input: &[u8],
+) -> Result<Prepared> {
+    // SAFETY: `RemoteFn::new_batch::<A, R>` paired this very instantiation of
+    // the trampoline with the address of a `fn(A) -> R`, valid in this process
+    // (see `RemoteFn::prepare`).
+    let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
+    let arguments: Vec<A> = from_bytes(input)?;
+    Ok(Box::new(move || {
+        let mut values = Vec::with_capacity(arguments.len());
+        let mut panics = Vec::new();
+        for (index, argument) in arguments.into_iter().enumerate() {
+            // One panicking item fails alone; the others still run.
+            match panic::catch_unwind(AssertUnwindSafe(|| f(argument))) {
+                Ok(value) => values.push(value),
+                Err(payload) => panics.push((index, panic_message(payload.as_ref()))),
+            }
+        }
+        let results: BatchResults<R> = (values, panics);
+        to_bytes(&results)
+    }))
+}
+
+/// What a batch sends back: the values of the calls that returned, in order,
+/// and the position and panic message of each call that panicked. Kept apart
+/// so that the usual case, nothing panicked, costs nothing per item.
+pub(crate) type BatchResults<R> = (Vec<R>, Vec<(usize, String)>);

@@ -39,14 +39,12 @@
 //!
 //! Unix only: Windows has no `fork`, and this crate says so at compile time.
 
-// Scaffolding: the queue and the pool, still being written, will use these helpers.
-#![allow(dead_code)]
-
 #[cfg(not(unix))]
 compile_error!(
     "the mp crate needs Unix (fork, pipes, process-shared mutexes); Windows is not supported"
 );
 
+mod channel;
 mod error;
 mod function;
 mod inherit;
@@ -60,7 +58,7 @@ mod sys;
 
 pub use error::{Error, ErrorKind, Result};
 pub use lock::{Lock, LockGuard, LockResult, OwnerDied};
-pub use pool::{AsyncResult, Pool};
+pub use pool::{AsyncResult, IMap, IMapUnordered, Pool};
 pub use process::{ExitStatus, Process, StartMethod, current_process_name, init};
 pub use queue::Queue;
 pub use shared::{Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, Value, ValueGuard};

@@ -1,60 +1,469 @@
 //! A pool of worker processes: Python's `multiprocessing.Pool`.
+//!
+//! # How it works
+//!
+//! Each worker is an ordinary [`Process`](crate::Process) running
+//! `worker_main` (in `pool/worker.rs`), so both start methods work. It has two
+//! pipes of its own: tasks go down one, results come back up the other
+//! (`channel.rs` frames the bytes into messages). A task is a `RemoteFn` with
+//! its serialized arguments; `map` sends a whole chunk of arguments as one
+//! task, so a hundred thousand tiny items cost a handful of messages, not a
+//! hundred thousand.
+//!
+//! The parent gives each worker **one task at a time**. So it always knows
+//! which task a worker is running, and when a worker dies (killed, aborted),
+//! its result pipe reports end of file and the parent knows exactly which task
+//! died with it: it reaps the worker, fails that one task with
+//! [`ErrorKind::WorkerDied`], starts a replacement, and goes on. Python's
+//! `Pool` waits forever for such a task.
+//!
+//! There is **no background thread** in the parent. A process that forks while
+//! another of its threads holds a lock (stdout's, the allocator's) gives the
+//! child a lock that nobody will ever release, and the pool forks a
+//! replacement whenever a worker dies. So the pool is driven by whoever waits
+//! on it (`pool/engine.rs`): `apply_async` hands the task to an idle worker at once, and `get`,
+//! `map`, the `imap` iterators and `join` collect results, hand out the tasks
+//! still waiting, and replace dead workers while they wait. If several
+//! threads wait at once, one of them drives and the others sleep until their
+//! result is in.
+//!
+//! Results wait in a small shared slot per task (an `Arc`), never in a pipe or
+//! a file of their own: a hundred thousand outstanding tasks use no more open
+//! files than one.
 
+mod engine;
+mod worker;
+
+use std::collections::VecDeque;
+use std::fmt;
 use std::marker::PhantomData;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Result;
+use self::engine::{Engine, Slot, Task};
+use self::worker::MAX_ORDER;
+use crate::channel::MAX_FRAME;
+use crate::error::{ErrorKind, Result};
+use crate::function::{self, RemoteFn};
+use crate::process::StartMethod;
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`).
+///
+/// The tutorial's three calls:
+///
+/// ```
+/// fn job(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init(); // first line of main: needed by the spawn start method
+///     let pool = mp::Pool::new(3)?;
+///     assert_eq!(pool.map(job, 0..10)?, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+///     assert_eq!(pool.apply_async(job, 2)?.get()?, 4);
+///     let handles: Vec<_> = (0..10).map(|i| pool.apply_async(job, i)).collect::<mp::Result<_>>()?;
+///     let results: Vec<u64> = handles.into_iter().map(|h| h.get()).collect::<mp::Result<_>>()?;
+///     assert_eq!(results, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+///     Ok(())
+/// }
+/// ```
+///
+/// Work starts as soon as you submit it, as far as there are idle workers;
+/// the rest is handed out, and results are collected, while some thread waits
+/// on the pool (in [`AsyncResult::get`], `map`, an `imap` iterator or
+/// [`Pool::join`]): there is no background thread (see the module's source).
+///
+/// A task that panics gives [`ErrorKind::TaskPanicked`] with the panic's
+/// message, and its worker goes on. A worker that dies mid-task gives
+/// [`ErrorKind::WorkerDied`] for that task, with the worker's pid and exit
+/// status; the pool starts a replacement and every other task completes.
+///
+/// Dropping the pool terminates it (see [`Pool::terminate`]): to be sure every
+/// task has run, collect the results or call [`Pool::join`] first.
 pub struct Pool {
-    _workers: usize,
+    engine: Arc<Engine>,
 }
 
 impl Pool {
-    /// Starts `processes` worker processes.
+    /// Starts `processes` worker processes with the default start method
+    /// (Python's `Pool(processes=3)`). Python's default is one per CPU: that
+    /// is `std::thread::available_parallelism()`.
     pub fn new(processes: usize) -> Result<Self> {
-        let _ = processes;
-        todo!()
+        Pool::with_start_method(processes, StartMethod::default())
     }
 
-    /// Applies `job` to every item, in parallel, keeping the order (Python's `map`).
+    /// Starts `processes` worker processes with the given start method.
+    /// Spawned workers need [`crate::init`] as the first line of `main`.
+    pub fn with_start_method(processes: usize, method: StartMethod) -> Result<Self> {
+        if processes == 0 {
+            return Err(ErrorKind::InvalidArgument(
+                "Pool::new(0): a pool needs at least one worker process; \
+                 ask for 1 or more (one per CPU is std::thread::available_parallelism())",
+            )
+            .into());
+        }
+        Ok(Pool {
+            engine: Engine::start(processes, method)?,
+        })
+    }
+
+    /// Applies `job` to every item, in parallel, and returns the results in
+    /// the items' order (Python's `map`).
+    ///
+    /// Items travel in chunks of `ceil(len / (4 × processes))`, as in Python:
+    /// few messages, and still enough chunks to keep every worker busy. If
+    /// some items fail, the error returned is the first failing item's, and
+    /// only once every chunk is done.
     pub fn map<A, R>(&self, job: fn(A) -> R, items: impl IntoIterator<Item = A>) -> Result<Vec<R>>
     where
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        let _ = (job, items.into_iter());
-        todo!()
+        let items: Vec<A> = items.into_iter().collect();
+        let chunksize = items.len().div_ceil(4 * self.processes()).max(1);
+        self.map_chunked(job, items, chunksize)
     }
 
-    /// Starts `job(arg)` on a worker and returns at once (Python's `apply_async`).
+    /// Like [`Pool::map`], with `chunksize` items per message (Python's
+    /// `map(job, items, chunksize)`). Larger chunks cost fewer messages;
+    /// smaller ones share uneven work out more evenly.
+    pub fn map_chunked<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        let chunks = self.submit_chunks(job, &items, chunksize)?;
+        let mut results = Vec::with_capacity(items.len());
+        drop(items); // the workers have their own copies now
+        // Take the chunks in order, each as soon as it is in: decoding one
+        // overlaps with the workers' running the next.
+        let mut first_error = None;
+        for chunk in &chunks {
+            self.engine.wait_for(None, || chunk.slot.is_filled())?;
+            match chunk.slot.results::<R>(chunk.len).into_values() {
+                Ok(values) if first_error.is_none() => results.extend(values),
+                Ok(_) => {}
+                Err(err) => {
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        match first_error {
+            None => Ok(results),
+            Some(err) => Err(err),
+        }
+    }
+
+    /// Like [`Pool::map`], but returns an iterator that yields each result,
+    /// in order, as soon as it and those before it are in (Python's `imap`).
+    /// Items travel one per message, as in Python: see [`Pool::imap_chunked`].
+    pub fn imap<A, R>(&self, job: fn(A) -> R, items: impl IntoIterator<Item = A>) -> Result<IMap<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.imap_chunked(job, items, 1)
+    }
+
+    /// Like [`Pool::imap`], with `chunksize` items per message.
+    pub fn imap_chunked<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<IMap<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        Ok(IMap {
+            engine: Arc::clone(&self.engine),
+            chunks: self.submit_chunks(job, &items, chunksize)?.into(),
+            ready: VecDeque::new(),
+            _result: PhantomData,
+        })
+    }
+
+    /// Like [`Pool::imap`], but yields results in the order they finish
+    /// (Python's `imap_unordered`).
+    pub fn imap_unordered<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<IMapUnordered<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.imap_unordered_chunked(job, items, 1)
+    }
+
+    /// Like [`Pool::imap_unordered`], with `chunksize` items per message.
+    pub fn imap_unordered_chunked<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<IMapUnordered<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        Ok(IMapUnordered {
+            engine: Arc::clone(&self.engine),
+            chunks: self.submit_chunks(job, &items, chunksize)?,
+            ready: VecDeque::new(),
+            _result: PhantomData,
+        })
+    }
+
+    /// Starts `job(arg)` on a worker and returns at once (Python's
+    /// `apply_async`); [`AsyncResult::get`] waits for the result.
+    ///
+    /// Python passes the arguments as a tuple, `apply_async(job, (2,))`; here
+    /// a single argument goes as it is, and several as a tuple.
     pub fn apply_async<A, R>(&self, job: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
     where
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        let _ = (job, arg);
-        todo!()
+        // A task of one: the same path as a chunk of `map`.
+        let chunk = self.submit_chunks(job, std::slice::from_ref(&arg), 1)?;
+        Ok(AsyncResult {
+            engine: Arc::clone(&self.engine),
+            slot: Arc::clone(&chunk[0].slot),
+            _result: PhantomData,
+        })
+    }
+
+    /// Takes no more work (Python's `close`): submitting afterwards is
+    /// [`ErrorKind::PoolClosed`]. Work already submitted still runs.
+    pub fn close(&self) {
+        self.engine.close();
+    }
+
+    /// Waits until all submitted work is done, then lets the workers exit and
+    /// reaps them (Python's `join`). The results stay in their
+    /// [`AsyncResult`]s. Python requires `close()` first; here `join` closes
+    /// the pool itself.
+    pub fn join(&self) -> Result<()> {
+        self.engine.join()
+    }
+
+    /// Stops the workers at once, with `SIGKILL`, and reaps them (Python's
+    /// `terminate`). Tasks that had not finished give [`ErrorKind::PoolClosed`].
+    /// Dropping the pool does the same.
+    pub fn terminate(&self) {
+        self.engine.terminate();
+    }
+
+    /// The number of worker processes.
+    pub fn processes(&self) -> usize {
+        self.engine.size()
+    }
+
+    /// Cuts `items` into chunks and queues one task per chunk.
+    fn submit_chunks<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: &[A],
+        chunksize: usize,
+    ) -> Result<Vec<Chunk>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        if chunksize == 0 {
+            return Err(ErrorKind::InvalidArgument(
+                "a chunksize of 0 puts no item in a chunk; pass 1 or more",
+            )
+            .into());
+        }
+        let function = RemoteFn::new_batch(job);
+        let mut chunks = Vec::with_capacity(items.len().div_ceil(chunksize));
+        if items.is_empty() {
+            self.engine.ensure_open()?;
+        }
+        for items in items.chunks(chunksize) {
+            let input = function::to_bytes(items)?;
+            if input.len() > MAX_FRAME - MAX_ORDER {
+                return Err(ErrorKind::MessageTooLarge {
+                    len: input.len(),
+                    max: MAX_FRAME - MAX_ORDER,
+                }
+                .into());
+            }
+            let slot = Arc::new(Slot::default());
+            // Each chunk goes out as soon as it is serialized: the workers
+            // start on the first ones while the rest are still being made.
+            self.engine.submit(Task {
+                function,
+                input,
+                slot: Arc::clone(&slot),
+            })?;
+            chunks.push(Chunk {
+                slot,
+                len: items.len(),
+            });
+        }
+        Ok(chunks)
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.engine.terminate();
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("processes", &self.processes())
+            .finish_non_exhaustive()
     }
 }
 
 /// The result of [`Pool::apply_async`], to come (Python's `AsyncResult`).
 pub struct AsyncResult<R> {
-    _result: PhantomData<R>,
+    engine: Arc<Engine>,
+    slot: Arc<Slot>,
+    /// `fn() -> R`: the handle gives out an `R`, holds none, and can move
+    /// between threads whatever `R` is.
+    _result: PhantomData<fn() -> R>,
 }
 
 impl<R: DeserializeOwned> AsyncResult<R> {
     /// Waits for the result.
     pub fn get(self) -> Result<R> {
-        todo!()
+        self.engine.wait_for(None, || self.slot.is_filled())?;
+        self.slot.first_result()
     }
 
-    /// Waits at most `timeout` for the result.
+    /// Waits at most `timeout` for the result: [`ErrorKind::Timeout`] if it
+    /// is not in by then. The task goes on; you can wait again.
     pub fn get_timeout(&self, timeout: Duration) -> Result<R> {
-        let _ = timeout;
-        todo!()
+        let deadline = Instant::now() + timeout;
+        if !self
+            .engine
+            .wait_for(Some(deadline), || self.slot.is_filled())?
+        {
+            return Err(ErrorKind::Timeout {
+                what: "AsyncResult::get_timeout",
+                after: timeout,
+            }
+            .into());
+        }
+        self.slot.first_result()
     }
+}
+
+impl<R> fmt::Debug for AsyncResult<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncResult")
+            .field("ready", &self.slot.is_filled())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The iterator of [`Pool::imap`]: results in the items' order.
+pub struct IMap<R> {
+    engine: Arc<Engine>,
+    chunks: VecDeque<Chunk>,
+    ready: VecDeque<Result<R>>,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned> Iterator for IMap<R> {
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            let chunk = self.chunks.pop_front()?;
+            if let Err(err) = self.engine.wait_for(None, || chunk.slot.is_filled()) {
+                // The pool could not go on (say, a replacement worker could
+                // not start): this chunk's place in the sequence reports why.
+                return Some(Err(err));
+            }
+            let ready = &mut self.ready;
+            chunk
+                .slot
+                .results(chunk.len)
+                .for_each(|result| ready.push_back(result));
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.ready.len() + self.chunks.iter().map(|c| c.len).sum::<usize>();
+        (left, Some(left))
+    }
+}
+
+/// The iterator of [`Pool::imap_unordered`]: results as they finish.
+pub struct IMapUnordered<R> {
+    engine: Arc<Engine>,
+    chunks: Vec<Chunk>,
+    ready: VecDeque<Result<R>>,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned> Iterator for IMapUnordered<R> {
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            if self.chunks.is_empty() {
+                return None;
+            }
+            let chunks = &self.chunks;
+            if let Err(err) = self
+                .engine
+                .wait_for(None, || chunks.iter().any(|c| c.slot.is_filled()))
+            {
+                self.chunks.pop(); // as in `IMap`: report it in one chunk's place
+                return Some(Err(err));
+            }
+            // A terminated pool may have left no slot filled.
+            let index = self
+                .chunks
+                .iter()
+                .position(|c| c.slot.is_filled())
+                .unwrap_or(0);
+            let chunk = self.chunks.swap_remove(index);
+            let ready = &mut self.ready;
+            chunk
+                .slot
+                .results(chunk.len)
+                .for_each(|result| ready.push_back(result));
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.ready.len() + self.chunks.iter().map(|c| c.len).sum::<usize>();
+        (left, Some(left))
+    }
+}
+
+/// A chunk, as its submitter sees it.
+struct Chunk {
+    slot: Arc<Slot>,
+    /// How many items it holds.
+    len: usize,
 }

@@ -89,7 +89,7 @@ pub struct Process {
     name: String,
     method: StartMethod,
     daemon: bool,
-    job: Option<Box<dyn Job>>,
+    job: Option<Box<dyn Job + Send>>,
     state: State,
 }
 
@@ -104,7 +104,7 @@ impl Process {
     /// A process that will run `target(args)`; nothing starts until [`Process::start`].
     pub fn new<A>(target: fn(A), args: A) -> Self
     where
-        A: Serialize + DeserializeOwned + 'static,
+        A: Serialize + DeserializeOwned + Send + 'static,
     {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
@@ -462,6 +462,9 @@ fn spawn_child(name: &str, job: &dyn Job) -> Result<libc::pid_t> {
     let mut keep = fds;
     keep.push(reader.as_raw_fd());
 
+    // A spawned child does not copy our stdout buffer, but flushing it keeps
+    // what the parent printed before the start ahead of what the child prints.
+    let _ = std::io::stdout().flush();
     let mut command = std::process::Command::new(own_executable()?);
     if let Some(arg0) = std::env::args_os().next() {
         command.arg0(arg0);

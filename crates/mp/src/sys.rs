@@ -101,13 +101,6 @@ pub(crate) fn has_exited(pid: libc::pid_t) -> bool {
     ret == -1 || unsafe { info.si_pid() } != 0
 }
 
-/// Whether a process with this pid exists (it may be a zombie).
-pub(crate) fn process_exists(pid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 checks for existence and sends nothing.
-    let ret = unsafe { libc::kill(pid, 0) };
-    ret == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
 /// This process's pid, without a system call after the first ask.
 ///
 /// A robust lock records its holder's pid every time it is taken, and glibc

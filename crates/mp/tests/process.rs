@@ -119,6 +119,78 @@ fn lock_holder_death_is_reported_to_the_next_locker() {
     }
 }
 
+/// Runs `body` with this process's descriptor `fd` (1 for stdout, 2 for
+/// stderr) sent into a pipe, and returns what was written there.
+fn capture(fd: i32, body: impl FnOnce()) -> String {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    // SAFETY: dup/dup2/close on descriptors this test owns.
+    let saved = unsafe {
+        let saved = libc::dup(fd);
+        libc::dup2(fds[1], fd);
+        libc::close(fds[1]);
+        saved
+    };
+    body();
+    std::io::stdout().flush().unwrap();
+    // SAFETY: puts the real descriptor back and closes our copy; the pipe's
+    // last write end (`fd` until now) closes, so the read below ends.
+    unsafe {
+        libc::dup2(saved, fd);
+        libc::close(saved);
+    }
+    let mut text = String::new();
+    // SAFETY: fds[0] is the pipe's read end, owned by nobody else.
+    let mut reader = std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
+    reader.read_to_string(&mut text).unwrap();
+    text
+}
+
+fn print_without_newline(text: String) {
+    print!("{text}");
+}
+
+/// Rust's stdout keeps an unfinished line in a buffer. A fork copies that
+/// buffer: unless it is flushed first, the child prints it a second time. And
+/// a child ending with `_exit` must flush its own, or its last words are lost.
+fn stdout_is_flushed_around_fork_nothing_twice_nothing_lost() {
+    for method in METHODS {
+        let printed = capture(1, || {
+            print!("parent, unfinished line; ");
+            let mut p = Process::new(print_without_newline, "child, unfinished line".to_owned())
+                .start_method(method);
+            p.start().unwrap();
+            assert!(p.join().unwrap().success());
+        });
+        assert_eq!(
+            printed, "parent, unfinished line; child, unfinished line",
+            "{method:?}"
+        );
+    }
+}
+
+fn forking_with_threads_alive_warns_once() {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || stopped.recv());
+    let warnings = capture(2, || {
+        for _ in 0..2 {
+            let mut p = Process::new(exit_with, 0).start_method(StartMethod::Fork);
+            p.start().unwrap();
+            assert!(p.join().unwrap().success());
+        }
+    });
+    drop(stop);
+    thread.join().unwrap().unwrap_err();
+    assert_eq!(warnings.matches("warning:").count(), 1, "{warnings}");
+    assert!(warnings.contains("has 2 threads and forks"), "{warnings}");
+    assert!(warnings.contains("StartMethod::Spawn"), "{warnings}");
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
         child_exit_code_comes_back,
@@ -128,5 +200,7 @@ fn main() -> ExitCode {
         starting_twice_and_joining_unstarted_are_errors,
         drop_without_join_reaps_the_child,
         lock_holder_death_is_reported_to_the_next_locker,
+        stdout_is_flushed_around_fork_nothing_twice_nothing_lost,
+        forking_with_threads_alive_warns_once,
     ])
 }

@@ -12,7 +12,7 @@ const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::Spawn];
 /// Starts `target(args)` with `method`, joins it and checks that it succeeded.
 fn run<A>(method: StartMethod, target: fn(A), args: A)
 where
-    A: serde::Serialize + serde::de::DeserializeOwned + 'static,
+    A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
 {
     let mut p = Process::new(target, args).start_method(method);
     p.start().unwrap();
@@ -84,7 +84,7 @@ const INCREMENTS: i64 = 10_000;
 /// Starts two processes running `target(args.clone())`, then joins them.
 fn run_two<A>(method: StartMethod, target: fn(A), args: A)
 where
-    A: Clone + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    A: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
 {
     let mut p1 = Process::new(target, args.clone()).start_method(method);
     let mut p2 = Process::new(target, args).start_method(method);

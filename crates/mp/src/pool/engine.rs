@@ -1,0 +1,579 @@
+//! The parent's side of the pool: the engine that hands tasks to workers,
+//! collects their answers, and replaces those that die.
+//!
+//! It has no thread of its own. Whoever waits on the pool (`get`, `map`, an
+//! `imap` iterator, `join`) drives it for as long as they wait: one thread at
+//! a time, the *driver*, while any others sleep on a condition variable until
+//! their result is in or the driver steps down. See `pool.rs` for why.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use super::worker::{MAX_REPLY, Order, Reply, WorkerArgs, worker_main};
+use crate::channel::{FrameReader, FrameWriter, MAX_FRAME};
+use crate::error::{Error, ErrorKind, Result};
+use crate::function::{self, BatchResults, RemoteFn};
+use crate::process::{ExitStatus, Process, StartMethod};
+use crate::sys;
+
+/// Everything the pool shares with its handles (`AsyncResult`, the `imap`
+/// iterators), which drive it too.
+pub(super) struct Engine {
+    state: Mutex<State>,
+    /// Signalled when results are stored, and when the driver steps down so
+    /// that another waiting thread can take over.
+    changed: Condvar,
+}
+
+/// What the engine knows, behind its lock.
+struct State {
+    /// How many workers the pool keeps running.
+    size: usize,
+    method: StartMethod,
+    workers: Vec<Worker>,
+    /// Tasks no worker has yet, oldest first.
+    pending: VecDeque<Task>,
+    /// No new work is taken.
+    closed: bool,
+    /// The workers are gone, joined or terminated: nothing will run any more.
+    ended: bool,
+    /// Some thread is driving the pool: only it reads the result pipes.
+    driving: bool,
+    /// Workers started so far, to name them as Python does (`ForkPoolWorker-3`).
+    started: usize,
+}
+
+struct Worker {
+    process: Process,
+    pid: u32,
+    tasks: FrameWriter,
+    results: FrameReader,
+    /// The slot of the task it is running; `None` when idle.
+    running: Option<Arc<Slot>>,
+    /// A task could not be written to it: it has died, and its end-of-file
+    /// will come up on the result pipe. Give it nothing more meanwhile.
+    broken: bool,
+}
+
+/// A unit of work for one worker: a chunk of items for one function.
+pub(super) struct Task {
+    pub(super) function: RemoteFn,
+    /// The chunk's items, serialized as a `Vec<A>`.
+    pub(super) input: Vec<u8>,
+    pub(super) slot: Arc<Slot>,
+}
+
+/// Where a task's outcome waits until someone asks for it. Filled once, under
+/// the engine's lock, by whichever thread is driving.
+#[derive(Default)]
+pub(super) struct Slot(OnceLock<Outcome>);
+
+enum Outcome {
+    /// Worker `pid` sent back `frame`, which holds, from `start` on, the
+    /// chunk's serialized [`BatchResults`].
+    Done {
+        pid: u32,
+        frame: Vec<u8>,
+        start: usize,
+    },
+    /// The whole task failed.
+    Failed(Failure),
+}
+
+/// Why a whole task failed. Unlike `Error`, it can be cloned: every item of a
+/// failed chunk reports it, and `get_timeout` may be called again.
+#[derive(Clone, Debug)]
+enum Failure {
+    Panicked {
+        pid: u32,
+        message: String,
+    },
+    Died {
+        pid: u32,
+        status: ExitStatus,
+    },
+    Serialize(String),
+    Deserialize(String),
+    TooLarge(usize),
+    /// The worker died, and could not even be waited for.
+    Lost {
+        errno: i32,
+    },
+    /// The pool was terminated first.
+    Cancelled,
+}
+
+impl Failure {
+    fn to_error(&self) -> Error {
+        let kind = match self.clone() {
+            Failure::Panicked { pid, message } => ErrorKind::TaskPanicked { pid, message },
+            Failure::Died { pid, status } => ErrorKind::WorkerDied { pid, status },
+            Failure::Serialize(message) => ErrorKind::Serialize(message),
+            Failure::Deserialize(message) => ErrorKind::Deserialize(message),
+            Failure::TooLarge(len) => ErrorKind::MessageTooLarge {
+                len,
+                max: MAX_FRAME - MAX_REPLY,
+            },
+            Failure::Lost { errno } => ErrorKind::Os {
+                what: "wait for a pool worker that died",
+                source: std::io::Error::from_raw_os_error(errno),
+            },
+            Failure::Cancelled => ErrorKind::PoolClosed,
+        };
+        Error::new(kind)
+    }
+}
+
+impl Slot {
+    pub(super) fn is_filled(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    fn fill(&self, outcome: Outcome) {
+        // Each task is finished once; a second outcome cannot happen.
+        let _ = self.0.set(outcome);
+    }
+
+    /// The results of the slot's chunk of `len` items.
+    pub(super) fn results<R: DeserializeOwned>(&self, len: usize) -> ChunkResults<R> {
+        let failure = match self.0.get() {
+            Some(&Outcome::Done {
+                pid,
+                ref frame,
+                start,
+            }) => match function::from_bytes::<BatchResults<R>>(&frame[start..]) {
+                Ok((values, panics))
+                    if values.len() + panics.len() == len
+                        && panics.iter().all(|&(at, _)| at < len)
+                        && panics.windows(2).all(|pair| pair[0].0 < pair[1].0) =>
+                {
+                    let errors = panics
+                        .into_iter()
+                        .map(|(at, message)| (at, Failure::Panicked { pid, message }))
+                        .collect();
+                    return ChunkResults { values, errors };
+                }
+                Ok(_) => Failure::Deserialize(format!(
+                    "worker process {pid} sent back results that do not match the {len} items sent"
+                )),
+                Err(err) => Failure::Deserialize(err.to_string()),
+            },
+            Some(Outcome::Failed(failure)) => failure.clone(),
+            // Only a terminated pool leaves a slot empty for its waiter.
+            None => Failure::Cancelled,
+        };
+        ChunkResults {
+            values: Vec::new(),
+            errors: (0..len).map(|at| (at, failure.clone())).collect(),
+        }
+    }
+
+    /// The result of a task of one item.
+    pub(super) fn first_result<R: DeserializeOwned>(&self) -> Result<R> {
+        let mut first = None;
+        self.results(1).for_each(|result| first = Some(result));
+        first.unwrap_or_else(|| Err(ErrorKind::PoolClosed.into()))
+    }
+}
+
+/// A chunk's results, decoded: the values of the items that succeeded, in
+/// order, and the position and failure of each item that did not, by position.
+pub(super) struct ChunkResults<R> {
+    values: Vec<R>,
+    errors: Vec<(usize, Failure)>,
+}
+
+impl<R> ChunkResults<R> {
+    /// The values, if no item failed; else the first failed item's error.
+    pub(super) fn into_values(self) -> Result<Vec<R>> {
+        match self.errors.first() {
+            None => Ok(self.values),
+            Some((_, failure)) => Err(failure.to_error()),
+        }
+    }
+
+    /// Hands `each` every item's result, in order.
+    pub(super) fn for_each(self, mut each: impl FnMut(Result<R>)) {
+        let mut values = self.values.into_iter();
+        let mut errors = self.errors.into_iter().peekable();
+        for index in 0.. {
+            if let Some((_, failure)) = errors.next_if(|&(at, _)| at == index) {
+                each(Err(failure.to_error()));
+            } else if let Some(value) = values.next() {
+                each(Ok(value));
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Starts a pool's `size` workers.
+    pub(super) fn start(size: usize, method: StartMethod) -> Result<Arc<Engine>> {
+        let engine = Arc::new(Engine {
+            state: Mutex::new(State {
+                size,
+                method,
+                workers: Vec::with_capacity(size),
+                pending: VecDeque::new(),
+                closed: false,
+                ended: false,
+                driving: false,
+                started: 0,
+            }),
+            changed: Condvar::new(),
+        });
+        let started = engine.lock().refill();
+        if let Err(err) = started {
+            engine.terminate(); // those that did start
+            return Err(err);
+        }
+        Ok(engine)
+    }
+
+    /// How many workers the pool keeps running.
+    pub(super) fn size(&self) -> usize {
+        self.lock().size
+    }
+
+    /// Takes no more work.
+    pub(super) fn close(&self) {
+        self.lock().closed = true;
+    }
+
+    /// Closes the pool, waits until all its work is done, then ends the
+    /// workers: each gets a stop order, finishes, and is reaped.
+    pub(super) fn join(&self) -> Result<()> {
+        self.close();
+        self.wait_until(None, State::all_done)?;
+        self.stop_workers();
+        Ok(())
+    }
+
+    /// Waits until `done` holds, driving the pool meanwhile (or sleeping while
+    /// another thread drives it). `Ok(false)` if `deadline` passed first.
+    pub(super) fn wait_for(
+        &self,
+        deadline: Option<Instant>,
+        done: impl Fn() -> bool,
+    ) -> Result<bool> {
+        self.wait_until(deadline, |_| done())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // If a thread panicked while holding the lock, go on with the state as
+        // it is: refusing would hang every later caller instead.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `Ok` if the pool takes new work.
+    pub(super) fn ensure_open(&self) -> Result<()> {
+        if self.lock().closed {
+            return Err(ErrorKind::PoolClosed.into());
+        }
+        Ok(())
+    }
+
+    /// Queues `task` and gives it to an idle worker, if there is one.
+    pub(super) fn submit(&self, task: Task) -> Result<()> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(ErrorKind::PoolClosed.into());
+        }
+        state.pending.push_back(task);
+        state.dispatch();
+        if !state.pending.is_empty() && !state.driving {
+            // Every worker is busy. Collect whatever has finished meanwhile,
+            // without waiting, so that those workers get the next tasks now.
+            // (An error here, such as a replacement that cannot start, will
+            // come up again where someone waits; the task is queued.)
+            state.driving = true;
+            let (mut state, _) = self.step(state, Some(Duration::ZERO));
+            state.driving = false;
+            drop(state);
+            self.changed.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Like [`Engine::wait_for`], with a condition on the whole pool.
+    fn wait_until(&self, deadline: Option<Instant>, done: impl Fn(&State) -> bool) -> Result<bool> {
+        let mut state = self.lock();
+        loop {
+            // An ended pool has filled every slot: nothing more will come.
+            if done(&state) || state.ended {
+                return Ok(true);
+            }
+            let timeout = match deadline {
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Ok(false),
+                },
+            };
+            if state.driving {
+                state = match timeout {
+                    None => self.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
+                    Some(timeout) => match self.changed.wait_timeout(state, timeout) {
+                        Ok((state, _)) => state,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    },
+                };
+                continue;
+            }
+            state.driving = true;
+            let (next, stepped) = self.step(state, timeout);
+            state = next;
+            state.driving = false;
+            // Wake the other waiters: their result may be in, and one of them
+            // may have to drive now.
+            self.changed.notify_all();
+            stepped?;
+        }
+    }
+
+    /// One turn of the engine, by the thread that drives: start replacements
+    /// for dead workers, give pending tasks to idle workers, wait (at most
+    /// `timeout`) for some worker to answer or die, and collect the answers.
+    ///
+    /// The lock is released while waiting, so that other threads can submit
+    /// work meanwhile; the guard comes back with the lock held again.
+    fn step<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        timeout: Option<Duration>,
+    ) -> (MutexGuard<'a, State>, Result<()>) {
+        if let Err(err) = state.refill() {
+            return (state, Err(err));
+        }
+        state.dispatch();
+        // Watch every worker, idle ones too: that is how a death is noticed.
+        // Each `Arc<File>` keeps its pipe open while we wait without the lock,
+        // even if the pool is terminated meanwhile.
+        let watched: Vec<(u32, Arc<File>)> = state
+            .workers
+            .iter()
+            .map(|w| (w.pid, w.results.file()))
+            .collect();
+        if watched.is_empty() {
+            return (state, Ok(()));
+        }
+        drop(state);
+        let fds: Vec<BorrowedFd<'_>> = watched.iter().map(|(_, file)| file.as_fd()).collect();
+        let ready = sys::poll_readable(&fds, timeout);
+        let mut state = self.lock();
+        let ready = match ready {
+            Ok(ready) => ready,
+            Err(err) => return (state, Err(Error::os("wait for the pool's workers", err))),
+        };
+        for index in ready {
+            // Only the driver removes workers, and only a terminated pool
+            // (which starts none) removes them behind its back: a pid still
+            // in the list is the worker we watched.
+            let pid = watched[index].0;
+            if let Some(position) = state.workers.iter().position(|w| w.pid == pid) {
+                state.collect(position);
+            }
+        }
+        state.dispatch();
+        (state, Ok(()))
+    }
+
+    /// Ends the workers of a pool whose work is all done.
+    fn stop_workers(&self) {
+        let mut state = self.lock();
+        if state.ended {
+            return;
+        }
+        state.ended = true;
+        let stop = function::to_bytes(&Order::Stop).unwrap_or_default();
+        for worker in &mut state.workers {
+            // A worker that died meanwhile cannot read it; join still reaps it.
+            let _ = worker.tasks.send(&stop, &[]);
+        }
+        for mut worker in state.workers.drain(..) {
+            let _ = worker.process.join();
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Kills and reaps every worker; every unfinished task is cancelled.
+    pub(super) fn terminate(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.ended = true;
+        for task in state.pending.drain(..) {
+            task.slot.fill(Outcome::Failed(Failure::Cancelled));
+        }
+        // Kill them all first, then reap: they die in parallel.
+        for worker in &state.workers {
+            let _ = worker.process.kill();
+        }
+        for mut worker in state.workers.drain(..) {
+            let _ = worker.process.join();
+            if let Some(slot) = worker.running.take() {
+                slot.fill(Outcome::Failed(Failure::Cancelled));
+            }
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+impl State {
+    /// Whether all submitted work is done (`join`'s condition).
+    fn all_done(&self) -> bool {
+        self.pending.is_empty() && self.workers.iter().all(|w| w.running.is_none())
+    }
+
+    /// Starts workers until there are `size` of them again.
+    fn refill(&mut self) -> Result<()> {
+        while !self.ended && self.workers.len() < self.size {
+            self.start_worker()?;
+        }
+        Ok(())
+    }
+
+    fn start_worker(&mut self) -> Result<()> {
+        let pipe = |()| sys::pipe().map_err(|e| Error::os("make a pipe for a pool worker", e));
+        let (task_reader, task_writer) = pipe(())?;
+        let (result_reader, result_writer) = pipe(())?;
+        // A forked worker gets a copy of every descriptor the parent holds,
+        // the parent's ends of every worker's pipes included. It closes them
+        // first thing, or one worker's copy of another's task pipe would keep
+        // that pipe open after the parent has gone.
+        let mut inherited: Vec<RawFd> = self
+            .workers
+            .iter()
+            .flat_map(|w| [w.tasks.fd().as_raw_fd(), w.results.fd().as_raw_fd()])
+            .collect();
+        inherited.extend([task_writer.as_raw_fd(), result_reader.as_raw_fd()]);
+        let args = WorkerArgs {
+            tasks: task_reader,
+            results: result_writer,
+            parent: std::process::id(),
+            inherited,
+        };
+        self.started += 1;
+        let kind = match self.method {
+            StartMethod::Fork => "Fork",
+            StartMethod::Spawn => "Spawn",
+        };
+        let mut process = Process::new(worker_main, args)
+            .named(format!("{kind}PoolWorker-{}", self.started))
+            .start_method(self.method)
+            .daemon(true);
+        // Starting consumes `args`: the parent's copies of the worker's ends
+        // close here, so the worker is the only writer of its result pipe, and
+        // its death reads as end of file.
+        process.start()?;
+        let pid = process.pid().expect("a started process has a pid");
+        self.workers.push(Worker {
+            process,
+            pid,
+            tasks: FrameWriter::new(task_writer),
+            results: FrameReader::new(result_reader),
+            running: None,
+            broken: false,
+        });
+        Ok(())
+    }
+
+    /// Gives pending tasks to idle workers, oldest task first.
+    fn dispatch(&mut self) {
+        for worker in &mut self.workers {
+            if self.pending.is_empty() {
+                break;
+            }
+            if worker.running.is_some() || worker.broken {
+                continue;
+            }
+            let Some(task) = self.pending.pop_front() else {
+                break;
+            };
+            let order = match function::to_bytes(&Order::Run(task.function)) {
+                Ok(order) => order,
+                Err(err) => {
+                    let failure = Failure::Serialize(err.to_string());
+                    task.slot.fill(Outcome::Failed(failure));
+                    continue;
+                }
+            };
+            match worker.tasks.send(&order, &task.input) {
+                Ok(()) => worker.running = Some(task.slot),
+                Err(_) => {
+                    // Nobody reads this pipe: the worker is dead. The task
+                    // never reached it, so it goes back to the front.
+                    worker.broken = true;
+                    self.pending.push_front(task);
+                }
+            }
+        }
+    }
+
+    /// Reads what worker `index` has to say: its task's result, or its death.
+    fn collect(&mut self, index: usize) {
+        let worker = &mut self.workers[index];
+        let frame = match worker.results.recv() {
+            Ok(Some(frame)) => frame,
+            // End of file, or a frame cut short: the worker has died.
+            Ok(None) | Err(_) => return self.bury(index),
+        };
+        let Some(slot) = worker.running.take() else {
+            // An answer nobody asked for: only a broken worker sends that.
+            return self.bury(index);
+        };
+        let pid = worker.pid;
+        let outcome = match postcard::take_from_bytes::<Reply>(&frame) {
+            Ok((Reply::Done, rest)) => Outcome::Done {
+                pid,
+                start: frame.len() - rest.len(),
+                frame,
+            },
+            Ok((Reply::Panicked(message), _)) => {
+                Outcome::Failed(Failure::Panicked { pid, message })
+            }
+            Ok((Reply::Serialize(message), _)) => Outcome::Failed(Failure::Serialize(message)),
+            Ok((Reply::Deserialize(message), _)) => Outcome::Failed(Failure::Deserialize(message)),
+            Ok((Reply::TooLarge(len), _)) => Outcome::Failed(Failure::TooLarge(len as usize)),
+            Err(_) => {
+                // Garbled: stop trusting this worker; its task fails as it dies.
+                self.workers[index].running = Some(slot);
+                return self.bury(index);
+            }
+        };
+        slot.fill(outcome);
+    }
+
+    /// Reaps a dead worker and fails the task it was running. The next
+    /// [`State::refill`] replaces it.
+    fn bury(&mut self, index: usize) {
+        let mut worker = self.workers.swap_remove(index);
+        // It is dead or dying; should it be alive but talking nonsense, end it.
+        let _ = worker.process.kill();
+        let failure = match worker.process.join() {
+            Ok(status) => Failure::Died {
+                pid: worker.pid,
+                status,
+            },
+            Err(err) => match err.kind() {
+                ErrorKind::Os { source, .. } => Failure::Lost {
+                    errno: source.raw_os_error().unwrap_or(0),
+                },
+                _ => Failure::Lost { errno: 0 },
+            },
+        };
+        if let Some(slot) = worker.running.take() {
+            slot.fill(Outcome::Failed(failure));
+        }
+    }
+}
