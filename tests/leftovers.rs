@@ -20,8 +20,8 @@
 //! - with one of its children `SIGKILL`ed mid-run: the example must end (with
 //!   an error or not) and reap the rest.
 //!
-//! In every case no new file may appear in `/dev/shm`. No time is asserted: the only
-//! clock is a generous bound that turns a hang into a failure.
+//! In every case no new file may appear in `/dev/shm`. No time is asserted:
+//! the only clock is a generous bound that turns a hang into a failure.
 //!
 //! "Mid-run" means once the example has a child process (and, for the lock
 //! lesson, once a child holds the lock and has printed). The lock lesson's
@@ -38,14 +38,7 @@ mod harness;
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
-    linux::make_this_process_a_subreaper();
-    harness::run(tests![
-        run_to_the_end,
-        ctrl_c_to_the_process_group,
-        sigterm_to_the_process_group,
-        sigkill_to_the_main_process,
-        sigkill_to_one_child,
-    ])
+    linux::main()
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -54,42 +47,45 @@ fn main() {
 }
 
 #[cfg(target_os = "linux")]
-use linux::{Stop, check_every_example};
-
-#[cfg(target_os = "linux")]
-fn run_to_the_end() {
-    check_every_example(Stop::Never);
-}
-
-#[cfg(target_os = "linux")]
-fn ctrl_c_to_the_process_group() {
-    check_every_example(Stop::Group(libc::SIGINT));
-}
-
-#[cfg(target_os = "linux")]
-fn sigterm_to_the_process_group() {
-    check_every_example(Stop::Group(libc::SIGTERM));
-}
-
-#[cfg(target_os = "linux")]
-fn sigkill_to_the_main_process() {
-    check_every_example(Stop::MainProcess);
-}
-
-#[cfg(target_os = "linux")]
-fn sigkill_to_one_child() {
-    check_every_example(Stop::OneChild);
-}
-
-#[cfg(target_os = "linux")]
 mod linux {
     use std::fs;
     use std::os::unix::process::CommandExt;
     use std::path::{Path, PathBuf};
-    use std::process::{Child, Stdio};
-
-    use crate::common;
+    use std::process::{Child, ExitCode, Stdio};
     use std::time::{Duration, Instant};
+
+    use crate::{common, harness};
+
+    pub fn main() -> ExitCode {
+        make_this_process_a_subreaper();
+        harness::run(crate::tests![
+            run_to_the_end,
+            ctrl_c_to_the_process_group,
+            sigterm_to_the_process_group,
+            sigkill_to_the_main_process,
+            sigkill_to_one_child,
+        ])
+    }
+
+    fn run_to_the_end() {
+        check_every_example(Stop::Never);
+    }
+
+    fn ctrl_c_to_the_process_group() {
+        check_every_example(Stop::Group(libc::SIGINT));
+    }
+
+    fn sigterm_to_the_process_group() {
+        check_every_example(Stop::Group(libc::SIGTERM));
+    }
+
+    fn sigkill_to_the_main_process() {
+        check_every_example(Stop::MainProcess);
+    }
+
+    fn sigkill_to_one_child() {
+        check_every_example(Stop::OneChild);
+    }
 
     /// The examples that start processes.
     const EXAMPLES: [&str; 5] = [
@@ -107,7 +103,7 @@ mod linux {
 
     /// How an example is stopped.
     #[derive(Clone, Copy, Debug)]
-    pub enum Stop {
+    enum Stop {
         /// It runs to its end.
         Never,
         /// This signal goes to its whole process group, as Ctrl-C sends
@@ -119,13 +115,13 @@ mod linux {
         OneChild,
     }
 
-    pub fn make_this_process_a_subreaper() {
+    fn make_this_process_a_subreaper() {
         // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
         let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
         assert_eq!(ret, 0, "prctl(PR_SET_CHILD_SUBREAPER) failed");
     }
 
-    pub fn check_every_example(stop: Stop) {
+    fn check_every_example(stop: Stop) {
         for stem in EXAMPLES {
             check(stem, stop);
         }
@@ -142,7 +138,8 @@ mod linux {
 
         if !matches!(stop, Stop::Never) {
             // Mid-run: a child exists, and in the lock lesson one holds the lock.
-            wait_for(stem, &mut example, || {
+            // If it ends first, that is legal: there is just nothing left to stop.
+            wait_for(stem, &mut example, "the middle of its run", || {
                 !children_of(pid).is_empty()
                     && (stem != "08_process_lock" || output.read().contains("value : "))
             });
@@ -165,7 +162,8 @@ mod linux {
             }
         }
 
-        let status = wait_for_exit(stem, &mut example);
+        wait_for(stem, &mut example, "its end", || false);
+        let status = example.wait().expect("the example has ended");
         // What the example (and any orphan of it) printed, for the messages.
         let report = || {
             format!(
@@ -227,33 +225,19 @@ mod linux {
             .unwrap_or_else(|e| panic!("could not run the example {stem}: {e}"))
     }
 
-    /// Waits until `ready()` holds or the example has exited; a hang fails the test.
-    fn wait_for(stem: &str, example: &mut Child, mut ready: impl FnMut() -> bool) {
+    /// Waits until `ready()` holds or the example has exited; after the hang
+    /// bound, kills everything and fails, saying what was awaited.
+    fn wait_for(stem: &str, example: &mut Child, awaited: &str, mut ready: impl FnMut() -> bool) {
         let deadline = Instant::now() + HANG;
         while !ready() {
             if example.try_wait().ok().flatten().is_some() {
-                return; // it ended first: legal, there is just nothing left to stop
+                return;
             }
             if Instant::now() > deadline {
                 kill_everything(example);
-                panic!("{stem} never got to the point where it is stopped");
+                panic!("{stem} hangs: {awaited} did not happen within {HANG:?}");
             }
             std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    /// Waits for the example's main process to end; a hang fails the test.
-    fn wait_for_exit(stem: &str, example: &mut Child) -> std::process::ExitStatus {
-        let deadline = Instant::now() + HANG;
-        loop {
-            if let Some(status) = example.try_wait().expect("wait for the example") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                kill_everything(example);
-                panic!("{stem} did not end within {HANG:?}: it hangs");
-            }
-            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
