@@ -14,7 +14,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// `Display` says what happened and what to try; [`Error::kind`] lets a program
 /// react to one case (a timeout, say) without parsing text.
-#[derive(Debug)]
+///
+/// Its `Debug` output is the same text, because that is what Rust prints when
+/// `main` returns an error: `fn main() -> mp::Result<()>` then tells the
+/// learner what happened in words, not as a struct dump.
 pub struct Error {
     kind: ErrorKind,
     /// The process in which the error was noticed.
@@ -142,6 +145,12 @@ impl Error {
     /// Whether this is a [`ErrorKind::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self.kind, ErrorKind::Timeout { .. })
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
