@@ -88,12 +88,15 @@ mod linux {
     }
 
     /// The examples that start processes.
-    const EXAMPLES: [&str; 5] = [
+    const EXAMPLES: [&str; 8] = [
         "04_process",
         "05_queue",
         "06_pool",
         "07_shared_memory",
         "08_process_lock",
+        "11_race",
+        "12_start_methods",
+        "13_crash",
     ];
 
     /// How long anything may take before it counts as a hang. Generous on
