@@ -270,17 +270,19 @@ fn value_atomic_increment_2_processes(bencher: Bencher) {
 #[divan::bench(sample_count = 10)]
 fn raw_atomic_increment_2_threads(bencher: Bencher) {
     let counter = std::sync::atomic::AtomicU64::new(0);
-    bencher.counter(ItemsCount::new(2 * INCREMENTS)).bench_local(|| {
-        std::thread::scope(|s| {
-            for _ in 0..2 {
-                s.spawn(|| {
-                    for _ in 0..INCREMENTS {
-                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                });
-            }
+    bencher
+        .counter(ItemsCount::new(2 * INCREMENTS))
+        .bench_local(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..INCREMENTS {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    });
+                }
+            });
         });
-    });
 }
 
 /// A contended lock between two threads, with `std::sync::Mutex`: it cannot
@@ -289,15 +291,17 @@ fn raw_atomic_increment_2_threads(bencher: Bencher) {
 #[divan::bench(sample_count = 10)]
 fn raw_std_mutex_increment_2_threads(bencher: Bencher) {
     let counter = std::sync::Mutex::new(0u64);
-    bencher.counter(ItemsCount::new(2 * INCREMENTS)).bench_local(|| {
-        std::thread::scope(|s| {
-            for _ in 0..2 {
-                s.spawn(|| {
-                    for _ in 0..INCREMENTS {
-                        *counter.lock().unwrap() += 1;
-                    }
-                });
-            }
+    bencher
+        .counter(ItemsCount::new(2 * INCREMENTS))
+        .bench_local(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..INCREMENTS {
+                            *counter.lock().unwrap() += 1;
+                        }
+                    });
+                }
+            });
         });
-    });
 }
