@@ -264,25 +264,29 @@ fn value_atomic_increment_2_processes(bencher: Bencher) {
     two_processes(bencher, atomic_increments, AtomicValue::new(0u64).unwrap());
 }
 
+/// Runs `increment` `INCREMENTS` times on each of two threads at once; the
+/// counter makes divan report the time per increment across both.
+fn two_threads(bencher: Bencher, increment: impl Fn() + Sync) {
+    bencher
+        .counter(ItemsCount::new(2 * INCREMENTS))
+        .bench_local(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| (0..INCREMENTS).for_each(|_| increment()));
+                }
+            });
+        });
+}
+
 /// The floor for a contended atomic: two threads of one process, one counter.
 /// Processes cannot beat threads here: the cost is the cache line travelling
 /// between the two cores, whoever owns the memory.
 #[divan::bench(sample_count = 10)]
 fn raw_atomic_increment_2_threads(bencher: Bencher) {
     let counter = std::sync::atomic::AtomicU64::new(0);
-    bencher
-        .counter(ItemsCount::new(2 * INCREMENTS))
-        .bench_local(|| {
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| {
-                        for _ in 0..INCREMENTS {
-                            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    });
-                }
-            });
-        });
+    two_threads(bencher, || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
 }
 
 /// A contended lock between two threads, with `std::sync::Mutex`: it cannot
@@ -291,17 +295,5 @@ fn raw_atomic_increment_2_threads(bencher: Bencher) {
 #[divan::bench(sample_count = 10)]
 fn raw_std_mutex_increment_2_threads(bencher: Bencher) {
     let counter = std::sync::Mutex::new(0u64);
-    bencher
-        .counter(ItemsCount::new(2 * INCREMENTS))
-        .bench_local(|| {
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| {
-                        for _ in 0..INCREMENTS {
-                            *counter.lock().unwrap() += 1;
-                        }
-                    });
-                }
-            });
-        });
+    two_threads(bencher, || *counter.lock().unwrap() += 1);
 }
