@@ -74,6 +74,9 @@ pub enum ErrorKind {
     },
     /// `Queue::get` found the queue empty and no process left that could put on it.
     QueueAbandoned,
+    /// `Queue::put` found the queue's pipe full and no process left that
+    /// could read from it, so the put could never finish.
+    QueueUnread,
     /// A message was cut off: a process died halfway through writing or
     /// reading it, so the queue no longer knows where messages start. The
     /// queue stays broken: every later `get` and `put` says so.
@@ -205,6 +208,11 @@ impl fmt::Display for Error {
                 f,
                 "Queue::get in process {pid}: the queue is empty and every process that could put \
                  on it has ended, so nothing can arrive; did a producer die before putting?"
+            ),
+            ErrorKind::QueueUnread => write!(
+                f,
+                "Queue::put in process {pid}: the queue is full and every process that could get \
+                 from it has ended, so there will never be room; did the reader die?"
             ),
             ErrorKind::MessageTruncated => write!(
                 f,

@@ -109,10 +109,16 @@ const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 /// Python's `get()` on an empty queue waits forever if nobody puts. Here `get`
 /// waits in slices of 50 ms, and after a slice with nothing to read it checks
 /// whether another process could still put: any child this process started
-/// that has not ended (a producer or not), or, in a child, its parent. If none is left, it looks in the
-/// pipe one last time (a producer may have put just before it ended) and then
+/// that has not ended (a producer or not), or, in a child, its parent. If none
+/// is left, it looks in the pipe one last time (a producer may have put just before it ended) and then
 /// returns [`ErrorKind::QueueAbandoned`]. Only processes count: another thread
 /// of this process that holds a clone is not waited for.
+///
+/// `put` on a full pipe gives up the same way: after a slice without room, if
+/// no other process is left that could read, it returns
+/// [`ErrorKind::QueueUnread`] rather than block forever (a child whose parent
+/// died would otherwise be left behind, stuck). Part of a long message may be
+/// in the pipe by then, so the queue is broken afterwards (below).
 ///
 /// A queue is *broken* when a process dies halfway through a message: a
 /// writer killed while writing a long one, or a reader killed while reading
@@ -134,7 +140,8 @@ pub struct Queue<T> {
 struct Shared {
     /// The pipe's read end, in non-blocking mode.
     reader: PipeEnd,
-    /// The pipe's write end (blocking: a full pipe makes `put` wait).
+    /// The pipe's write end, in non-blocking mode: a full pipe makes `put`
+    /// wait in slices, so that it can notice when nobody is left to read.
     writer: PipeEnd,
     /// A [`Control`]: the two locks and the queue's state.
     control: SharedMemory,
@@ -253,6 +260,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             sys::pipe().map_err(|e| Error::os("create a pipe for a Queue", e))?;
         sys::set_nonblocking(reader.as_fd())
             .map_err(|e| Error::os("make a Queue's pipe non-blocking", e))?;
+        sys::set_nonblocking(writer.as_fd())
+            .map_err(|e| Error::os("make a Queue's pipe non-blocking", e))?;
         let control = SharedMemory::new("Queue", size_of::<Control>())?;
         let at = control.as_ptr().cast::<Control>();
         // SAFETY: the memory is fresh, ours alone, page-aligned and at least as
@@ -278,7 +287,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     ///
     /// Returns once the whole message is in the pipe. If the pipe is full, it
     /// waits until a reader makes room: see the trap in the type's docs.
-    /// Errors: [`ErrorKind::MessageTooLarge`] if the serialized item is bigger
+    /// Errors: [`ErrorKind::QueueUnread`] if the pipe is full and no other
+    /// process is left to read; [`ErrorKind::MessageTooLarge`] if the serialized item is bigger
     /// than the queue's limit; [`ErrorKind::MessageTruncated`] if the queue is
     /// broken; [`ErrorKind::NotInStartArguments`] if the item holds a queue,
     /// a lock or shared memory.
@@ -346,22 +356,44 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         if control.is_broken() {
             return Err(ErrorKind::MessageTruncated.into());
         }
-        let mut pipe = &self.shared.writer.0;
-        let written = if rest.is_empty() {
+        if rest.is_empty() {
             // 64 bytes, well under PIPE_BUF: the kernel writes them all at
             // once or not at all, so there is no "halfway" to mark.
-            pipe.write_all(&record)
+            self.write_all(&record)
         } else {
             control.write.busy.store(true, Ordering::Relaxed);
-            let written = pipe.write_all(&record).and_then(|()| pipe.write_all(rest));
+            let written = self.write_all(&record).and_then(|()| self.write_all(rest));
             if written.is_ok() {
                 control.write.busy.store(false, Ordering::Relaxed);
             } else {
                 control.set_broken(); // part of the message may be in the pipe
             }
             written
-        };
-        written.map_err(|e| Error::os("write to a Queue's pipe", e))
+        }
+    }
+
+    /// Writes all of `bytes` (the caller holds the write lock). When the pipe
+    /// is full, waits for room in slices; if a whole slice passes without room
+    /// and no other process is left that could read, gives up rather than
+    /// wait forever. (A write of up to PIPE_BUF bytes to a non-blocking pipe
+    /// is still all or nothing, so the 64-byte record stays in one piece.)
+    fn write_all(&self, mut bytes: &[u8]) -> Result<()> {
+        let mut pipe = &self.shared.writer.0;
+        while !bytes.is_empty() {
+            match pipe.write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let room = sys::poll_writable(self.shared.writer.0.as_fd(), SLICE)
+                        .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
+                    if !room && !process::others_alive() {
+                        return Err(ErrorKind::QueueUnread.into());
+                    }
+                }
+                Err(e) => return Err(Error::os("write to a Queue's pipe", e)),
+            }
+        }
+        Ok(())
     }
 
     fn receive(&self, timeout: Option<Duration>) -> Result<T> {

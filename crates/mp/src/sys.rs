@@ -244,6 +244,25 @@ pub(crate) fn poll_readable(
     }
 }
 
+/// Waits until `fd` has room for a write (or its readers are gone), for at
+/// most `timeout`. Returns whether it is ready.
+pub(crate) fn poll_writable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
+    let mut pollfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    loop {
+        // SAFETY: `pollfd` is one valid entry.
+        match unsafe { libc::poll(&mut pollfd, 1, ms) } {
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            ready => return Ok(ready > 0),
+        }
+    }
+}
+
 /// The number of threads in this process, where the platform tells it cheaply.
 pub(crate) fn thread_count() -> Option<usize> {
     #[cfg(target_os = "linux")]

@@ -277,6 +277,21 @@ fn a_producer_of_a_big_message_cannot_end_before_get() {
     assert_eq!(p.join().unwrap(), ExitStatus::Code(0));
 }
 
+/// The same big message, with no other process to read it: instead of
+/// waiting forever for room, `put` says nobody is left to read.
+fn put_gives_up_when_nobody_is_left_to_read() {
+    let q: Queue<Vec<u8>> = Queue::new().unwrap();
+    let err = q.put(vec![7; MIB]).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::QueueUnread), "{err}");
+    assert!(
+        err.to_string().contains("every process that could get"),
+        "{err}"
+    );
+    // Part of the message is in the pipe: the queue is broken from now on.
+    let err = q.put(vec![1]).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::MessageTruncated), "{err}");
+}
+
 fn a_writer_killed_mid_message_breaks_the_queue() {
     let q: Queue<Vec<u8>> = Queue::new().unwrap();
     let mut p = Process::new(put_one_mib, q.clone());
@@ -399,6 +414,7 @@ fn main() -> ExitCode {
         get_gives_up_when_the_producer_ends_without_putting,
         get_gives_up_when_the_producer_is_killed,
         a_producer_of_a_big_message_cannot_end_before_get,
+        put_gives_up_when_nobody_is_left_to_read,
         a_writer_killed_mid_message_breaks_the_queue,
         a_reader_killed_mid_message_breaks_the_queue,
         messages_of_every_size_near_the_record_arrive_whole,
