@@ -220,6 +220,30 @@ pub(crate) fn poll_readable(
             revents: 0,
         })
         .collect();
+    poll(&mut pollfds, timeout)?;
+    Ok(pollfds
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.revents != 0)
+        .map(|(i, _)| i)
+        .collect())
+}
+
+/// Waits until `fd` has room for a write (or its readers are gone), for at
+/// most `timeout`. Returns whether it is ready.
+pub(crate) fn poll_writable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
+    let mut pollfd = [libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    }];
+    poll(&mut pollfd, Some(timeout))?;
+    Ok(pollfd[0].revents != 0)
+}
+
+/// `poll(2)` on `pollfds` for at most `timeout` (`None`: no limit), retried
+/// when a signal interrupts it; the kernel fills in each entry's `revents`.
+fn poll(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
     let ms = match timeout {
         None => -1,
         // Round up, so a short timeout does not become a busy loop of 0 ms polls.
@@ -228,37 +252,12 @@ pub(crate) fn poll_readable(
     loop {
         // SAFETY: `pollfds` is a valid array of `pollfds.len()` entries.
         let ret = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms) };
-        if ret == -1 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
+        if ret != -1 {
+            return Ok(());
         }
-        return Ok(pollfds
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.revents != 0)
-            .map(|(i, _)| i)
-            .collect());
-    }
-}
-
-/// Waits until `fd` has room for a write (or its readers are gone), for at
-/// most `timeout`. Returns whether it is ready.
-pub(crate) fn poll_writable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
-    let mut pollfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
-    loop {
-        // SAFETY: `pollfd` is one valid entry.
-        match unsafe { libc::poll(&mut pollfd, 1, ms) } {
-            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
-            -1 => return Err(io::Error::last_os_error()),
-            ready => return Ok(ready > 0),
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
         }
     }
 }
