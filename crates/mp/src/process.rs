@@ -338,10 +338,16 @@ pub fn current_process_name() -> &'static str {
 /// shares: a child it started that has not ended, or (in a child) its parent.
 /// `Queue::get` uses this to give up instead of waiting forever.
 pub(crate) fn others_alive() -> bool {
-    let parent_alive = CHILD
+    parent_alive() || children().iter().any(|&pid| !sys::has_exited(pid))
+}
+
+/// In a child started by this crate: whether the process that started it is
+/// still alive (once it dies, the child is handed to another parent).
+/// `false` in the main process.
+pub(crate) fn parent_alive() -> bool {
+    CHILD
         .get()
-        .is_some_and(|child| sys::parent_pid() == child.parent);
-    parent_alive || children().iter().any(|&pid| !sys::has_exited(pid))
+        .is_some_and(|child| sys::parent_pid() == child.parent)
 }
 
 /// Forks a child that runs `job`; returns its pid.

@@ -460,7 +460,6 @@ impl State {
         let args = WorkerArgs {
             tasks: task_reader,
             results: result_writer,
-            parent: std::process::id(),
             inherited,
         };
         self.started += 1;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::error::{ErrorKind, Result};
 use crate::function::{self, RemoteFn};
-use crate::process::panic_message;
+use crate::process::{self, panic_message};
 use crate::{inherit, sys};
 
 /// What the parent tells a worker. A `Run` frame continues with the task's input.
@@ -50,8 +50,6 @@ pub(super) struct WorkerArgs {
     #[serde(serialize_with = "serialize_pipe")]
     #[serde(deserialize_with = "inherit::deserialize_fd")]
     pub(super) results: OwnedFd,
-    /// The pool's process.
-    pub(super) parent: u32,
     /// The parent's descriptors that a forked worker has copies of and must
     /// close. Never serialized: a spawned worker inherits none of them (they
     /// are closed on `exec`), and their numbers would mean nothing there.
@@ -83,7 +81,7 @@ pub(super) fn worker_main(args: WorkerArgs) {
 
     let mut tasks = FrameReader::new(args.tasks);
     let mut results = FrameWriter::new(args.results);
-    while parent_alive_while_waiting(&tasks, args.parent) {
+    while parent_alive_while_waiting(&tasks) {
         // End of file: the parent closed the pipe, or died.
         let Ok(Some(frame)) = tasks.recv() else {
             break;
@@ -132,11 +130,11 @@ fn run_task(function: RemoteFn, input: &[u8]) -> (Reply, Vec<u8>) {
 /// file, but a process forked later (another pool's worker, say) may hold a
 /// copy of its writing end and keep it open: checking the parent's pid now
 /// and then makes sure a worker never outlives its pool.
-fn parent_alive_while_waiting(tasks: &FrameReader, parent: u32) -> bool {
+fn parent_alive_while_waiting(tasks: &FrameReader) -> bool {
     while !tasks.has_buffered() {
         match sys::poll_readable(&[tasks.fd()], Some(PARENT_CHECK)) {
             Ok(ready) if !ready.is_empty() => return true,
-            Ok(_) if sys::parent_pid() as u32 != parent => return false,
+            Ok(_) if !process::parent_alive() => return false,
             Ok(_) => {}
             Err(_) => return false,
         }
