@@ -44,21 +44,26 @@ compile_error!(
     "the mp crate needs Unix (fork, pipes, process-shared mutexes); Windows is not supported"
 );
 
-mod channel;
+// The ground: system calls, and the one error type. They import nothing of
+// the crate above them (`error` only takes `ExitStatus` from `sys`).
 mod error;
-mod function;
-mod inherit;
-mod lock;
-mod pool;
-mod process;
-mod queue;
-mod shared;
-mod shm;
 mod sys;
 
+// Plumbing shared by everything above: memory every process maps, and file
+// descriptors handed to a spawned child.
+mod inherit;
+mod shm;
+
+// The concepts, lowest first: each module imports only those listed before it.
+pub mod ipc;
+pub mod pool;
+pub mod process;
+pub mod shared;
+pub mod sync;
+
 pub use error::{Error, ErrorKind, Result};
-pub use lock::{Lock, LockGuard, LockResult, OwnerDied};
+pub use ipc::Queue;
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool};
 pub use process::{ExitStatus, Process, StartMethod, current_process_name, init};
-pub use queue::Queue;
 pub use shared::{Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, Value, ValueGuard};
+pub use sync::{Lock, LockGuard, LockResult, OwnerDied};

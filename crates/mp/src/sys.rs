@@ -1,14 +1,15 @@
 //! Thin, safe wrappers over the few system calls the crate needs.
 //!
 //! Most of the crate's `unsafe` lives here (the rest is in `shm.rs` and
-//! `lock.rs`, where raw pointers into shared memory cannot be avoided). Each
+//! `sync/lock.rs`, where raw pointers into shared memory cannot be avoided). Each
 //! wrapper turns a C convention (`-1` and `errno`) into an `io::Result`.
 
+use std::fmt;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use crate::process::ExitStatus;
+use serde::{Deserialize, Serialize};
 
 /// Turns a C return value of `-1` into the current `errno`.
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -31,7 +32,7 @@ pub(crate) enum Fork {
 /// parent's buffered output a second time.
 ///
 /// After `Fork::Child` the caller must only run code that is safe in a forked
-/// child and end with [`exit_child`]; see `process.rs`.
+/// child and end with [`exit_child`]; see `process/mod.rs`.
 pub(crate) fn fork() -> io::Result<Fork> {
     let _ = io::stdout().flush();
     // SAFETY: fork has no memory-safety preconditions of its own. The child
@@ -294,5 +295,32 @@ pub(crate) fn signal_name(signal: i32) -> &'static str {
         libc::SIGUSR1 => "SIGUSR1",
         libc::SIGUSR2 => "SIGUSR2",
         _ => "a signal",
+    }
+}
+
+/// How a process ended: Python's `exitcode` (negative there for a signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitStatus {
+    /// It exited with this code: 0 for success; 1 when its target panicked.
+    Code(i32),
+    /// It was ended by this signal (9 is `SIGKILL`, 15 is `SIGTERM`).
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// Whether it exited with code 0.
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ExitStatus::Code(code) => write!(f, "exited with code {code}"),
+            ExitStatus::Signal(signal) => {
+                write!(f, "was killed by signal {signal} ({})", signal_name(signal))
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! It has no thread of its own. Whoever waits on the pool (`get`, `map`, an
 //! `imap` iterator, `join`) drives it for as long as they wait: one thread at
 //! a time, the *driver*, while any others sleep on a condition variable until
-//! their result is in or the driver steps down. See `pool.rs` for why.
+//! their result is in or the driver steps down. See `pool/mod.rs` for why.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use super::worker::{MAX_REPLY, Order, Reply, WorkerArgs, worker_main};
-use crate::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::error::{Error, ErrorKind, Result};
-use crate::function::{self, BatchResults, RemoteFn};
+use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
+use crate::process::function::{self, BatchResults, RemoteFn};
 use crate::process::{ExitStatus, Process, StartMethod};
 use crate::sys;
 

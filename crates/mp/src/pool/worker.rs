@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::channel::{FrameReader, FrameWriter, MAX_FRAME};
+use crate::error::panic_message;
 use crate::error::{ErrorKind, Result};
-use crate::function::{self, RemoteFn};
-use crate::process::{self, panic_message};
+use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
+use crate::process;
+use crate::process::function::{self, RemoteFn};
 use crate::{inherit, sys};
 
 /// What the parent tells a worker. A `Run` frame continues with the task's input.

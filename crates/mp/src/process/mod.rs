@@ -11,9 +11,13 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::function::{self, RemoteFn};
+pub(crate) mod function;
+
+use self::function::RemoteFn;
+use crate::error::{Error, ErrorKind, Result, panic_message};
 use crate::{inherit, sys};
+
+pub use crate::sys::ExitStatus;
 
 /// How a child process comes to life. Python has the same two (and a third,
 /// forkserver, which this crate leaves out).
@@ -28,37 +32,6 @@ pub enum StartMethod {
     /// by accident, so it is safe in a program with threads. The default on macOS.
     #[cfg_attr(not(target_os = "linux"), default)]
     Spawn,
-}
-
-/// How a process ended: Python's `exitcode` (negative there for a signal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ExitStatus {
-    /// It exited with this code: 0 for success; 1 when its target panicked.
-    Code(i32),
-    /// It was ended by this signal (9 is `SIGKILL`, 15 is `SIGTERM`).
-    Signal(i32),
-}
-
-impl ExitStatus {
-    /// Whether it exited with code 0.
-    pub fn success(self) -> bool {
-        self == ExitStatus::Code(0)
-    }
-}
-
-impl fmt::Display for ExitStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            ExitStatus::Code(code) => write!(f, "exited with code {code}"),
-            ExitStatus::Signal(signal) => {
-                write!(
-                    f,
-                    "was killed by signal {signal} ({})",
-                    sys::signal_name(signal)
-                )
-            }
-        }
-    }
 }
 
 /// A function to run in a child process, with its argument: Python's
@@ -416,17 +389,6 @@ fn install_child_panic_hook() {
             None => previous(info),
         }));
     });
-}
-
-/// The text of a panic's payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic without a message)".to_owned()
-    }
 }
 
 /// The command-line flag that tells [`init`] that this run is a spawned child.

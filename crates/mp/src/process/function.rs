@@ -18,9 +18,9 @@ use std::panic::{self, AssertUnwindSafe};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::error::panic_message;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
-use crate::process::panic_message;
 
 /// Turns a value into bytes: the crate's pickle.
 ///

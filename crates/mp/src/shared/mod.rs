@@ -26,8 +26,8 @@ use std::sync::atomic::{self, Ordering};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::lock::{Acquired, LockResult, OwnerDied, RawLock};
 use crate::shm::SharedMemory;
+use crate::sync::lock::{Acquired, LockResult, OwnerDied, RawLock};
 
 /// Plain data that can live in shared memory: every bit pattern is a valid
 /// value, and it holds no pointers (which would mean nothing in another process).

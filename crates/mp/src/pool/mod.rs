@@ -5,7 +5,7 @@
 //! Each worker is an ordinary [`Process`](crate::Process) running
 //! `worker_main` (in `pool/worker.rs`), so both start methods work. It has two
 //! pipes of its own: tasks go down one, results come back up the other
-//! (`channel.rs` frames the bytes into messages). A task is a `RemoteFn` with
+//! (`ipc/channel.rs` frames the bytes into messages). A task is a `RemoteFn` with
 //! its serialized arguments; `map` sends a whole chunk of arguments as one
 //! task, so a hundred thousand tiny items cost a handful of messages, not a
 //! hundred thousand.
@@ -45,10 +45,10 @@ use serde::de::DeserializeOwned;
 
 use self::engine::{Engine, Slot, Task};
 use self::worker::MAX_ORDER;
-use crate::channel::MAX_FRAME;
 use crate::error::{ErrorKind, Result};
-use crate::function::{self, RemoteFn};
+use crate::ipc::channel::MAX_FRAME;
 use crate::process::StartMethod;
+use crate::process::function::{self, RemoteFn};
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`).
 ///

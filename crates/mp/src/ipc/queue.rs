@@ -15,7 +15,7 @@
 //! sender and one `read` for the receiver, which is what makes the queue fast.
 //!
 //! Several processes write to the same pipe and several read from it, so two
-//! process-shared locks (see `lock.rs`) keep messages whole:
+//! process-shared locks (see `sync/lock.rs`) keep messages whole:
 //!
 //! - The **write lock** is held for the whole of a message. The kernel writes
 //!   at most `PIPE_BUF` bytes (4096 on Linux) in one piece; the bytes of two
@@ -43,11 +43,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::function;
 use crate::inherit;
-use crate::lock::{Acquired, RawLock};
 use crate::process;
+use crate::process::function;
 use crate::shm::SharedMemory;
+use crate::sync::lock::{Acquired, RawLock};
 use crate::sys;
 
 /// The fixed record every message starts with.
