@@ -114,6 +114,14 @@ pub enum ErrorKind {
     },
     /// Something this platform cannot do.
     Unsupported(&'static str),
+    /// `Queue::try_get` found nothing to take right now (Python's `queue.Empty`).
+    QueueEmpty,
+    /// `Queue::try_put` found no room in the queue's pipe right now (Python's
+    /// `queue.Full`).
+    QueueFull,
+    /// This process closed the queue (`Queue::close`): it can no longer put
+    /// or get through it.
+    QueueClosed,
 }
 
 impl Error {
@@ -246,6 +254,21 @@ impl fmt::Display for Error {
                  arguments (Process::new or Pool), not sent through a Queue or a pool task"
             ),
             ErrorKind::Unsupported(what) => write!(f, "not supported on this platform: {what}"),
+            ErrorKind::QueueEmpty => write!(
+                f,
+                "Queue::try_get in process {pid}: the queue is empty right now; \
+                 use get() or get_timeout() to wait for an item"
+            ),
+            ErrorKind::QueueFull => write!(
+                f,
+                "Queue::try_put in process {pid}: the queue's pipe has no room right now; \
+                 use put() to wait until a reader makes room"
+            ),
+            ErrorKind::QueueClosed => write!(
+                f,
+                "process {pid} closed this queue (Queue::close), so it can no longer put or get \
+                 through it; other processes still can"
+            ),
         }
     }
 }

@@ -64,6 +64,9 @@ pub mod sync;
 pub use error::{Error, ErrorKind, Result};
 pub use ipc::Queue;
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool};
-pub use process::{ExitStatus, Process, StartMethod, current_process_name, init};
+pub use process::{
+    ExitStatus, Process, ProcessInfo, StartMethod, active_children, cpu_count, current_process,
+    current_process_name, init, parent_process,
+};
 pub use shared::{Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, Value, ValueGuard};
 pub use sync::{Lock, LockGuard, LockResult, OwnerDied};

@@ -36,7 +36,7 @@ use std::io::{self, Read, Write};
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -147,6 +147,11 @@ struct Shared {
     control: SharedMemory,
     /// The largest message allowed, in bytes.
     max_message: u32,
+    /// The pid of the process that closed the queue (`Queue::close`), 0 if
+    /// none did. Only that process is barred: a forked child (another pid)
+    /// can still use its copy, and a spawned child starts with 0.
+    #[serde(skip)]
+    closed_by: AtomicU32,
 }
 
 /// The part of a queue that lives in shared memory.
@@ -157,6 +162,11 @@ struct Control {
     /// Set once a process died halfway through a message: the stream is out
     /// of step, and the queue can no longer be used.
     broken: Padded<AtomicBool>,
+    /// Messages put and not yet taken, for `qsize`: a writer adds one once its
+    /// whole message is in the pipe, a reader takes one away once it has read
+    /// a whole message. A reader may get there first, so it may dip below 0
+    /// for a moment.
+    count: Padded<AtomicI64>,
 }
 
 /// The lock of one side (writing or reading), and whether its holder is
@@ -278,6 +288,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 writer: PipeEnd(File::from(writer)),
                 control,
                 max_message: u32::try_from(max).unwrap_or(u32::MAX),
+                closed_by: AtomicU32::new(0),
             }),
             _items: PhantomData,
         })
@@ -293,8 +304,26 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// broken; [`ErrorKind::NotInStartArguments`] if the item holds a queue,
     /// a lock or shared memory.
     pub fn put(&self, item: T) -> Result<()> {
+        self.check_open()?;
         let bytes = function::to_bytes(&item)?;
-        self.send(&bytes)
+        self.send(&bytes, true)
+    }
+
+    /// Adds `item` at the back if there is room in the pipe now (Python's
+    /// `put_nowait`, and Rust's `try_send`); otherwise returns
+    /// [`ErrorKind::QueueFull`] at once, and the item is dropped.
+    ///
+    /// "Room" is judged on the message's first 64 bytes, which go into the
+    /// pipe all at once or not at all. A message that fits in them (most
+    /// small values) is either put whole or refused. The rest of a longer
+    /// message then follows as with [`Queue::put`], waiting for room if need
+    /// be: a message half in the pipe cannot be taken back.
+    ///
+    /// Other errors as [`Queue::put`].
+    pub fn try_put(&self, item: T) -> Result<()> {
+        self.check_open()?;
+        let bytes = function::to_bytes(&item)?;
+        self.send(&bytes, false)
     }
 
     /// Takes the item at the front, waiting for one (Python's `get`).
@@ -306,10 +335,25 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         self.receive(None)
     }
 
+    /// Takes the item at the front if one is there now (Python's
+    /// `get_nowait`, and Rust's `try_recv`); otherwise returns
+    /// [`ErrorKind::QueueEmpty`] at once.
+    ///
+    /// It never waits for an item to arrive. It may wait a moment for another
+    /// reader that is taking a message right now to finish, and it reads a
+    /// long message to its end once its start is there.
+    pub fn try_get(&self) -> Result<T> {
+        self.check_open()?;
+        match self.try_receive()? {
+            Some(message) => function::from_bytes(message.bytes()),
+            None => Err(ErrorKind::QueueEmpty.into()),
+        }
+    }
+
     /// Like [`Queue::get`], waiting at most `timeout` for a message to start
     /// arriving (Python's `get(timeout=...)`); after that, returns
     /// [`ErrorKind::Timeout`]. A zero timeout takes a message only if one is
-    /// there now (Python's `get_nowait`).
+    /// there now, as [`Queue::try_get`] does (with its own error).
     ///
     /// A message that has started to arrive is always read to its end, even
     /// past the timeout: stopping halfway would leave the rest in the pipe,
@@ -327,6 +371,46 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         Ok(ready.is_empty())
     }
 
+    /// How many items are in the queue right now (Python's `qsize()`): put,
+    /// in any process, and not yet taken. Like Python's, the number can be
+    /// out of date as soon as it is returned, and while a message is on its
+    /// way it may be counted one short or one over.
+    pub fn qsize(&self) -> usize {
+        let count = self.control().count.0.load(Ordering::Relaxed);
+        usize::try_from(count).unwrap_or(0)
+    }
+
+    /// Whether the queue's pipe is full right now (Python's `full()`), so
+    /// that a [`Queue::put`] would wait and a [`Queue::try_put`] would be
+    /// refused. Python's queues are unbounded unless given a `maxsize`; this
+    /// one holds what its pipe holds (64 KiB by default on Linux).
+    pub fn full(&self) -> Result<bool> {
+        let room = sys::poll_writable(self.shared.writer.0.as_fd(), Duration::ZERO)
+            .map_err(|e| Error::os("check a Queue's pipe", e))?;
+        Ok(!room)
+    }
+
+    /// Says that this process will use the queue no more (Python's
+    /// `close()`): from now on, `put`, `try_put`, `get` and `try_get` through
+    /// any of this process's handles return [`ErrorKind::QueueClosed`]. Other
+    /// processes, children forked afterwards included, go on using it. The
+    /// pipe itself closes in this process when its last handle is dropped.
+    ///
+    /// Python's `close` also stops the queue's feeder thread; this queue has
+    /// none (a `put` writes to the pipe itself), so there is nothing to flush
+    /// and no `join_thread` to call.
+    pub fn close(&self) {
+        self.shared.closed_by.store(sys::pid(), Ordering::Relaxed);
+    }
+
+    /// `Ok` unless this process closed the queue.
+    fn check_open(&self) -> Result<()> {
+        if self.shared.closed_by.load(Ordering::Relaxed) == sys::pid() {
+            return Err(ErrorKind::QueueClosed.into());
+        }
+        Ok(())
+    }
+
     fn control(&self) -> &Control {
         // SAFETY: `with_max_message_size` initialized a `Control` at the start
         // of this memory (a spawned child maps the same memory, and its
@@ -335,8 +419,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         unsafe { &*self.shared.control.as_ptr().cast::<Control>() }
     }
 
-    /// Writes one message: its record, then (for a long one) the rest.
-    fn send(&self, bytes: &[u8]) -> Result<()> {
+    /// Writes one message: its record, then (for a long one) the rest. If
+    /// `wait` is false and the pipe has no room for the record, returns
+    /// [`ErrorKind::QueueFull`] having written nothing.
+    fn send(&self, bytes: &[u8], wait: bool) -> Result<()> {
         let max = self.shared.max_message as usize;
         if bytes.len() > max {
             return Err(ErrorKind::MessageTooLarge {
@@ -356,19 +442,44 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         if control.is_broken() {
             return Err(ErrorKind::MessageTruncated.into());
         }
-        if rest.is_empty() {
-            // 64 bytes, well under PIPE_BUF: the kernel writes them all at
-            // once or not at all, so there is no "halfway" to mark.
-            self.write_all(&record)
+        // The record is 64 bytes, well under PIPE_BUF: the kernel writes it
+        // all at once or not at all, so a refused record left nothing behind.
+        if !wait && !self.write_now(&record)? {
+            return Err(ErrorKind::QueueFull.into());
+        }
+        let record_left: &[u8] = if wait { &record } else { &[] };
+        let written = if rest.is_empty() {
+            // No "halfway" to mark: see above.
+            self.write_all(record_left)
         } else {
             control.write.busy.store(true, Ordering::Relaxed);
-            let written = self.write_all(&record).and_then(|()| self.write_all(rest));
+            let written = self
+                .write_all(record_left)
+                .and_then(|()| self.write_all(rest));
             if written.is_ok() {
                 control.write.busy.store(false, Ordering::Relaxed);
             } else {
                 control.set_broken(); // part of the message may be in the pipe
             }
             written
+        };
+        if written.is_ok() {
+            control.count.0.fetch_add(1, Ordering::Relaxed);
+        }
+        written
+    }
+
+    /// Writes the whole record (the caller holds the write lock) if the pipe
+    /// has room for it now; `Ok(false)` if it has not, and nothing was written.
+    fn write_now(&self, record: &[u8; RECORD]) -> Result<bool> {
+        loop {
+            match (&self.shared.writer.0).write(record) {
+                // At most PIPE_BUF bytes: all of it or nothing.
+                Ok(_) => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(Error::os("write to a Queue's pipe", e)),
+            }
         }
     }
 
@@ -397,6 +508,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     fn receive(&self, timeout: Option<Duration>) -> Result<T> {
+        self.check_open()?;
         // A timeout too long to add to the clock (`Duration::MAX`) is no limit.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
@@ -473,6 +585,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             return Err(control.truncated());
         };
         control.read.busy.store(false, Ordering::Relaxed);
+        control.count.0.fetch_sub(1, Ordering::Relaxed);
         Ok(Some(message))
     }
 

@@ -191,7 +191,7 @@ impl Process {
 
     fn ended(&mut self, pid: libc::pid_t, status: ExitStatus) -> ExitStatus {
         self.state = State::Ended(pid, status);
-        children().retain(|&child| child != pid);
+        children().retain(|child| child.pid != pid);
         status
     }
 
@@ -281,9 +281,15 @@ impl<A: Serialize + DeserializeOwned + 'static> Job for Target<A> {
     }
 }
 
+/// A child this process has started and not yet reaped.
+struct Child {
+    pid: libc::pid_t,
+    name: String,
+}
+
 /// The children this process has started and not yet reaped.
-fn children() -> MutexGuard<'static, Vec<libc::pid_t>> {
-    static CHILDREN: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+fn children() -> MutexGuard<'static, Vec<Child>> {
+    static CHILDREN: Mutex<Vec<Child>> = Mutex::new(Vec::new());
     CHILDREN
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -292,6 +298,8 @@ fn children() -> MutexGuard<'static, Vec<libc::pid_t>> {
 /// Who this process is, if it is a child started by this crate.
 struct ChildInfo {
     parent: libc::pid_t,
+    /// The parent's own name, for [`parent_process`].
+    parent_name: String,
     name: String,
 }
 
@@ -311,7 +319,105 @@ pub fn current_process_name() -> &'static str {
 /// shares: a child it started that has not ended, or (in a child) its parent.
 /// `Queue::get` uses this to give up instead of waiting forever.
 pub(crate) fn others_alive() -> bool {
-    parent_alive() || children().iter().any(|&pid| !sys::has_exited(pid))
+    parent_alive() || children().iter().any(|child| !sys::has_exited(child.pid))
+}
+
+/// A process as another sees it: its name and pid. What
+/// [`current_process`], [`parent_process`] and [`active_children`] return
+/// (Python returns `Process` objects there; here a [`Process`] is the handle
+/// that owns its child, so these are plain descriptions instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    name: String,
+    pid: u32,
+    relation: Relation,
+}
+
+/// How a [`ProcessInfo`]'s process is related to the one holding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    Current,
+    Parent,
+    Child,
+}
+
+impl ProcessInfo {
+    /// The process's name (Python's `name`): `MainProcess`, `Process-N`, or
+    /// the name given with [`Process::named`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The process's pid (Python's `pid`).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Whether the process is still running (Python's `is_alive()`), as far
+    /// as this process can tell: the current process is; a parent is until
+    /// it dies (then this process is handed to another parent); a child is
+    /// until it ends, even before anyone joins it.
+    pub fn is_alive(&self) -> bool {
+        match self.relation {
+            Relation::Current => true,
+            Relation::Parent => sys::parent_pid() as u32 == self.pid,
+            Relation::Child => !sys::has_exited(self.pid as libc::pid_t),
+        }
+    }
+}
+
+/// This process: its name and pid (Python's `multiprocessing.current_process()`).
+///
+/// The name is `MainProcess` in the program the user started, and in a child
+/// the name its [`Process`] had (`Process-1`, `ForkPoolWorker-2`, …).
+pub fn current_process() -> ProcessInfo {
+    ProcessInfo {
+        name: current_process_name().to_owned(),
+        pid: sys::pid(),
+        relation: Relation::Current,
+    }
+}
+
+/// The process that started this one, or `None` in the main process
+/// (Python's `multiprocessing.parent_process()`). It is still returned after
+/// the parent died: ask [`ProcessInfo::is_alive`].
+pub fn parent_process() -> Option<ProcessInfo> {
+    CHILD.get().map(|child| ProcessInfo {
+        name: child.parent_name.clone(),
+        pid: child.parent as u32,
+        relation: Relation::Parent,
+    })
+}
+
+/// The children this process started that are still running (Python's
+/// `multiprocessing.active_children()`), pool workers included, oldest first.
+///
+/// Python's version also reaps the children that have ended. Here the
+/// [`Process`] handle reaps its own child (in `join`, or when dropped), so
+/// an ended child is left out but stays for its handle to join.
+pub fn active_children() -> Vec<ProcessInfo> {
+    children()
+        .iter()
+        .filter(|child| !sys::has_exited(child.pid))
+        .map(|child| ProcessInfo {
+            name: child.name.clone(),
+            pid: child.pid as u32,
+            relation: Relation::Child,
+        })
+        .collect()
+}
+
+/// The number of CPUs this process may run on (Python's
+/// `multiprocessing.cpu_count()`), and so the default size of a [`Pool`].
+///
+/// Python's `cpu_count()` counts every CPU of the machine; this counts those
+/// the process is allowed to use (its CPU affinity and, on Linux, its
+/// cgroup's quota), as Python 3.13's `os.process_cpu_count()` does, and as
+/// `std::thread::available_parallelism` does, which it calls. At least 1.
+///
+/// [`Pool`]: crate::Pool
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// In a child started by this crate: whether the process that started it is
@@ -330,15 +436,20 @@ fn fork_child(name: &str, job: Box<dyn Job>) -> Result<libc::pid_t> {
     // Allocate before forking: after the fork, every page either process
     // writes to is copied (copy-on-write), which is most of a fork's cost.
     let parent = sys::pid() as libc::pid_t;
+    let parent_name = current_process_name().to_owned();
     let name = name.to_owned();
+    let child_name = name.clone();
     children().reserve(1);
     match sys::fork().map_err(|e| Error::os("fork a child process", e))? {
         sys::Fork::Child => {
             children().clear(); // the parent's children are not ours
-            run_child(parent, name, || job.run())
+            run_child(parent, parent_name, name, || job.run())
         }
         sys::Fork::Parent(pid) => {
-            children().push(pid);
+            children().push(Child {
+                pid,
+                name: child_name,
+            });
             Ok(pid)
         }
     }
@@ -364,8 +475,17 @@ fn warn_if_threads(name: &str) {
 
 /// In a new child: runs `body`, then ends the process with code 0, or 1 if
 /// `body` panicked (as Python's child exits with 1 on an exception).
-pub(crate) fn run_child(parent: libc::pid_t, name: String, body: impl FnOnce()) -> ! {
-    let _ = CHILD.set(ChildInfo { parent, name });
+pub(crate) fn run_child(
+    parent: libc::pid_t,
+    parent_name: String,
+    name: String,
+    body: impl FnOnce(),
+) -> ! {
+    let _ = CHILD.set(ChildInfo {
+        parent,
+        parent_name,
+        name,
+    });
     let outcome = panic::catch_unwind(AssertUnwindSafe(body));
     sys::exit_child(if outcome.is_ok() { 0 } else { 1 })
 }
@@ -402,6 +522,7 @@ static INIT_CALLED: AtomicBool = AtomicBool::new(false);
 struct SpawnPayload {
     name: String,
     parent: libc::pid_t,
+    parent_name: String,
     function: RemoteFn,
     fds: Vec<RawFd>,
     args: Vec<u8>,
@@ -418,6 +539,7 @@ fn spawn_child(name: &str, job: &dyn Job) -> Result<libc::pid_t> {
     let payload = SpawnPayload {
         name: name.to_owned(),
         parent: std::process::id() as libc::pid_t,
+        parent_name: current_process_name().to_owned(),
         function,
         fds: fds.clone(),
         args,
@@ -447,7 +569,10 @@ fn spawn_child(name: &str, job: &dyn Job) -> Result<libc::pid_t> {
         .spawn()
         .map_err(|e| Error::os("spawn a child process", e))?;
     let pid = child.id() as libc::pid_t;
-    children().push(pid);
+    children().push(Child {
+        pid,
+        name: name.to_owned(),
+    });
     drop(reader);
     // If the child died before reading, this fails with EPIPE; its exit status
     // (from join) tells the learner more, so the write error is only reported.
@@ -502,12 +627,12 @@ pub fn init() {
         .and_then(|payload| {
             let call =
                 inherit::with_incoming(&payload.fds, || payload.function.prepare(&payload.args))?;
-            Ok((payload.parent, payload.name, call))
+            Ok((payload.parent, payload.parent_name, payload.name, call))
         });
     drop(start_pipe);
     install_child_panic_hook();
     match prepared {
-        Ok((parent, name, call)) => run_child(parent, name, || {
+        Ok((parent, parent_name, name, call)) => run_child(parent, parent_name, name, || {
             if let Err(err) = call() {
                 panic!("{err}");
             }
