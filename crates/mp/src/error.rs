@@ -122,6 +122,14 @@ pub enum ErrorKind {
     /// This process closed the queue (`Queue::close`): it can no longer put
     /// or get through it.
     QueueClosed,
+    /// A pool's initializer failed (panicked) in a worker, so that worker
+    /// runs no task: each task given to it fails with this error.
+    InitializerFailed {
+        /// The worker whose initializer failed.
+        pid: u32,
+        /// The panic message.
+        message: String,
+    },
 }
 
 impl Error {
@@ -268,6 +276,11 @@ impl fmt::Display for Error {
                 f,
                 "process {pid} closed this queue (Queue::close), so it can no longer put or get \
                  through it; other processes still can"
+            ),
+            ErrorKind::InitializerFailed { pid, message } => write!(
+                f,
+                "the pool's initializer failed in worker process {pid}, so that worker runs no \
+                 task: {message}; fix the initializer (it runs once in every worker)"
             ),
         }
     }

@@ -63,7 +63,7 @@ pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
 pub use ipc::Queue;
-pub use pool::{AsyncResult, IMap, IMapUnordered, Pool};
+pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{
     ExitStatus, Process, ProcessInfo, StartMethod, active_children, cpu_count, current_process,
     current_process_name, init, parent_process,

@@ -30,11 +30,24 @@ pub(super) struct Engine {
     changed: Condvar,
 }
 
+/// How a pool is set up (see `PoolBuilder`).
+pub(super) struct Settings {
+    /// How many workers the pool keeps running.
+    pub(super) size: usize,
+    pub(super) method: StartMethod,
+    /// The initializer and its serialized argument, run once in every worker.
+    pub(super) init: Option<(RemoteFn, Vec<u8>)>,
+    /// A worker is replaced after this many tasks (Python's `maxtasksperchild`).
+    pub(super) max_tasks: Option<usize>,
+}
+
 /// What the engine knows, behind its lock.
 struct State {
     /// How many workers the pool keeps running.
     size: usize,
     method: StartMethod,
+    init: Option<(RemoteFn, Vec<u8>)>,
+    max_tasks: Option<usize>,
     workers: Vec<Worker>,
     /// Tasks no worker has yet, oldest first.
     pending: VecDeque<Task>,
@@ -58,6 +71,8 @@ struct Worker {
     /// A task could not be written to it: it has died, and its end-of-file
     /// will come up on the result pipe. Give it nothing more meanwhile.
     broken: bool,
+    /// Tasks it has finished, for `max_tasks`.
+    completed: usize,
 }
 
 /// A unit of work for one worker: a chunk of items for one function.
@@ -100,6 +115,10 @@ enum Failure {
     Serialize(String),
     Deserialize(String),
     TooLarge(usize),
+    InitFailed {
+        pid: u32,
+        message: String,
+    },
     /// The worker died, and could not even be waited for.
     Lost {
         errno: i32,
@@ -124,6 +143,7 @@ impl Failure {
                 source: std::io::Error::from_raw_os_error(errno),
             },
             Failure::Cancelled => ErrorKind::PoolClosed,
+            Failure::InitFailed { pid, message } => ErrorKind::InitializerFailed { pid, message },
         };
         Error::new(kind)
     }
@@ -215,12 +235,14 @@ impl<R> ChunkResults<R> {
 
 impl Engine {
     /// Starts a pool's `size` workers.
-    pub(super) fn start(size: usize, method: StartMethod) -> Result<Arc<Engine>> {
+    pub(super) fn start(settings: Settings) -> Result<Arc<Engine>> {
         let engine = Arc::new(Engine {
             state: Mutex::new(State {
-                size,
-                method,
-                workers: Vec::with_capacity(size),
+                size: settings.size,
+                method: settings.method,
+                init: settings.init,
+                max_tasks: settings.max_tasks,
+                workers: Vec::with_capacity(settings.size),
                 pending: VecDeque::new(),
                 closed: false,
                 ended: false,
@@ -302,6 +324,23 @@ impl Engine {
             self.changed.notify_all();
         }
         Ok(())
+    }
+
+    /// Collects whatever results are in, without waiting, unless another
+    /// thread is driving already (then it collects them). For
+    /// `AsyncResult::ready`, which must not wait.
+    pub(super) fn poll(&self) {
+        let mut state = self.lock();
+        if state.driving || state.ended {
+            return;
+        }
+        state.driving = true;
+        // An error here (a replacement that cannot start) comes up again
+        // where someone waits.
+        let (mut state, _) = self.step(state, Some(Duration::ZERO));
+        state.driving = false;
+        drop(state);
+        self.changed.notify_all();
     }
 
     /// Like [`Engine::wait_for`], with a condition on the whole pool.
@@ -461,6 +500,7 @@ impl State {
             tasks: task_reader,
             results: result_writer,
             inherited,
+            init: self.init.clone(),
         };
         self.started += 1;
         let kind = match self.method {
@@ -483,6 +523,7 @@ impl State {
             results: FrameReader::new(result_reader),
             running: None,
             broken: false,
+            completed: 0,
         });
         Ok(())
     }
@@ -544,6 +585,9 @@ impl State {
             Ok((Reply::Serialize(message), _)) => Outcome::Failed(Failure::Serialize(message)),
             Ok((Reply::Deserialize(message), _)) => Outcome::Failed(Failure::Deserialize(message)),
             Ok((Reply::TooLarge(len), _)) => Outcome::Failed(Failure::TooLarge(len as usize)),
+            Ok((Reply::InitFailed(message), _)) => {
+                Outcome::Failed(Failure::InitFailed { pid, message })
+            }
             Err(_) => {
                 // Garbled: stop trusting this worker; its task fails as it dies.
                 self.workers[index].running = Some(slot);
@@ -551,6 +595,21 @@ impl State {
             }
         };
         slot.fill(outcome);
+        let worker = &mut self.workers[index];
+        worker.completed += 1;
+        if self.max_tasks.is_some_and(|max| worker.completed >= max) {
+            self.retire(index);
+        }
+    }
+
+    /// Ends worker `index`, idle after its last task, and reaps it: it has
+    /// done `max_tasks`. The next [`State::refill`] replaces it.
+    fn retire(&mut self, index: usize) {
+        let mut worker = self.workers.swap_remove(index);
+        let stop = function::to_bytes(&Order::Stop).unwrap_or_default();
+        // A worker that died meanwhile cannot read it; the join reaps it all the same.
+        let _ = worker.tasks.send(&stop, &[]);
+        let _ = worker.process.join();
     }
 
     /// Reaps a dead worker and fails the task it was running. The next

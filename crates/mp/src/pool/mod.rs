@@ -43,12 +43,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::engine::{Engine, Slot, Task};
+use self::engine::{Engine, Settings, Slot, Task};
 use self::worker::MAX_ORDER;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
-use crate::process::StartMethod;
 use crate::process::function::{self, RemoteFn};
+use crate::process::{StartMethod, cpu_count};
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`).
 ///
@@ -89,25 +89,153 @@ pub struct Pool {
 
 impl Pool {
     /// Starts `processes` worker processes with the default start method
-    /// (Python's `Pool(processes=3)`). Python's default is one per CPU: that
-    /// is `std::thread::available_parallelism()`.
+    /// (Python's `Pool(processes=3)`). Python's default is one per CPU:
+    /// that is [`Pool::builder`]'s default, [`crate::cpu_count`].
     pub fn new(processes: usize) -> Result<Self> {
-        Pool::with_start_method(processes, StartMethod::default())
+        Pool::builder().processes(processes).build()
     }
 
     /// Starts `processes` worker processes with the given start method.
     /// Spawned workers need [`crate::init`] as the first line of `main`.
     pub fn with_start_method(processes: usize, method: StartMethod) -> Result<Self> {
-        if processes == 0 {
-            return Err(ErrorKind::InvalidArgument(
-                "Pool::new(0): a pool needs at least one worker process; \
-                 ask for 1 or more (one per CPU is std::thread::available_parallelism())",
-            )
-            .into());
+        Pool::builder()
+            .processes(processes)
+            .start_method(method)
+            .build()
+    }
+
+    /// A pool with more settings than the number of processes: Python's
+    /// `Pool(processes, initializer, initargs, maxtasksperchild)`.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// static SCALE: AtomicU64 = AtomicU64::new(0);
+    ///
+    /// fn set_scale(scale: u64) {
+    ///     SCALE.store(scale, Ordering::Relaxed); // once in each worker
+    /// }
+    ///
+    /// fn job(x: u64) -> u64 {
+    ///     x * SCALE.load(Ordering::Relaxed)
+    /// }
+    ///
+    /// fn main() -> mp::Result<()> {
+    ///     mp::init();
+    ///     let pool = mp::Pool::builder()
+    ///         .processes(2)
+    ///         .initializer(set_scale, 10)
+    ///         .max_tasks_per_child(100)
+    ///         .build()?;
+    ///     assert_eq!(pool.map(job, 1..4)?, [10, 20, 30]);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder {
+            processes: None,
+            method: StartMethod::default(),
+            init: None,
+            max_tasks: None,
         }
-        Ok(Pool {
-            engine: Engine::start(processes, method)?,
-        })
+    }
+
+    /// Runs `job(arg)` on a worker and waits for its result (Python's
+    /// `apply`): [`Pool::apply_async`] then [`AsyncResult::get`].
+    pub fn apply<A, R>(&self, job: fn(A) -> R, arg: A) -> Result<R>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.apply_async(job, arg)?.get()
+    }
+
+    /// Like [`Pool::map`], for a function of two arguments applied to each
+    /// pair (Python's `starmap`, which unpacks each tuple into arguments).
+    ///
+    /// ```
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// fn main() -> mp::Result<()> {
+    ///     mp::init();
+    ///     let pool = mp::Pool::new(2)?;
+    ///     assert_eq!(pool.starmap(power, [(2, 3), (10, 2)])?, [8, 100]);
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// Python unpacks tuples of any length; Rust has no functions of "any
+    /// number of arguments", so `starmap` takes two. For three or more, write
+    /// the function over one tuple, `fn job((a, b, c): (u64, u64, u64))`,
+    /// and use [`Pool::map`].
+    pub fn starmap<A, B, R>(
+        &self,
+        job: fn(A, B) -> R,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        B: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.starmap_async(job, items)?.get()
+    }
+
+    /// Like [`Pool::starmap`], but returns at once (Python's
+    /// `starmap_async`); the [`AsyncResult`]'s `get` gives every result, in
+    /// order, or the first failing item's error.
+    pub fn starmap_async<A, B, R>(
+        &self,
+        job: fn(A, B) -> R,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        B: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<(A, B)> = items.into_iter().collect();
+        let chunksize = self.default_chunksize(items.len());
+        let function = RemoteFn::new_pair_batch(job);
+        let chunks = self.submit_chunks(function, &items, chunksize)?;
+        Ok(self.async_result(chunks, all_results::<R>))
+    }
+
+    /// Like [`Pool::map`], but returns at once (Python's `map_async`); the
+    /// [`AsyncResult`]'s `get` gives every result, in order, or the first
+    /// failing item's error. Items travel in the same chunks as `map`'s.
+    pub fn map_async<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        let chunksize = self.default_chunksize(items.len());
+        let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
+        Ok(self.async_result(chunks, all_results::<R>))
+    }
+
+    /// `map`'s chunk size for `len` items: `ceil(len / (4 × processes))`.
+    fn default_chunksize(&self, len: usize) -> usize {
+        len.div_ceil(4 * self.processes()).max(1)
+    }
+
+    fn async_result<T>(
+        &self,
+        chunks: Vec<Chunk>,
+        decode: fn(&[Chunk]) -> Result<T>,
+    ) -> AsyncResult<T> {
+        AsyncResult {
+            engine: Arc::clone(&self.engine),
+            chunks,
+            decode,
+        }
     }
 
     /// Applies `job` to every item, in parallel, and returns the results in
@@ -123,7 +251,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<A> = items.into_iter().collect();
-        let chunksize = items.len().div_ceil(4 * self.processes()).max(1);
+        let chunksize = self.default_chunksize(items.len());
         self.map_chunked(job, items, chunksize)
     }
 
@@ -141,7 +269,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<A> = items.into_iter().collect();
-        let chunks = self.submit_chunks(job, &items, chunksize)?;
+        let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
         let mut results = Vec::with_capacity(items.len());
         drop(items); // the workers have their own copies now
         // Take the chunks in order, each as soon as it is in: decoding one
@@ -188,7 +316,9 @@ impl Pool {
         let items: Vec<A> = items.into_iter().collect();
         Ok(IMap {
             engine: Arc::clone(&self.engine),
-            chunks: self.submit_chunks(job, &items, chunksize)?.into(),
+            chunks: self
+                .submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?
+                .into(),
             ready: VecDeque::new(),
             _result: PhantomData,
         })
@@ -222,7 +352,7 @@ impl Pool {
         let items: Vec<A> = items.into_iter().collect();
         Ok(IMapUnordered {
             engine: Arc::clone(&self.engine),
-            chunks: self.submit_chunks(job, &items, chunksize)?,
+            chunks: self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?,
             ready: VecDeque::new(),
             _result: PhantomData,
         })
@@ -239,12 +369,9 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         // A task of one: the same path as a chunk of `map`.
-        let chunk = self.submit_chunks(job, std::slice::from_ref(&arg), 1)?;
-        Ok(AsyncResult {
-            engine: Arc::clone(&self.engine),
-            slot: Arc::clone(&chunk[0].slot),
-            _result: PhantomData,
-        })
+        let function = RemoteFn::new_batch(job);
+        let chunks = self.submit_chunks(function, std::slice::from_ref(&arg), 1)?;
+        Ok(self.async_result(chunks, first_result::<R>))
     }
 
     /// Takes no more work (Python's `close`): submitting afterwards is
@@ -273,24 +400,20 @@ impl Pool {
         self.engine.size()
     }
 
-    /// Cuts `items` into chunks and queues one task per chunk.
-    fn submit_chunks<A, R>(
+    /// Cuts `items` into chunks and queues one task per chunk, each to be
+    /// run by `function` (a batch function, which takes a chunk).
+    fn submit_chunks<A: Serialize>(
         &self,
-        job: fn(A) -> R,
+        function: RemoteFn,
         items: &[A],
         chunksize: usize,
-    ) -> Result<Vec<Chunk>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
+    ) -> Result<Vec<Chunk>> {
         if chunksize == 0 {
             return Err(ErrorKind::InvalidArgument(
                 "a chunksize of 0 puts no item in a chunk; pass 1 or more",
             )
             .into());
         }
-        let function = RemoteFn::new_batch(job);
         let mut chunks = Vec::with_capacity(items.len().div_ceil(chunksize));
         if items.is_empty() {
             self.engine.ensure_open()?;
@@ -335,45 +458,191 @@ impl fmt::Debug for Pool {
     }
 }
 
-/// The result of [`Pool::apply_async`], to come (Python's `AsyncResult`).
-pub struct AsyncResult<R> {
+/// A result to come (Python's `AsyncResult`): of one task from
+/// [`Pool::apply_async`] (`AsyncResult<R>`), or of a whole
+/// [`Pool::map_async`] or [`Pool::starmap_async`] (`AsyncResult<Vec<R>>`).
+///
+/// As everywhere in the pool, results are collected while some thread waits
+/// on the pool (see [`Pool`]): [`AsyncResult::ready`] collects what is in
+/// without waiting, so asking it again and again is enough to see the
+/// result arrive.
+pub struct AsyncResult<T> {
     engine: Arc<Engine>,
-    slot: Arc<Slot>,
-    /// `fn() -> R`: the handle gives out an `R`, holds none, and can move
-    /// between threads whatever `R` is.
-    _result: PhantomData<fn() -> R>,
+    /// The tasks whose results make up a `T`.
+    chunks: Vec<Chunk>,
+    /// Turns the chunks' results into a `T` (or the first error). A plain
+    /// `fn` also makes the handle movable between threads whatever `T` is.
+    decode: fn(&[Chunk]) -> Result<T>,
 }
 
-impl<R: DeserializeOwned> AsyncResult<R> {
-    /// Waits for the result.
-    pub fn get(self) -> Result<R> {
-        self.engine.wait_for(None, || self.slot.is_filled())?;
-        self.slot.first_result()
+impl<T> AsyncResult<T> {
+    /// Waits for the result (Python's `get()`).
+    pub fn get(self) -> Result<T> {
+        self.wait()?;
+        (self.decode)(&self.chunks)
     }
 
     /// Waits at most `timeout` for the result: [`ErrorKind::Timeout`] if it
-    /// is not in by then. The task goes on; you can wait again.
-    pub fn get_timeout(&self, timeout: Duration) -> Result<R> {
-        let deadline = Instant::now() + timeout;
-        if !self
-            .engine
-            .wait_for(Some(deadline), || self.slot.is_filled())?
-        {
+    /// is not in by then (Python's `get(timeout)`). The work goes on; you can
+    /// wait again.
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
+        if !self.wait_timeout(timeout)? {
             return Err(ErrorKind::Timeout {
                 what: "AsyncResult::get_timeout",
                 after: timeout,
             }
             .into());
         }
-        self.slot.first_result()
+        (self.decode)(&self.chunks)
+    }
+
+    /// Whether the result is in (Python's `ready()`), after collecting, without
+    /// waiting, whatever the workers have finished.
+    pub fn ready(&self) -> bool {
+        if !self.is_filled() {
+            self.engine.poll();
+        }
+        self.is_filled()
+    }
+
+    /// Waits until the result is in, without taking it (Python's `wait()`).
+    /// An error means the pool could not go on (say, a replacement worker
+    /// could not start); a task that failed is not an error here, but in
+    /// [`AsyncResult::get`].
+    pub fn wait(&self) -> Result<()> {
+        self.engine.wait_for(None, || self.is_filled())?;
+        Ok(())
+    }
+
+    /// Waits at most `timeout` for the result to be in (Python's
+    /// `wait(timeout)`): `Ok(false)` if it is not in by then.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
+        // A timeout too long to add to the clock is no limit.
+        let deadline = Instant::now().checked_add(timeout);
+        self.engine.wait_for(deadline, || self.is_filled())
+    }
+
+    /// Whether the work succeeded (Python's `successful()`): `None` while
+    /// the result is not in (Python raises `ValueError` then), `Some(false)`
+    /// if [`AsyncResult::get`] will return an error (a panic, a dead worker;
+    /// for a `map_async`, any item's).
+    pub fn successful(&self) -> Option<bool> {
+        self.ready().then(|| (self.decode)(&self.chunks).is_ok())
+    }
+
+    fn is_filled(&self) -> bool {
+        self.chunks.iter().all(|chunk| chunk.slot.is_filled())
     }
 }
 
-impl<R> fmt::Debug for AsyncResult<R> {
+impl<T> fmt::Debug for AsyncResult<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncResult")
-            .field("ready", &self.slot.is_filled())
+            .field("ready", &self.is_filled())
             .finish_non_exhaustive()
+    }
+}
+
+/// [`AsyncResult`]'s decoder for a task of one item.
+fn first_result<R: DeserializeOwned>(chunks: &[Chunk]) -> Result<R> {
+    match chunks {
+        [chunk] => chunk.slot.first_result(),
+        _ => Err(ErrorKind::PoolClosed.into()),
+    }
+}
+
+/// [`AsyncResult`]'s decoder for a whole map: every item's result, in order,
+/// or the first failing item's error.
+fn all_results<R: DeserializeOwned>(chunks: &[Chunk]) -> Result<Vec<R>> {
+    let mut results = Vec::with_capacity(chunks.iter().map(|c| c.len).sum());
+    for chunk in chunks {
+        results.extend(chunk.slot.results::<R>(chunk.len).into_values()?);
+    }
+    Ok(results)
+}
+
+/// How a pool is set up, before it starts: [`Pool::builder`]. Each setting
+/// has Python's name for it in its docs.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` starts the pool"]
+pub struct PoolBuilder {
+    processes: Option<usize>,
+    method: StartMethod,
+    init: Option<Result<(RemoteFn, Vec<u8>)>>,
+    max_tasks: Option<usize>,
+}
+
+impl PoolBuilder {
+    /// How many worker processes (Python's `processes`); the default is one
+    /// per CPU this process may use, [`crate::cpu_count`].
+    pub fn processes(mut self, processes: usize) -> Self {
+        self.processes = Some(processes);
+        self
+    }
+
+    /// How the workers start (Python's `get_context("spawn").Pool(...)`);
+    /// the default is [`StartMethod::default`].
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Runs `initializer(arg)` once in every worker before its first task,
+    /// replacement workers included (Python's `initializer` and `initargs`).
+    /// Several arguments go as one tuple.
+    ///
+    /// The argument is serialized once, here, and handed to every worker: it
+    /// must be plain data. A `Queue`, `Lock` or shared `Value` in it makes
+    /// [`PoolBuilder::build`] return [`ErrorKind::NotInStartArguments`]
+    /// (Python can pass those to its initializer); use them as a
+    /// [`crate::Process`]'s arguments instead.
+    ///
+    /// If the initializer panics in a worker, that worker runs no task: every
+    /// task given to it fails with [`ErrorKind::InitializerFailed`] and the
+    /// panic's message. (Python's worker dies, and its pool starts a new one
+    /// again and again.)
+    pub fn initializer<A>(mut self, initializer: fn(A), arg: A) -> Self
+    where
+        A: Serialize + DeserializeOwned + 'static,
+    {
+        self.init = Some(function::to_bytes(&arg).map(|bytes| (RemoteFn::new(initializer), bytes)));
+        self
+    }
+
+    /// Replaces each worker with a fresh process once it has done `tasks`
+    /// tasks (Python's `maxtasksperchild`); by default a worker lives as long
+    /// as the pool. A task is one call of [`Pool::apply_async`], or one chunk
+    /// of a `map`, as in Python.
+    pub fn max_tasks_per_child(mut self, tasks: usize) -> Self {
+        self.max_tasks = Some(tasks);
+        self
+    }
+
+    /// Starts the pool's workers.
+    pub fn build(self) -> Result<Pool> {
+        let size = self.processes.unwrap_or_else(cpu_count);
+        if size == 0 {
+            return Err(ErrorKind::InvalidArgument(
+                "Pool::new(0): a pool needs at least one worker process; \
+                 ask for 1 or more (one per CPU is mp::cpu_count())",
+            )
+            .into());
+        }
+        if self.max_tasks == Some(0) {
+            return Err(ErrorKind::InvalidArgument(
+                "max_tasks_per_child(0): a worker must be allowed at least one task; \
+                 pass 1 or more, or leave it out for workers that live as long as the pool",
+            )
+            .into());
+        }
+        Ok(Pool {
+            engine: Engine::start(Settings {
+                size,
+                method: self.method,
+                init: self.init.transpose()?,
+                max_tasks: self.max_tasks,
+            })?,
+        })
     }
 }
 

@@ -35,6 +35,8 @@ pub(super) enum Reply {
     Serialize(String),
     Deserialize(String),
     TooLarge(u64),
+    /// The pool's initializer failed in this worker, which runs no task.
+    InitFailed(String),
 }
 
 /// Room left in a frame for an `Order` and a `Reply` before the payload.
@@ -56,6 +58,9 @@ pub(super) struct WorkerArgs {
     /// are closed on `exec`), and their numbers would mean nothing there.
     #[serde(skip)]
     pub(super) inherited: Vec<RawFd>,
+    /// The pool's initializer and its serialized argument, to run once
+    /// before the first task.
+    pub(super) init: Option<(RemoteFn, Vec<u8>)>,
 }
 
 fn serialize_pipe<S: serde::Serializer>(fd: &OwnedFd, s: S) -> Result<S::Ok, S::Error> {
@@ -79,6 +84,9 @@ pub(super) fn worker_main(args: WorkerArgs) {
     // error of that task's `get`. Printing it here as well, with a backtrace
     // (RUST_BACKTRACE=1), would be noise, and capturing that backtrace is slow.
     panic::set_hook(Box::new(|_| {}));
+    let init_failed = args
+        .init
+        .and_then(|(function, input)| initialize(function, &input));
 
     let mut tasks = FrameReader::new(args.tasks);
     let mut results = FrameWriter::new(args.results);
@@ -90,13 +98,25 @@ pub(super) fn worker_main(args: WorkerArgs) {
         let Ok((Order::Run(function), input)) = postcard::take_from_bytes::<Order>(&frame) else {
             break; // a stop order (or a garbled frame: only a bug makes one)
         };
-        let (reply, output) = run_task(function, input);
+        let (reply, output) = match &init_failed {
+            None => run_task(function, input),
+            Some(message) => (Reply::InitFailed(message.clone()), Vec::new()),
+        };
         let reply = function::to_bytes(&reply).unwrap_or_default();
         if results.send(&reply, &output).is_err() {
             break; // nobody reads the results any more: the parent has gone
         }
         // Lines a task printed show up now, not when the worker ends.
         let _ = std::io::Write::flush(&mut std::io::stdout());
+    }
+}
+
+/// Runs the pool's initializer; the reason, if it failed.
+fn initialize(function: RemoteFn, input: &[u8]) -> Option<String> {
+    match panic::catch_unwind(AssertUnwindSafe(|| function.prepare(input)?())) {
+        Ok(Ok(_)) => None,
+        Ok(Err(err)) => Some(err.to_string()),
+        Err(payload) => Some(panic_message(payload.as_ref())),
     }
 }
 
