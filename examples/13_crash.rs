@@ -69,7 +69,7 @@ fn main() -> mp::Result<()> {
     let died = lock
         .lock()
         .expect_err("the holder died holding it: lock() must say so");
-    assert_eq!(Some(died.pid()), holder.pid());
+    assert_eq!(died.pid(), holder.pid());
     println!("lock: {died}");
     drop(died.into_guard()); // the lock is ours: check the data it guards, then release it
     assert!(lock.lock().is_ok(), "the next holder finds the lock clean");

@@ -96,8 +96,10 @@ pub enum ErrorKind {
     InvalidArgument(&'static str),
     /// The previous holder of a lock died while holding it.
     OwnerDied {
-        /// The process that died holding the lock.
-        pid: u32,
+        /// The process that died holding the lock, or `None` when it died in
+        /// the instant of taking or releasing it, before its pid could be
+        /// written or after it was cleared.
+        pid: Option<u32>,
     },
     /// An index past the end of a shared `Array`.
     IndexOutOfRange {
@@ -247,9 +249,15 @@ impl fmt::Display for Error {
                  finished when it was terminated or dropped is cancelled; make a new Pool"
             ),
             ErrorKind::InvalidArgument(what) => write!(f, "{what}"),
-            ErrorKind::OwnerDied { pid: owner } => write!(
+            ErrorKind::OwnerDied { pid: Some(owner) } => write!(
                 f,
                 "process {owner} died while holding a lock that process {pid} then took; \
+                 the data it guarded may be half-updated: check it before going on"
+            ),
+            ErrorKind::OwnerDied { pid: None } => write!(
+                f,
+                "a process (which one is unknown: it died just as it took or released the lock) \
+                 died while holding a lock that process {pid} then took; \
                  the data it guarded may be half-updated: check it before going on"
             ),
             ErrorKind::IndexOutOfRange { index, len } => write!(

@@ -112,7 +112,7 @@ fn lock_holder_death_is_reported_to_the_next_locker() {
         let pid = p.pid().unwrap();
         assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGABRT));
         let died = lock.lock().expect_err("the holder died");
-        assert_eq!(died.pid(), pid);
+        assert_eq!(died.pid(), Some(pid));
         drop(died.into_guard());
         // The lock works normally afterwards.
         drop(lock.lock().expect("the lock is consistent again"));

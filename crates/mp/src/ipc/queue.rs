@@ -47,7 +47,7 @@ use crate::inherit;
 use crate::process;
 use crate::process::function;
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, RawLock};
+use crate::sync::lock::{Acquired, RawLock, unlock_failed};
 use crate::sys;
 
 /// The fixed record every message starts with.
@@ -191,7 +191,9 @@ struct Held<'a>(&'a RawLock);
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.0.unlock();
+        if let Err(err) = self.0.unlock() {
+            unlock_failed(err);
+        }
     }
 }
 

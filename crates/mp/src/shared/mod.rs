@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, LockResult, OwnerDied, RawLock};
+use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
 
 /// Plain data that can live in shared memory: every bit pattern is a valid
 /// value, and it holds no pointers (which would mean nothing in another process).
@@ -173,6 +173,7 @@ impl<T: Plain> Value<T> {
         ValueGuard {
             lock: &cell.lock,
             value: &cell.value,
+            _mapping: self.memory.clone(),
             _not_send: PhantomData,
         }
     }
@@ -266,14 +267,33 @@ impl<'de, T: Plain> Deserialize<'de> for Value<T> {
 
 /// Holding this is holding a [`Value`]'s lock: it derefs to the value, to read
 /// and write it. Dropping it releases the lock.
+///
+/// Like [`LockGuard`](crate::LockGuard), it is `!Send` (the thread that took
+/// the lock must release it) and `Sync` (a `&ValueGuard` only reads the value,
+/// and `T` is `Sync`), and it keeps the value's memory mapped even if it is
+/// leaked with `mem::forget` after every handle is dropped:
+///
+/// ```compile_fail,E0277
+/// let v = mp::Value::new(0_i32).unwrap();
+/// let mut guard = v.lock().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || *guard += 1); // error: `ValueGuard` cannot be sent between threads
+/// });
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ValueGuard<'a, T: Plain> {
     lock: &'a RawLock,
     value: &'a UnsafeCell<T>,
-    /// A pthread mutex must be unlocked by the thread that locked it, so the
-    /// guard cannot move to another thread (this field makes it `!Send`).
-    _not_send: PhantomData<*const ()>,
+    /// Keeps the memory under `lock` and `value` mapped, even when the guard
+    /// is leaked: see "Leaking a guard" on [`LockGuard`](crate::LockGuard).
+    _mapping: SharedMemory,
+    _not_send: NotSend,
 }
+
+// SAFETY: a shared `&ValueGuard` gives only `&T` (through `Deref`), and `T` is
+// `Sync` (every `Plain` type is); writing needs `&mut ValueGuard`, which cannot
+// be shared. Releasing the lock needs the guard itself, which is `!Send`.
+unsafe impl<T: Plain> Sync for ValueGuard<'_, T> {}
 
 impl<T: Plain> Deref for ValueGuard<'_, T> {
     type Target = T;
@@ -293,7 +313,9 @@ impl<T: Plain> DerefMut for ValueGuard<'_, T> {
 
 impl<T: Plain> Drop for ValueGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.unlock();
+        if let Err(err) = self.lock.unlock() {
+            unlock_failed(err);
+        }
     }
 }
 
@@ -387,7 +409,9 @@ impl<T: Plain> Array<T> {
             // OFFSET + len elements, checked by a spawned child too).
             elements: unsafe { self.memory.as_ptr().add(Self::OFFSET).cast() },
             len: self.len,
+            _mapping: self.memory.clone(),
             _borrow: PhantomData,
+            _not_send: PhantomData,
         }
     }
 
@@ -537,15 +561,36 @@ impl<'de, T: Plain> Deserialize<'de> for Array<T> {
 
 /// Holding this is holding an [`Array`]'s lock: it derefs to the elements as
 /// a slice `[T]`. Dropping it releases the lock.
+///
+/// Like [`LockGuard`](crate::LockGuard), it is `!Send` (the thread that took
+/// the lock must release it) and `Sync` (a `&ArrayGuard` only reads the
+/// elements, and `T` is `Sync`), and it keeps the array's memory mapped even if
+/// it is leaked with `mem::forget` after every handle is dropped:
+///
+/// ```compile_fail,E0277
+/// let a = mp::Array::new(&[1_i32, 2]).unwrap();
+/// let mut guard = a.lock().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || guard[0] = 5); // error: `ArrayGuard` cannot be sent between threads
+/// });
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ArrayGuard<'a, T: Plain> {
     lock: &'a RawLock,
     elements: *mut T,
     len: usize,
-    /// The guard borrows the array's memory; the raw pointer also makes it
-    /// `!Send`, as a pthread mutex must be unlocked by the thread that locked it.
+    /// Keeps the memory under `lock` and `elements` mapped, even when the
+    /// guard is leaked: see "Leaking a guard" on [`LockGuard`](crate::LockGuard).
+    _mapping: SharedMemory,
+    /// The guard borrows the array's memory.
     _borrow: PhantomData<&'a mut [T]>,
+    _not_send: NotSend,
 }
+
+// SAFETY: a shared `&ArrayGuard` gives only `&[T]` (through `Deref`), and `T`
+// is `Sync` (every `Plain` type is); writing needs `&mut ArrayGuard`, which
+// cannot be shared. Releasing the lock needs the guard itself, which is `!Send`.
+unsafe impl<T: Plain> Sync for ArrayGuard<'_, T> {}
 
 impl<T: Plain> Deref for ArrayGuard<'_, T> {
     type Target = [T];
@@ -566,7 +611,9 @@ impl<T: Plain> DerefMut for ArrayGuard<'_, T> {
 
 impl<T: Plain> Drop for ArrayGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.unlock();
+        if let Err(err) = self.lock.unlock() {
+            unlock_failed(err);
+        }
     }
 }
 

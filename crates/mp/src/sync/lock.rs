@@ -11,6 +11,7 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -23,8 +24,12 @@ use crate::shm::SharedMemory;
 #[repr(C)]
 pub(crate) struct RawLock {
     mutex: UnsafeCell<libc::pthread_mutex_t>,
-    /// The pid of the process holding the lock, or 0: read when the holder
-    /// dies, to say which process it was.
+    /// The pid of the process holding the lock, or 0 when nobody holds it or
+    /// when its holder is in one of two short moments: it has taken the mutex
+    /// but not yet written its pid here, or it has cleared this field and not
+    /// yet let go of the mutex. Nothing can make either step atomic with the
+    /// mutex itself, so a holder that dies in those moments is reported as
+    /// unknown, never as some other process.
     owner: AtomicI32,
 }
 
@@ -37,9 +42,11 @@ unsafe impl Sync for RawLock {}
 pub(crate) enum Acquired {
     /// The usual case.
     Clean,
-    /// The previous holder, this pid, died holding the lock. The lock is ours
-    /// now and has been made usable again; the data it guards may be half-updated.
-    OwnerDied(u32),
+    /// The previous holder died holding the lock: this pid, or `None` when it
+    /// died just as it took or released the lock (see `RawLock::owner`). The
+    /// lock is ours now and has been made usable again; the data it guards may
+    /// be half-updated.
+    OwnerDied(Option<u32>),
 }
 
 impl RawLock {
@@ -100,16 +107,31 @@ impl RawLock {
     }
 
     fn acquired(&self, ret: libc::c_int) -> Result<Acquired> {
-        let previous = self.owner.swap(crate::sys::pid() as i32, Ordering::Relaxed);
+        let me = crate::sys::pid() as i32;
         match ret {
-            0 => Ok(Acquired::Clean),
+            0 => {
+                self.owner.store(me, Ordering::Relaxed);
+                Ok(Acquired::Clean)
+            }
             #[cfg(target_os = "linux")]
             libc::EOWNERDEAD => {
+                // The dead holder never cleared the field: it holds its pid,
+                // or 0 if it died before writing it or after clearing it.
+                let previous = self.owner.swap(me, Ordering::Relaxed);
                 // SAFETY: we hold the mutex (EOWNERDEAD means we got it); marking
                 // it consistent lets it be used again after we unlock.
-                unsafe { libc::pthread_mutex_consistent(self.mutex.get()) };
-                Ok(Acquired::OwnerDied(previous as u32))
+                let ret = unsafe { libc::pthread_mutex_consistent(self.mutex.get()) };
+                if ret != 0 {
+                    return Err(Error::os(
+                        "repair a lock whose holder died",
+                        std::io::Error::from_raw_os_error(ret),
+                    ));
+                }
+                Ok(Acquired::OwnerDied(
+                    u32::try_from(previous).ok().filter(|&pid| pid != 0),
+                ))
             }
+            // The lock was not taken: the field belongs to whoever holds it.
             e => Err(Error::os(
                 "take a process-shared lock",
                 std::io::Error::from_raw_os_error(e),
@@ -117,13 +139,47 @@ impl RawLock {
         }
     }
 
-    /// Releases the lock. Only the holder may call this.
-    pub(crate) fn unlock(&self) {
-        self.owner.store(0, Ordering::Relaxed);
-        // SAFETY: the caller holds the mutex (guards call this once, on drop).
-        unsafe { libc::pthread_mutex_unlock(self.mutex.get()) };
+    /// Releases the lock. Only the thread that took it may call this: for any
+    /// other, the robust mutex refuses (`EPERM`) and the lock stays held, so
+    /// the error must not be ignored.
+    pub(crate) fn unlock(&self) -> Result<()> {
+        let previous = self.owner.swap(0, Ordering::Relaxed);
+        // SAFETY: the mutex was initialized by `init` and lives as long as
+        // `self`; unlocking a mutex this thread does not hold is an error
+        // the call reports, not undefined behaviour, for a robust mutex
+        // (and an error-checking one elsewhere).
+        let ret = unsafe { libc::pthread_mutex_unlock(self.mutex.get()) };
+        if ret == 0 {
+            return Ok(());
+        }
+        // Still held by whoever held it: put their pid back.
+        let _ = self
+            .owner
+            .compare_exchange(0, previous, Ordering::Relaxed, Ordering::Relaxed);
+        Err(Error::os(
+            "release a process-shared lock",
+            std::io::Error::from_raw_os_error(ret),
+        ))
     }
 }
+
+/// What a guard does when releasing its lock fails. Guards are `!Send` and a
+/// forked child never returns into code that holds its parent's guards, so
+/// this means a bug in this crate: say so loudly, but never panic while
+/// already unwinding (that would abort the process).
+pub(crate) fn unlock_failed(err: Error) {
+    if std::thread::panicking() {
+        eprintln!("mp: {err}");
+    } else {
+        panic!("{err}");
+    }
+}
+
+/// Makes a guard `!Send` but leaves it `Sync`, like std's `MutexGuard`: a
+/// pthread mutex must be released by the thread that took it, so a guard
+/// must not move to another thread; sharing `&guard` with one is harmless.
+/// (`MutexGuard<()>` is exactly `!Send + Sync`, so it lends its traits here.)
+pub(crate) type NotSend = PhantomData<std::sync::MutexGuard<'static, ()>>;
 
 /// A lock shared between processes: Python's `multiprocessing.Lock`.
 ///
@@ -164,16 +220,24 @@ impl Lock {
         unsafe { &*self.memory.as_ptr().cast::<RawLock>() }
     }
 
+    /// The guard for a lock this thread has just taken.
+    fn guard(&self) -> LockGuard<'_> {
+        LockGuard {
+            lock: self.raw(),
+            _mapping: self.memory.clone(),
+            _not_send: PhantomData,
+        }
+    }
+
     /// Waits until the lock is free and takes it (Python's `acquire()`).
     ///
     /// Returns `Err(OwnerDied)` when the previous holder died holding it: the
     /// lock is taken all the same, and [`OwnerDied::into_guard`] gives the guard.
     /// With `?`, it becomes an [`Error`] saying which process died.
     pub fn lock(&self) -> LockResult<LockGuard<'_>> {
-        let guard = || LockGuard { lock: self.raw() };
         match self.raw().lock() {
-            Ok(Acquired::Clean) => Ok(guard()),
-            Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(guard(), pid)),
+            Ok(Acquired::Clean) => Ok(self.guard()),
+            Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
             // EINVAL or EDEADLK: only a bug in this crate can cause these.
             Err(err) => panic!("{err}"),
         }
@@ -181,11 +245,10 @@ impl Lock {
 
     /// Takes the lock if it is free right now; `None` if another holds it.
     pub fn try_lock(&self) -> Option<LockResult<LockGuard<'_>>> {
-        let guard = || LockGuard { lock: self.raw() };
         match self.raw().try_lock() {
             Ok(None) => None,
-            Ok(Some(Acquired::Clean)) => Some(Ok(guard())),
-            Ok(Some(Acquired::OwnerDied(pid))) => Some(Err(OwnerDied::new(guard(), pid))),
+            Ok(Some(Acquired::Clean)) => Some(Ok(self.guard())),
+            Ok(Some(Acquired::OwnerDied(pid))) => Some(Err(OwnerDied::new(self.guard(), pid))),
             Err(err) => panic!("{err}"),
         }
     }
@@ -198,14 +261,44 @@ impl fmt::Debug for Lock {
 }
 
 /// Holding this is holding the [`Lock`]; dropping it releases the lock.
+///
+/// # Threads: `!Send`, `Sync`
+///
+/// A guard is `!Send`, like std's `MutexGuard`: the mutex underneath must be
+/// released by the thread that took it (another thread's release is refused,
+/// and the lock would stay held for ever). So this does not compile:
+///
+/// ```compile_fail,E0277
+/// let lock = mp::Lock::new().unwrap();
+/// let guard = lock.lock().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard)); // error: `LockGuard` cannot be sent between threads
+/// });
+/// ```
+///
+/// It is `Sync`: a `&LockGuard` lent to another thread cannot release anything.
+///
+/// # Leaking a guard
+///
+/// A guard keeps the lock's shared memory mapped for as long as it exists, even
+/// if every [`Lock`] handle is dropped first. While a robust mutex is held, the
+/// C library keeps it on a list of this thread's held locks, which it writes
+/// to at every later lock and unlock; a guard leaked with `mem::forget` leaves
+/// it held, so its memory must never be unmapped, or those writes would land
+/// in whatever is mapped there next. A leaked guard leaks its mapping instead.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
     lock: &'a RawLock,
+    /// Keeps the memory under `lock` mapped, even when the guard is leaked.
+    _mapping: SharedMemory,
+    _not_send: NotSend,
 }
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        self.lock.unlock();
+        if let Err(err) = self.lock.unlock() {
+            unlock_failed(err);
+        }
     }
 }
 
@@ -224,16 +317,19 @@ pub type LockResult<G> = std::result::Result<G, OwnerDied<G>>;
 /// it guards may be half-updated. [`OwnerDied::into_guard`] gives the guard to go on.
 pub struct OwnerDied<G> {
     guard: G,
-    pid: u32,
+    pid: Option<u32>,
 }
 
 impl<G> OwnerDied<G> {
-    pub(crate) fn new(guard: G, pid: u32) -> Self {
+    pub(crate) fn new(guard: G, pid: Option<u32>) -> Self {
         OwnerDied { guard, pid }
     }
 
-    /// The process that died holding the lock.
-    pub fn pid(&self) -> u32 {
+    /// The process that died holding the lock, or `None` when that cannot be
+    /// known: it died in the instant between taking the mutex and writing its
+    /// pid beside it, or between clearing its pid and releasing the mutex.
+    /// Never the pid of another process.
+    pub fn pid(&self) -> Option<u32> {
         self.pid
     }
 
@@ -275,5 +371,32 @@ impl<G: Deref> Deref for OwnerDied<G> {
 impl<G: DerefMut> DerefMut for OwnerDied<G> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.guard
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Why guards are `!Send`, and why `unlock`'s result is checked: a thread
+    /// that does not hold the robust mutex cannot release it. The refusal is
+    /// an error, and the lock stays held by its holder, who can still release it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_the_holding_thread_can_release_a_lock() {
+        let lock = Lock::new().unwrap();
+        assert_eq!(lock.raw().lock().unwrap(), Acquired::Clean);
+        let refused = std::thread::scope(|s| s.spawn(|| lock.raw().unlock()).join().unwrap());
+        let err = refused.expect_err("another thread's release must be refused");
+        assert!(
+            err.to_string().contains("release a process-shared lock"),
+            "{err}"
+        );
+        assert!(lock.try_lock().is_none(), "the lock is still held");
+        lock.raw().unlock().expect("the holder releases it");
+        assert!(
+            lock.try_lock().is_some_and(|r| r.is_ok()),
+            "and now it is free"
+        );
     }
 }
