@@ -2,9 +2,10 @@
 //!
 //! This crate gives Rust programs the vocabulary of Python's
 //! `multiprocessing` module — [`Process`], [`Queue`], [`Pool`], [`Value`],
-//! [`Array`], [`Lock`] — so that the lessons of a Python tutorial can be
-//! ported line for line. It is small on purpose: read its source to see how
-//! processes, pipes, shared memory and process-shared locks really work.
+//! [`Array`], [`Lock`] and the rest (the map below) — so that the lessons of
+//! a Python tutorial can be ported line for line. It is small on purpose:
+//! read its source to see how processes, pipes, shared memory and
+//! process-shared locks really work.
 //!
 //! ```
 //! use mp::{Process, Queue};
@@ -36,6 +37,108 @@
 //!   they are handed over as what they are, shared memory and pipes.
 //! - **`mp::init()` comes first in `main`**: Rust's `if __name__ == '__main__':`.
 //!   See [`init`] and [`StartMethod`].
+//!
+//!
+//! # From Python's names to this crate's
+//!
+//! Python's names, Rust's habits: a constructor returns a [`Result`], a lock
+//! gives a guard that unlocks when dropped, a timeout is a
+//! [`Duration`](std::time::Duration) in a method of its own (`get_timeout`,
+//! `join_timeout`), and Python's `*_nowait` calls are Rust's `try_*`. Every
+//! shared object is `Clone` (another handle to the same thing) and goes to a
+//! child in its start arguments. Nothing here waits forever once nobody is
+//! left who could wake it: where Python hangs, this crate returns an error
+//! that says why.
+//!
+//! ## Processes
+//!
+//! | Python `multiprocessing` | `mp` | note |
+//! |---|---|---|
+//! | `Process(target=job, args=(a, b))` | [`Process::new`]`(job, (a, b))` | a plain `fn`; its arguments as one value |
+//! | `p.start()`, `p.join()`, `p.join(timeout)` | [`Process::start`], [`Process::join`], [`Process::join_timeout`] | `join` returns the [`ExitStatus`] |
+//! | `p.name`, `p.pid`, `p.daemon = True` | [`Process::name`] ([`Process::named`]), [`Process::pid`], [`Process::daemon`] | |
+//! | `p.exitcode`, `p.is_alive()` | [`Process::exit_status`], [`Process::is_alive`] | Python's `-9` is [`ExitStatus::Signal`]`(9)` |
+//! | `p.terminate()`, `p.kill()` | [`Process::terminate`], [`Process::kill`] | |
+//! | `p.close()` | dropping the [`Process`] | it waits for the child and reaps it (a daemon is killed first) |
+//! | `current_process()`, `parent_process()` | [`current_process`], [`parent_process`] | a [`ProcessInfo`]: name, pid, `is_alive` |
+//! | `active_children()` | [`active_children`] | does not reap: each child's [`Process`] does |
+//! | `cpu_count()` | [`cpu_count`] | the CPUs this process may use, like Python 3.13's `os.process_cpu_count()` |
+//! | `set_start_method(m)`, `get_context(m)` | [`Process::start_method`], [`PoolBuilder::start_method`] | chosen per process or pool, never globally; [`StartMethod`] |
+//! | `if __name__ == '__main__':`, `freeze_support()` | [`init`], first in `main` | a spawned child is this program run again; `init` sends it to its target |
+//!
+//! ## Passing messages
+//!
+//! | Python `multiprocessing` | `mp` | note |
+//! |---|---|---|
+//! | `Queue()`, `SimpleQueue()` | [`Queue::new`] | one type for both: no feeder thread, `put` writes to the pipe itself |
+//! | `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | |
+//! | `q.put_nowait(x)`, `q.get_nowait()` | [`Queue::try_put`], [`Queue::try_get`] | `queue.Full` and `queue.Empty` are [`ErrorKind::QueueFull`] and [`ErrorKind::QueueEmpty`] |
+//! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::qsize`], [`Queue::empty`], [`Queue::full`] | as in Python, true only at the moment of asking |
+//! | `q.close()` | [`Queue::close`] | `join_thread` and `cancel_join_thread` have nothing to do: there is no feeder thread |
+//! | `JoinableQueue()`: `task_done()`, `join()` | `JoinableQueue`: `task_done`, `join` | `join` gives up when nobody is left who could call `task_done` |
+//! | `Pipe(duplex=True)` | `pipe(duplex)` | two `Connection`s: `send`, `recv`, `recv_timeout`, `poll`, `close` |
+//! | `conn.send_bytes(b)`, `conn.recv_bytes()` | a `Connection<Vec<u8>>` | every message is typed; bytes are one type among others |
+//!
+//! ## Synchronizing
+//!
+//! | Python `multiprocessing` | `mp` | note |
+//! |---|---|---|
+//! | `Lock()`: `acquire()`, `release()`, `with lock:` | [`Lock::new`], [`Lock::lock`] | the [`LockGuard`] releases when dropped; a holder that died is reported ([`OwnerDied`]) |
+//! | `lock.acquire(block=False)` | [`Lock::try_lock`] | |
+//! | `RLock()` | `RLock` | re-entrant for one thread of one process |
+//! | `Semaphore(n)`, `BoundedSemaphore(n)` | `Semaphore::new(n)`, `BoundedSemaphore::new(n)` | `acquire` gives a guard; `release` alone is Python's bare release |
+//! | `Event()`: `set`, `clear`, `is_set`, `wait` | `Event` | `wait_timeout` says whether it was set |
+//! | `Condition()`: `wait`, `wait_for`, `notify`, `notify_all` | `Condition` | `wait_for(pred)` is `wait_while` with the predicate reversed, as in `std::sync::Condvar` |
+//! | `Barrier(n)`: `wait`, `abort`, `broken` | `Barrier::new(n)`: `wait`, `abort`, `is_broken` | a party that dies or times out breaks it for all |
+//!
+//! ## Sharing memory
+//!
+//! | Python `multiprocessing` | `mp` | note |
+//! |---|---|---|
+//! | `Value('i', 0)` | [`Value::new`]`(0i32)` | the Rust type replaces the type code; [`Value::get`] and [`Value::set`] each take its lock |
+//! | `v.get_lock()`, `with v.get_lock(): v.value += 1` | [`Value::lock`] | a [`ValueGuard`]: a locked read-modify-write |
+//! | `Array('i', [1, 2, 3])` | [`Array::new`]`(&[1, 2, 3])` | [`Array::lock`] for the whole array at once |
+//! | `RawValue('i', 0)` | [`AtomicValue::new`]`(0)` | no lock, but atomic: `fetch_add` cannot lose an update |
+//! | `RawArray` | [`Array`] | it keeps its lock, which costs little when nobody else holds it |
+//!
+//! ## Pools
+//!
+//! | Python `multiprocessing` | `mp` | note |
+//! |---|---|---|
+//! | `Pool(3)` | [`Pool::new`]`(3)` | dropping it terminates it, like leaving `with Pool(3) as pool:` |
+//! | `Pool(processes, initializer, initargs, maxtasksperchild)` | [`Pool::builder`]: [`PoolBuilder::processes`], [`PoolBuilder::initializer`], [`PoolBuilder::max_tasks_per_child`] | the default size is [`cpu_count`] |
+//! | `pool.apply(f, (x,))`, `pool.apply_async(f, (x,))` | [`Pool::apply`], [`Pool::apply_async`] | one argument as it is, several as a tuple |
+//! | `pool.map(f, xs)`, `pool.map(f, xs, chunksize)` | [`Pool::map`], [`Pool::map_chunked`] | |
+//! | `pool.map_async(f, xs)` | [`Pool::map_async`] | an [`AsyncResult`] of the whole list |
+//! | `pool.starmap(f, pairs)`, `pool.starmap_async(f, pairs)` | [`Pool::starmap`], [`Pool::starmap_async`] | for a `fn(A, B) -> R`; more arguments: one tuple and [`Pool::map`] |
+//! | `pool.imap(f, xs)`, `pool.imap_unordered(f, xs)` | [`Pool::imap`], [`Pool::imap_unordered`] | iterators of `Result`s |
+//! | `pool.close()`, `pool.join()`, `pool.terminate()` | [`Pool::close`], [`Pool::join`], [`Pool::terminate`] | `join` closes the pool itself |
+//! | `res.get()`, `res.get(timeout)` | [`AsyncResult::get`], [`AsyncResult::get_timeout`] | |
+//! | `res.ready()`, `res.wait()`, `res.wait(timeout)`, `res.successful()` | [`AsyncResult::ready`], [`AsyncResult::wait`], [`AsyncResult::wait_timeout`], [`AsyncResult::successful`] | `successful` is `None` where Python raises `ValueError` |
+//!
+//! ## Errors
+//!
+//! One [`Error`] type whose [`ErrorKind`] tells the cases apart, instead of
+//! Python's exceptions: `TimeoutError` is [`ErrorKind::Timeout`]; `queue.Empty`
+//! and `queue.Full`, [`ErrorKind::QueueEmpty`] and [`ErrorKind::QueueFull`];
+//! a task's exception, [`ErrorKind::TaskPanicked`]; and so on. Some have no
+//! Python counterpart because Python hangs instead: [`ErrorKind::WorkerDied`],
+//! [`ErrorKind::QueueAbandoned`], [`ErrorKind::OwnerDied`].
+//!
+//! # What this crate leaves out, on purpose
+//!
+//! | Python | why not here | the Rust way |
+//! |---|---|---|
+//! | `Manager()` and its proxies (`manager.dict()`, `manager.list()`, `Namespace`) | a server process that holds Python objects and answers every access over a socket: slow, and the objects are Python's | between threads, `Arc<Mutex<HashMap<K, V>>>`; between processes, plain data in a [`Value`] or [`Array`], or one process that owns the map and answers requests that come on a [`Queue`] |
+//! | the `forkserver` start method, `set_forkserver_preload` | it exists so that a program with threads need not fork itself | [`StartMethod::Spawn`]: it inherits nothing by accident (and forking with threads alive prints a warning) |
+//! | `shared_memory.SharedMemory`, `ShareableList` | untyped bytes under a name that must be unlinked by hand, or they outlive every process | [`Array<T>`](Array) and [`Value<T>`](Value): typed, locked, and freed by the kernel when the last process lets go; between threads, borrow with `std::thread::scope` |
+//! | `Listener`, `Client`, `connection.wait`, `authkey` | connections between unrelated programs, with authentication: networking, not a parent and its children | `std::net::TcpListener` or `std::os::unix::net::UnixListener` with serde; to wait on many sources, a thread per source feeding a channel, or `crossbeam_channel::select!` |
+//! | `Pool(...)` `callback=` and `error_callback=` | the pool has no thread of its own to call them from | [`AsyncResult::get`] where the result is needed, or [`Pool::imap_unordered`] to handle each result as it comes |
+//! | `multiprocessing.pool.ThreadPool`, `multiprocessing.dummy` | threads need no serialization and no processes | `std::thread::scope`, or rayon's `par_iter()` |
+//! | `Queue(maxsize)`, `put(timeout=...)`, `Lock.acquire(timeout=...)` | a queue holds what its pipe holds; a robust lock here waits or tries | [`Queue::full`] or [`Queue::qsize`] before putting, or a `Semaphore` to bound the work in flight; [`Lock::try_lock`] |
+//! | `Process.run()` overridden in a subclass, `sentinel` | Rust has no subclassing; a pidfd is not exposed | the target `fn` is the run; [`Process::join_timeout`] and [`Process::is_alive`] |
+//! | `set_executable()`, `reducer`, `allow_connection_pickling` | a spawned child must be this very executable: a function crosses as its place in the code | nothing to set |
+//! | `log_to_stderr()`, `get_logger()` | not the crate's business | the `log` or `tracing` crates; a child's panic is printed with its name and pid |
 //!
 //! Unix only: Windows has no `fork`, and this crate says so at compile time.
 
