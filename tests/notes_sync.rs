@@ -10,7 +10,20 @@
 //!   stderr, by a `----- stderr -----` line and that text.
 //!
 //! Run with `NOTES_UPDATE=1` to rewrite every such block from its source
-//! instead of failing. Rewrite after accepting a snapshot, not before.
+//! instead of failing. Rewrite after accepting a snapshot, not before: this
+//! test runs before the snapshot tests, so while they rewrite the snapshots
+//! (`INSTA_UPDATE=always`) it only lists the stale blocks and passes. The
+//! README's two steps, in its order, accept a changed example in one pass:
+//!
+//! ```sh
+//! INSTA_UPDATE=always cargo test --workspace
+//! NOTES_UPDATE=1 cargo test --workspace
+//! ```
+//!
+//! The other Rust blocks of the notes are compiled, and run unless marked
+//! `no_run`, as doc tests of the crate `crates/snippets`. A third test here
+//! keeps ` ```rust,ignore ` blocks, which nothing compiles, rare: at most one
+//! in ten, each with its reason written beside it.
 //!
 //! A second test compiles each ```` ```rust,compile_fail,E0499 ```` block of
 //! the notes, the broken programs the notes show on purpose, and checks that
@@ -221,24 +234,40 @@ fn sync_note(text: &str) -> Sync {
 #[test]
 fn notes_show_the_code_and_output_they_name() {
     let update = std::env::var_os("NOTES_UPDATE").is_some_and(|v| v == "1");
+    // Step 1 of accepting a change: the snapshot tests, which run after this
+    // one, are rewriting the snapshots the notes copy. Copying now would copy
+    // the old output, and failing would stop `cargo test` before they run.
+    let accepting_snapshots = std::env::var_os("INSTA_UPDATE").is_some_and(|v| v == "always");
     let mut report = Vec::new();
+    let mut left_for_step_2 = Vec::new();
     for Note { path, name, text } in notes() {
         let sync = sync_note(&text);
+        let stale = sync.stale.iter().map(|p| format!("{name}, {p}"));
         if update && !sync.stale.is_empty() {
             fs::write(&path, &sync.rewritten).expect("cannot rewrite a note");
             eprintln!("rewrote {} block(s) of {name}", sync.stale.len());
+        } else if accepting_snapshots {
+            left_for_step_2.extend(stale);
         } else {
-            report.extend(sync.stale.iter().map(|p| format!("{name}, {p}")));
+            report.extend(stale);
         }
         report.extend(sync.broken.iter().map(|p| format!("{name}, {p}")));
+    }
+    if !left_for_step_2.is_empty() {
+        eprintln!(
+            "stale in the notes, left for `NOTES_UPDATE=1 cargo test --workspace` once the \
+             snapshots are rewritten:\n  {}",
+            left_for_step_2.join("\n  ")
+        );
     }
     assert!(
         report.is_empty(),
         "notes out of date:\n  {}\n\
          If an example's output changed, its snapshot test (run after this one) shows how: \
-         `cargo test --workspace --no-fail-fast` runs it too. Once the snapshots are right, \
-         copy the examples and snapshots into the notes with \
-         `NOTES_UPDATE=1 cargo test --workspace --test notes_sync`, then read the diff.",
+         `cargo test --workspace --no-fail-fast` runs it too. If the change is right, accept \
+         it with the README's two steps, in this order: \
+         `INSTA_UPDATE=always cargo test --workspace`, then \
+         `NOTES_UPDATE=1 cargo test --workspace`; then read the diff.",
         report.join("\n  ")
     );
 }
@@ -311,5 +340,61 @@ fn broken_programs_in_the_notes_still_fail_to_compile() {
         }
     }
     let _ = fs::remove_dir_all(&scratch);
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
+/// Whether the line is a marker of a synced block (`<!-- code: ... -->`,
+/// `<!-- output: ... -->`).
+fn is_sync_marker(line: &str) -> bool {
+    source_of(line).is_some()
+}
+
+#[test]
+fn ignored_snippets_are_rare_and_explained() {
+    let mut snippets = 0;
+    let mut ignored = Vec::new();
+    let mut report = Vec::new();
+    for Note { name, text, .. } in notes() {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut i = 0;
+        while i < lines.len() {
+            let Some(fence) = fence_at(&lines, i) else {
+                i += 1;
+                continue;
+            };
+            let info = lines[i].trim_start_matches('`');
+            let words: Vec<&str> = info.split(',').map(str::trim).collect();
+            let synced = i > 0 && is_sync_marker(lines[i - 1]);
+            if words.first() == Some(&"rust") && !synced {
+                snippets += 1;
+                if words.contains(&"ignore") {
+                    ignored.push(format!("{name}, line {}", i + 1));
+                    // The reason: in the paragraph just before the block, or
+                    // in the line just after it.
+                    let before = lines[..i]
+                        .iter()
+                        .rev()
+                        .skip_while(|l| l.trim().is_empty())
+                        .take_while(|l| !l.trim().is_empty());
+                    let after = lines.get(fence.close + 1..).unwrap_or(&[]).iter().take(2);
+                    if !before.chain(after).any(|l| l.contains("`ignore`")) {
+                        report.push(format!(
+                            "{name}, line {}: an `ignore` block needs its reason beside it \
+                             (a sentence that says why, naming `ignore`)",
+                            i + 1
+                        ));
+                    }
+                }
+            }
+            i = fence.close + 1;
+        }
+    }
+    if ignored.len() * 10 > snippets {
+        report.push(format!(
+            "{} of the notes' {snippets} Rust snippets are `ignore`, more than one in ten: {}",
+            ignored.len(),
+            ignored.join("; ")
+        ));
+    }
     assert!(report.is_empty(), "{}", report.join("\n"));
 }

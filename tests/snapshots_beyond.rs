@@ -4,6 +4,10 @@
 //! with `tests/snapshots/<stem>.snap`. The examples check their own claims with `assert!`
 //! (exact totals, error kinds, exit statuses), so a broken lesson also shows up here as a
 //! failed run in the snapshot.
+//!
+//! Accept a changed example with the README's two steps, in this order:
+//! `INSTA_UPDATE=always cargo test --workspace` rewrites the snapshots, then
+//! `NOTES_UPDATE=1 cargo test --workspace` copies them into the notes.
 
 mod common;
 

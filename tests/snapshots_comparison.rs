@@ -3,7 +3,9 @@
 //! `tests/snapshots/<stem>.snap`. What is checked is everything but the numbers that vary:
 //! the results, the methods, the shape of the table and of the timeline.
 //!
-//! Accept a changed snapshot with `INSTA_UPDATE=always cargo test --workspace`.
+//! Accept a changed example with the README's two steps, in this order:
+//! `INSTA_UPDATE=always cargo test --workspace` rewrites the snapshots, then
+//! `NOTES_UPDATE=1 cargo test --workspace` copies them into the notes.
 
 mod common;
 

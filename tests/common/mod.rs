@@ -136,6 +136,48 @@ pub fn assert_one_of(stem: &str, stdout: &str, legal: &[String]) -> usize {
         })
 }
 
+/// Runs the example `stem` once, checks that its stdout is exactly one of the
+/// `legal` outputs, then compares that same run with the snapshot `stem`,
+/// which stores it as `legal[0]`.
+///
+/// For an example whose order is up to the scheduler. One run serves both
+/// checks: with two runs, a legal first run and a mixed second one would fail
+/// the snapshot comparison, whose advice (rewrite the snapshot) is wrong here.
+/// The snapshot has the layout `insta_cmd::assert_cmd_snapshot!` gives.
+pub fn assert_legal_snapshot(mut settings: insta::Settings, stem: &str, legal: &[String]) {
+    let output = example(stem)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the example {stem}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the example {stem} failed ({})\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}",
+        output.status
+    );
+    assert_one_of(stem, &stdout, legal);
+
+    #[derive(serde::Serialize)]
+    struct Info<'a> {
+        program: &'a str,
+        args: [&'a str; 0],
+    }
+    settings.set_info(&Info {
+        program: stem,
+        args: [],
+    });
+    settings.set_omit_expression(true);
+    // Beside the other snapshots, not in a folder next to this file.
+    settings.set_snapshot_path(workspace_root().join("tests/snapshots"));
+    let snapshot = format!(
+        "success: {:?}\nexit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{stderr}",
+        output.status.success(),
+        output.status.code().unwrap_or(!0),
+        legal[0],
+    );
+    settings.bind(|| insta::assert_snapshot!(stem, snapshot));
+}
+
 /// Adds a filter that rewrites the exact text `from` into `to`.
 ///
 /// With it, a snapshot can store one legal order of a run and still pass when
