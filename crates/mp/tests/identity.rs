@@ -157,6 +157,29 @@ fn pool_workers_are_active_children_with_pool_names() {
     }
 }
 
+/// What a pool task sees: its worker's name and its parent's name and pid.
+fn worker_identity((): ()) -> (String, Option<(String, u32)>) {
+    let parent = mp::parent_process().map(|p| (p.name().to_owned(), p.pid()));
+    (mp::current_process().name().to_owned(), parent)
+}
+
+fn a_pool_worker_knows_its_name_and_its_parent() {
+    for (method, name) in [
+        (StartMethod::Fork, "ForkPoolWorker-1"),
+        (StartMethod::Spawn, "SpawnPoolWorker-1"),
+    ] {
+        let pool = mp::Pool::with_start_method(1, method).unwrap();
+        let (worker, parent) = pool.apply(worker_identity, ()).unwrap();
+        assert_eq!(worker, name);
+        assert_eq!(
+            parent,
+            Some(("MainProcess".to_owned(), std::process::id())),
+            "{method:?}"
+        );
+        pool.join().unwrap();
+    }
+}
+
 /// The grandchild: reports who its parent is while the parent lives, then
 /// watches it until it dies and reports again.
 fn grandchild(reports: Queue<Report>) {
@@ -272,6 +295,7 @@ fn main() -> ExitCode {
         a_child_without_a_name_is_process_n,
         active_children_lists_running_children_until_they_end,
         pool_workers_are_active_children_with_pool_names,
+        a_pool_worker_knows_its_name_and_its_parent,
         a_child_sees_its_parent_die,
         cpu_count_counts_the_cpus_a_process_may_use,
     ])
