@@ -88,7 +88,7 @@ mod linux {
     }
 
     /// The examples that start processes.
-    const EXAMPLES: [&str; 8] = [
+    const EXAMPLES: [&str; 9] = [
         "04_process",
         "05_queue",
         "06_pool",
@@ -97,6 +97,7 @@ mod linux {
         "11_race",
         "12_start_methods",
         "13_crash",
+        "14_big_data",
     ];
 
     /// How long anything may take before it counts as a hang. Generous on

@@ -1,4 +1,5 @@
-//! Snapshot tests of the lessons beyond the tutorial: `11_race`, `12_start_methods`, `13_crash`.
+//! Snapshot tests of the lessons beyond the tutorial: `11_race`, `12_start_methods`, `13_crash`,
+//! `14_big_data`.
 //!
 //! Each runs the built example binary, as a learner would, and compares what it printed
 //! with `tests/snapshots/<stem>.snap`. The examples check their own claims with `assert!`
@@ -48,4 +49,18 @@ fn start_methods_without_init() {
 #[test]
 fn crash() {
     settings().bind(|| assert_cmd_snapshot!("13_crash", common::example("13_crash")));
+}
+
+#[test]
+fn big_data() {
+    // The default size (1,000,000 numbers) keeps the debug build quick; the sums are exact.
+    settings().bind(|| assert_cmd_snapshot!("14_big_data", common::example("14_big_data")));
+}
+
+#[test]
+fn big_data_rejects_a_bad_flag() {
+    // A clear message and exit code 2, never a panic.
+    let mut bad = common::example("14_big_data");
+    bad.args(["--n", "1"]);
+    settings().bind(|| assert_cmd_snapshot!("14_big_data_bad_flag", bad));
 }

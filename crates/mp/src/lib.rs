@@ -99,7 +99,7 @@
 //! | `v.get_lock()`, `with v.get_lock(): v.value += 1` | [`Value::lock`] | a [`ValueGuard`]: a locked read-modify-write |
 //! | `Array('i', [1, 2, 3])` | [`Array::new`]`(&[1, 2, 3])` | [`Array::lock`] for the whole array at once |
 //! | `RawValue('i', 0)` | [`AtomicValue::new`]`(0)` | no lock, but atomic: `fetch_add` cannot lose an update |
-//! | `RawArray` | [`Array`] | it keeps its lock, which costs little when nobody else holds it |
+//! | `RawArray` | [`Array`], or [`SharedSlice`] for data written once and then only read | an `Array` keeps its lock, which costs little when nobody else holds it; a `SharedSlice` has none, since nobody can write it, so any number of processes read it at once |
 //!
 //! ## Pools
 //!
@@ -131,7 +131,7 @@
 //! |---|---|---|
 //! | `Manager()` and its proxies (`manager.dict()`, `manager.list()`, `Namespace`) | a server process that holds Python objects and answers every access over a socket: slow, and the objects are Python's | between threads, `Arc<Mutex<HashMap<K, V>>>`; between processes, plain data in a [`Value`] or [`Array`], or one process that owns the map and answers requests that come on a [`Queue`] |
 //! | the `forkserver` start method, `set_forkserver_preload` | it exists so that a program with threads need not fork itself | [`StartMethod::Spawn`]: it inherits nothing by accident (and forking with threads alive prints a warning) |
-//! | `shared_memory.SharedMemory`, `ShareableList` | untyped bytes under a name that must be unlinked by hand, or they outlive every process | [`Array<T>`](Array) and [`Value<T>`](Value): typed, locked, and freed by the kernel when the last process lets go; between threads, borrow with `std::thread::scope` |
+//! | `shared_memory.SharedMemory`, `ShareableList` | untyped bytes under a name that must be unlinked by hand, or they outlive every process | [`Array<T>`](Array) and [`Value<T>`](Value): typed, locked, and freed by the kernel when the last process lets go; [`SharedSlice<T>`](SharedSlice) for big data written once and read by every process without a lock; between threads, borrow with `std::thread::scope` |
 //! | `Listener`, `Client`, `connection.wait`, `authkey` | connections between unrelated programs, with authentication: networking, not a parent and its children | `std::net::TcpListener` or `std::os::unix::net::UnixListener` with serde; to wait on many sources, a thread per source feeding a channel, or `crossbeam_channel::select!` |
 //! | `Pool(...)` `callback=` and `error_callback=` | the pool has no thread of its own to call them from | [`AsyncResult::get`] where the result is needed, or [`Pool::imap_unordered`] to handle each result as it comes |
 //! | `multiprocessing.pool.ThreadPool`, `multiprocessing.dummy` | threads need no serialization and no processes | `std::thread::scope`, or rayon's `par_iter()` |
@@ -171,5 +171,7 @@ pub use process::{
     ExitStatus, Process, ProcessInfo, StartMethod, active_children, cpu_count, current_process,
     current_process_name, init, parent_process,
 };
-pub use shared::{Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, Value, ValueGuard};
+pub use shared::{
+    Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, SharedSlice, Value, ValueGuard,
+};
 pub use sync::{Lock, LockGuard, LockResult, OwnerDied};

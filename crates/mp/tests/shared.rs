@@ -1,11 +1,12 @@
-//! Value, Array and AtomicValue: really shared across fork and spawn, locked
-//! read-modify-writes that lose nothing, clear errors, and a lock holder's death.
+//! Value, Array, AtomicValue and SharedSlice: really shared across fork and
+//! spawn, locked read-modify-writes that lose nothing, readers that never wait
+//! for each other, clear errors, and a lock holder's death.
 
 mod harness;
 
 use std::process::ExitCode;
 
-use mp::{Array, AtomicValue, ErrorKind, ExitStatus, Process, StartMethod, Value};
+use mp::{Array, AtomicValue, ErrorKind, ExitStatus, Process, SharedSlice, StartMethod, Value};
 
 const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::Spawn];
 
@@ -278,6 +279,57 @@ fn array_iteration_and_the_locked_slice_view() {
     ));
 }
 
+/// Holds a borrow of its half of the slice until the other reader holds one
+/// too, then sums it and sends the sum home. With a lock around the data (an
+/// `Array`'s guard) the second reader could not get its view while the first
+/// holds its own, and both would wait forever.
+fn read_half_while_the_other_reads(
+    (data, first_half, arrived, sums): (SharedSlice<f64>, bool, AtomicValue<u32>, mp::Queue<f64>),
+) {
+    let half = data.len() / 2;
+    let part: &[f64] = if first_half {
+        &data[..half]
+    } else {
+        &data[half..]
+    };
+    start_together(&arrived);
+    sums.put(part.iter().sum()).unwrap();
+}
+
+fn two_processes_read_one_shared_slice_at_the_same_time() {
+    let values: Vec<f64> = (0..10_000).map(|i| (i % 100) as f64).collect();
+    let data = SharedSlice::new(&values).unwrap();
+    for method in METHODS {
+        let arrived = AtomicValue::new(0).unwrap();
+        let sums = mp::Queue::new().unwrap();
+        let mut readers = [true, false].map(|first_half| {
+            let args = (data.clone(), first_half, arrived.clone(), sums.clone());
+            Process::new(read_half_while_the_other_reads, args).start_method(method)
+        });
+        for reader in &mut readers {
+            reader.start().unwrap();
+        }
+        let total = sums.get().unwrap() + sums.get().unwrap();
+        for reader in &mut readers {
+            assert_eq!(reader.join().unwrap(), ExitStatus::Code(0), "{method:?}");
+        }
+        assert_eq!(total, 495_000.0, "{method:?}");
+    }
+    assert_eq!(&*data, &values[..], "reading changed nothing");
+}
+
+fn a_shared_slice_derefs_clones_and_debugs() {
+    let data = SharedSlice::new(&[3_u64, 1, 2]).unwrap();
+    let other = data.clone();
+    assert_eq!(data.len(), 3);
+    assert_eq!(&other[1..], &[1, 2]);
+    assert_eq!(data.iter().sum::<u64>(), 6);
+    assert_eq!(format!("{data:?}"), "SharedSlice([3, 1, 2])");
+    let empty = SharedSlice::<f64>::new(&[]).unwrap();
+    assert!(empty.is_empty());
+    assert_eq!(empty.first(), None);
+}
+
 fn value_guard_try_lock_debug_and_clone() {
     let v = Value::new(1.5_f64).unwrap();
     let other = v.clone();
@@ -307,5 +359,7 @@ fn main() -> ExitCode {
         get_and_set_go_on_after_a_holders_death,
         array_iteration_and_the_locked_slice_view,
         value_guard_try_lock_debug_and_clone,
+        two_processes_read_one_shared_slice_at_the_same_time,
+        a_shared_slice_derefs_clones_and_debugs,
     ])
 }

@@ -1,0 +1,97 @@
+//! One big array summed four ways: alone, by two threads that borrow it, by two processes sent
+//! copies through a `Queue`, by two processes reading one `SharedSlice` (beyond 三.2 Queue and
+//! 三.4 共享内存). Run: `cargo run --release --example 14_big_data -- [--n N]`
+
+use std::{ops::Range, thread, time::Instant};
+
+use mp::{Process, Queue, SharedSlice};
+
+fn sum(numbers: &[f64]) -> f64 {
+    numbers.iter().sum()
+}
+
+/// A worker that is sent its half: it gets a copy, sums it, and sends the sum home.
+fn sum_sent_half((halves, sums): (Queue<Vec<f64>>, Queue<f64>)) {
+    let half = halves.get().expect("the parent sends each worker a half");
+    sums.put(sum(&half)).expect("the parent waits");
+}
+
+/// A worker that reads its half where it is, in memory both processes map.
+fn sum_shared_half((data, half, sums): (SharedSlice<f64>, Range<usize>, Queue<f64>)) {
+    sums.put(sum(&data[half])).expect("the parent waits");
+}
+
+/// Starts both workers, lets `feed` send them their work, and adds the sums they send back.
+fn run(
+    mut workers: [Process; 2],
+    sums: Queue<f64>,
+    feed: &dyn Fn() -> mp::Result<()>,
+) -> mp::Result<f64> {
+    workers.iter_mut().try_for_each(Process::start)?;
+    feed()?;
+    let total = sums.get()? + sums.get()?;
+    for worker in &mut workers {
+        worker.join()?;
+    }
+    Ok(total)
+}
+
+fn big_data(n: usize) -> mp::Result<()> {
+    let data: Vec<f64> = (0..n).map(|i| (i % 1000) as f64).collect();
+    let r = n % 1000; // each full thousand adds 0 + 1 + ... + 999 = 499,500
+    let expected = ((n / 1000) * 499_500 + r * r.saturating_sub(1) / 2) as f64;
+    let (half, mb) = (n / 2, format!("{:.1} MB", (n * 8) as f64 / 1e6));
+    let sent = format!("{mb}, serialized, through a pipe");
+    let once = format!("{mb} once, into shared memory");
+    println!("the sum of {n} numbers ({mb}), the same all four ways: {expected}");
+    let report = |how: &str, start: Instant, total: f64, copied: &str| {
+        assert_eq!(total, expected, "{how} found another sum");
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        println!("{how:>24}: {ms:.1} ms, copied {copied}");
+    };
+
+    let start = Instant::now();
+    report("sequential", start, sum(&data), "nothing");
+
+    let start = Instant::now();
+    let (left, right) = data.split_at(half); // two borrows of the one array
+    let total = thread::scope(|s| {
+        let workers = [left, right].map(|half| s.spawn(move || sum(half)));
+        let [left, right] = workers.map(|worker| worker.join().expect("a sum cannot panic"));
+        left + right
+    });
+    report("2 threads, borrowing", start, total, "nothing");
+
+    let start = Instant::now();
+    let (halves, sums) = (Queue::new()?, Queue::new()?);
+    let workers = [(); 2].map(|()| Process::new(sum_sent_half, (halves.clone(), sums.clone())));
+    let total = run(workers, sums, &|| {
+        halves.put(data[..half].to_vec())?; // put takes what it sends: a copy of the half
+        halves.put(data[half..].to_vec())
+    })?;
+    report("2 processes, Queue", start, total, &sent);
+
+    let start = Instant::now();
+    let (shared, sums) = (SharedSlice::new(&data)?, Queue::new()?); // written once, here
+    let args = [0..half, half..n].map(|range| (shared.clone(), range, sums.clone()));
+    let workers = args.map(|a| Process::new(sum_shared_half, a));
+    let total = run(workers, sums, &|| Ok(()))?; // nothing to send: the data is there
+    report("2 processes, SharedSlice", start, total, &once);
+    Ok(())
+}
+
+fn main() -> mp::Result<()> {
+    mp::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n = match args.as_slice() {
+        [] => Some(1_000_000),
+        [flag, n] if flag == "--n" => n.replace('_', "").parse().ok().filter(|n| *n >= 2),
+        _ => None,
+    };
+    let Some(n @ ..=100_000_000) = n else {
+        let given = args.join(" ");
+        eprintln!("error: `{given}`: expected --n N, with N from 2 to 100,000,000");
+        std::process::exit(2) // a bad flag: a message, no panic trace
+    };
+    big_data(n)
+}
