@@ -132,6 +132,22 @@ pub enum ErrorKind {
         /// The panic message.
         message: String,
     },
+    /// A wait gave up because nobody is left who could end it: no other
+    /// thread in this process, no child it started still running, and (in a
+    /// child) no parent. `what` names the wait, e.g. "Event::wait".
+    WaitAbandoned {
+        /// The call that was waiting.
+        what: &'static str,
+    },
+    /// The other end of a pipe was closed, or every process that had it ended.
+    ConnectionClosed,
+    /// A `Barrier` was broken: a party timed out, died, or called `abort`.
+    BrokenBarrier,
+    /// A `BoundedSemaphore` was released more times than it was acquired.
+    ReleasedTooOften {
+        /// The semaphore's bound (its initial value).
+        bound: usize,
+    },
 }
 
 impl Error {
@@ -289,6 +305,27 @@ impl fmt::Display for Error {
                 f,
                 "the pool's initializer failed in worker process {pid}, so that worker runs no \
                  task: {message}; fix the initializer (it runs once in every worker)"
+            ),
+            ErrorKind::WaitAbandoned { what } => write!(
+                f,
+                "{what} in process {pid} gave up: nothing had woken it, and nobody is left who \
+                 could (no other thread here, no child process still running, no parent); \
+                 did the process that should have woken it die first?"
+            ),
+            ErrorKind::ConnectionClosed => write!(
+                f,
+                "process {pid} found the other end of its pipe closed: the process holding it \
+                 closed it or ended, so nothing more can be sent or received"
+            ),
+            ErrorKind::BrokenBarrier => write!(
+                f,
+                "the barrier is broken (seen in process {pid}): a party timed out, died or called \
+                 abort, so the parties will never all arrive; make a new Barrier"
+            ),
+            ErrorKind::ReleasedTooOften { bound } => write!(
+                f,
+                "a BoundedSemaphore of {bound} was released more times than it was acquired \
+                 (in process {pid}); every release must match an acquire"
             ),
         }
     }

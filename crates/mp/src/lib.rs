@@ -165,7 +165,7 @@ pub mod shared;
 pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
-pub use ipc::Queue;
+pub use ipc::{Connection, Queue, pipe};
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{
     ExitStatus, Process, ProcessInfo, StartMethod, active_children, cpu_count, current_process,
@@ -174,4 +174,4 @@ pub use process::{
 pub use shared::{
     Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, SharedSlice, Value, ValueGuard,
 };
-pub use sync::{Lock, LockGuard, LockResult, OwnerDied};
+pub use sync::{Barrier, Event, Lock, LockGuard, LockResult, OwnerDied};

@@ -1,11 +1,14 @@
-//! Messages between processes: Python's `multiprocessing.Queue`, and the
-//! framed channel the pool talks to its workers over.
+//! Messages between processes: Python's `multiprocessing.Queue` and
+//! `Pipe`, and the framed channel the pool talks to its workers over.
 //!
-//! Every path here is a pipe, the kernel's byte stream between processes.
-//! What this module adds on top is *framing* (where one message ends and the
-//! next begins) and serialization (how a Rust value becomes bytes and back).
+//! Every path here is a pipe (or a socket pair), the kernel's byte stream
+//! between processes. What this module adds on top is *framing* (where one
+//! message ends and the next begins) and serialization (how a Rust value
+//! becomes bytes and back).
 
 pub(crate) mod channel;
+pub(crate) mod pipe;
 pub(crate) mod queue;
 
+pub use pipe::{Connection, pipe};
 pub use queue::Queue;

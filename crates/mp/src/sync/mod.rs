@@ -4,7 +4,22 @@
 //! Like `std::sync`, but every primitive here lives in shared memory and works
 //! between processes, not only between threads; and each one reports a holder
 //! that died instead of leaving the others waiting forever.
+//!
+//! | Python | here | what a dead process does to it |
+//! |---|---|---|
+//! | `Lock` | [`Lock`] | the next `lock` gets [`OwnerDied`] |
+//! | `Event` | [`Event`] | nothing; a waiter nobody is left to wake gets an error |
+//! | `Barrier` | [`Barrier`] | a party that dies waiting breaks it for everyone |
+//!
+//! No wait here lasts forever once nobody is left who could end it (see
+//! [`ErrorKind::WaitAbandoned`](crate::ErrorKind::WaitAbandoned)); how each
+//! primitive sleeps is explained in `sync/wait.rs`.
 
+mod barrier;
+mod event;
 pub(crate) mod lock;
+pub(crate) mod wait;
 
+pub use barrier::Barrier;
+pub use event::Event;
 pub use lock::{Lock, LockGuard, LockResult, OwnerDied};

@@ -1,0 +1,478 @@
+//! A pipe with two ends, each a [`Connection`]: Python's `multiprocessing.Pipe()`.
+//!
+//! # How it works
+//!
+//! The two ends are the two sockets of a Unix `socketpair`, a byte stream in
+//! each direction (Python uses one too). Messages are framed as in
+//! `channel.rs`: four bytes of length, then the serialized value. Each end is
+//! meant for one process at a time (several threads of it may share it: a
+//! lock inside keeps their messages whole), which is why, unlike a `Queue`,
+//! it needs no process-shared lock and costs one system call each way.
+//!
+//! Why a socket and not a plain pipe, even one-way? A write to a pipe nobody
+//! reads any more raises `SIGPIPE`, which kills a process that has not set it
+//! aside; a socket write can say "don't" (`MSG_NOSIGNAL`) and gets an error
+//! instead.
+//!
+//! Every wait is made of slices of 50 ms, after each of which the waiter
+//! checks whether anybody is left who could still send (or read): see
+//! [`Connection::recv`].
+
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::inherit;
+use crate::process::function;
+use crate::sync::wait::{SLICE, nobody_left};
+use crate::sys;
+
+/// The largest message, in bytes (after serialization): 1 GiB.
+const MAX_MESSAGE: usize = 1 << 30;
+/// The frame header: the message's length, a little-endian `u32`.
+const HEADER: usize = 4;
+/// How much a read asks the kernel for at least.
+const CHUNK: usize = 16 * 1024;
+
+#[cfg(target_os = "linux")]
+const NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
+/// Elsewhere, Rust's runtime ignores `SIGPIPE` before `main`; a host program
+/// that restores it would be killed by a send to a closed end.
+#[cfg(not(target_os = "linux"))]
+const NO_SIGPIPE: libc::c_int = 0;
+
+/// Makes a pipe and returns its two ends (Python's `Pipe(duplex)`).
+///
+/// With `duplex == true` both ends send and receive. With `false`, as in
+/// Python, the first end only receives and the second only sends; the wrong
+/// call on an end is an [`ErrorKind::InvalidArgument`].
+///
+/// ```
+/// use mp::{Connection, Process};
+///
+/// fn job(conn: Connection<String>) {
+///     let question = conn.recv().unwrap();
+///     conn.send(format!("{question} -> pong")).unwrap();
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init();
+///     let (parent_end, child_end) = mp::pipe(true)?;
+///     let mut p = Process::new(job, child_end);
+///     p.start()?;
+///     parent_end.send("ping".to_owned())?;
+///     assert_eq!(parent_end.recv()?, "ping -> pong");
+///     p.join()?;
+///     Ok(())
+/// }
+/// ```
+pub fn pipe<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>)> {
+    let mut fds = [0; 2];
+    #[cfg(target_os = "linux")]
+    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    #[cfg(not(target_os = "linux"))]
+    let kind = libc::SOCK_STREAM;
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    if unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) } == -1 {
+        return Err(Error::last_os("create a pipe (socketpair)"));
+    }
+    // SAFETY: socketpair just returned these two descriptors; nothing else owns them.
+    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    #[cfg(not(target_os = "linux"))]
+    for fd in [&a, &b] {
+        sys::set_cloexec(fd.as_raw_fd(), true).map_err(|e| Error::os("create a pipe", e))?;
+    }
+    Ok((
+        Connection::new(a, true, duplex),
+        Connection::new(b, duplex, true),
+    ))
+}
+
+/// One end of a [`pipe`]: Python's `multiprocessing.connection.Connection`.
+///
+/// Send values of `T` to the other end and receive the values it sends, in
+/// order, each whole. A clone is another handle to the same end. Hand an
+/// end to a process in its start arguments (fork or spawn); it cannot travel
+/// inside a message.
+///
+/// # One process per end
+///
+/// As in Python, each end is for one process at a time. Two processes that
+/// receive from the same end may each get part of a message, and the stream
+/// is lost. (Threads of one process may share an end.) For many producers and
+/// consumers, use a [`Queue`](crate::Queue).
+///
+/// # When `recv` gives up
+///
+/// `recv` returns [`ErrorKind::ConnectionClosed`] once the other end is
+/// closed everywhere: [`Connection::close`]d, or dropped by every process
+/// that had it (a process that dies drops everything). Beware: a forked child
+/// gets a copy of everything its parent holds, both ends included, so the
+/// other end stays open while any such copy lives.
+///
+/// So a waiting `recv` also checks, every 50 ms, whether anybody is left who
+/// could send: another thread of this process, a child process it started
+/// that is still running, or (in a child) its parent. If nobody is, it
+/// returns [`ErrorKind::WaitAbandoned`] (see there for which processes count).
+pub struct Connection<T> {
+    inner: Arc<Inner>,
+    _items: PhantomData<fn(T) -> T>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Inner {
+    socket: Socket,
+    readable: bool,
+    writable: bool,
+    /// Bytes received and not yet handed out; taken by one receiver at a time.
+    #[serde(skip)]
+    incoming: Mutex<Incoming>,
+    /// Taken by a sender for a whole message, so two threads' messages never mix.
+    #[serde(skip)]
+    sending: Mutex<()>,
+}
+
+/// Received bytes: `buf[start..end]` is what has not been handed out yet.
+#[derive(Default)]
+struct Incoming {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Set once the stream lost its place between messages.
+    broken: bool,
+}
+
+impl Incoming {
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The length of the message at the front, once its header is in.
+    fn next_len(&self) -> Option<usize> {
+        let header = self.pending().get(..HEADER)?;
+        Some(u32::from_le_bytes(header.try_into().expect("4 bytes")) as usize)
+    }
+
+    /// Makes room for at least `want` more bytes after `end`.
+    fn reserve(&mut self, want: usize) {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        if self.buf.len() - self.end < want {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+            if self.buf.len() - self.end < want {
+                self.buf.resize(self.end + want, 0);
+            }
+        }
+    }
+}
+
+impl<T> Clone for Connection<T> {
+    fn clone(&self) -> Self {
+        Connection {
+            inner: Arc::clone(&self.inner),
+            _items: PhantomData,
+        }
+    }
+}
+
+impl<T> Connection<T> {
+    fn new(fd: OwnedFd, readable: bool, writable: bool) -> Self {
+        Connection {
+            inner: Arc::new(Inner {
+                socket: Socket(fd),
+                readable,
+                writable,
+                incoming: Mutex::default(),
+                sending: Mutex::default(),
+            }),
+            _items: PhantomData,
+        }
+    }
+
+    /// Closes this end (Python's `close()`): for every handle and every
+    /// process that shares it, at once. The other end's `recv` then returns
+    /// [`ErrorKind::ConnectionClosed`] after the messages already sent, and its
+    /// `send` does too.
+    ///
+    /// Dropping a handle closes nothing while other handles or copies of the
+    /// end live; `close` does not wait for them.
+    pub fn close(self) {
+        // SAFETY: shutdown only changes the state of the socket behind a
+        // descriptor we own and keep open for the call.
+        unsafe { libc::shutdown(self.inner.socket.0.as_raw_fd(), libc::SHUT_RDWR) };
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Connection<T> {
+    /// Sends `item` to the other end (Python's `send`). It returns once the
+    /// message is in the kernel's buffer; if the buffer is full, it waits for
+    /// the other end to read.
+    ///
+    /// Errors: [`ErrorKind::ConnectionClosed`] if the other end is closed;
+    /// [`ErrorKind::WaitAbandoned`] if the buffer stays full and nobody is left
+    /// who could read; [`ErrorKind::MessageTooLarge`] past 1 GiB;
+    /// [`ErrorKind::InvalidArgument`] on the receiving end of a one-way pipe.
+    pub fn send(&self, item: T) -> Result<()> {
+        if !self.inner.writable {
+            return Err(ErrorKind::InvalidArgument(
+                "send on the receiving end of a one-way pipe: pipe(false) returns \
+                 (receiving end, sending end)",
+            )
+            .into());
+        }
+        let bytes = function::to_bytes(&item)?;
+        if bytes.len() > MAX_MESSAGE {
+            return Err(ErrorKind::MessageTooLarge {
+                len: bytes.len(),
+                max: MAX_MESSAGE,
+            }
+            .into());
+        }
+        let mut frame = Vec::with_capacity(HEADER + bytes.len());
+        frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&bytes);
+        let _sending = lock(&self.inner.sending);
+        self.write_all(&frame)
+    }
+
+    fn write_all(&self, mut bytes: &[u8]) -> Result<()> {
+        let fd = self.inner.socket.0.as_fd();
+        while !bytes.is_empty() {
+            // SAFETY: `bytes` is a valid slice for reads of its length, and the
+            // descriptor is open while `self` lives.
+            let ret = unsafe {
+                libc::send(
+                    fd.as_raw_fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    NO_SIGPIPE | libc::MSG_DONTWAIT,
+                )
+            };
+            if ret >= 0 {
+                bytes = &bytes[ret as usize..];
+                continue;
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => {
+                    let room = sys::poll_writable(fd, SLICE)
+                        .map_err(|e| Error::os("wait on a pipe", e))?;
+                    if !room && nobody_left() {
+                        return Err(ErrorKind::WaitAbandoned {
+                            what: "Connection::send",
+                        }
+                        .into());
+                    }
+                }
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                    return Err(ErrorKind::ConnectionClosed.into());
+                }
+                _ => return Err(Error::os("send on a pipe", err)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the next message and returns it (Python's `recv`).
+    ///
+    /// Errors: [`ErrorKind::ConnectionClosed`] when the other end is closed
+    /// and every message sent before has been received;
+    /// [`ErrorKind::WaitAbandoned`] when nobody is left who could send (see
+    /// the type's docs); [`ErrorKind::MessageTruncated`] if the sender died
+    /// halfway through a message; [`ErrorKind::InvalidArgument`] on the
+    /// sending end of a one-way pipe.
+    pub fn recv(&self) -> Result<T> {
+        self.receive(None)
+    }
+
+    /// Like [`Connection::recv`], but waits at most `timeout` for a message to
+    /// start arriving; then returns [`ErrorKind::Timeout`]. A message that has
+    /// started to arrive is read to its end.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
+        self.receive(Some(timeout))
+    }
+
+    /// Whether a message (or the end of the stream) is there to receive,
+    /// waiting at most `timeout` for one (Python's `poll(timeout)`;
+    /// `Duration::ZERO` only looks).
+    pub fn poll(&self, timeout: Duration) -> Result<bool> {
+        self.check_readable()?;
+        if !lock(&self.inner.incoming).pending().is_empty() {
+            return Ok(true);
+        }
+        let ready = sys::poll_readable(&[self.inner.socket.0.as_fd()], Some(timeout))
+            .map_err(|e| Error::os("wait on a pipe", e))?;
+        Ok(!ready.is_empty())
+    }
+
+    fn check_readable(&self) -> Result<()> {
+        if self.inner.readable {
+            Ok(())
+        } else {
+            Err(ErrorKind::InvalidArgument(
+                "receive on the sending end of a one-way pipe: pipe(false) returns \
+                 (receiving end, sending end)",
+            )
+            .into())
+        }
+    }
+
+    fn receive(&self, timeout: Option<Duration>) -> Result<T> {
+        self.check_readable()?;
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut incoming = lock(&self.inner.incoming);
+        if incoming.broken {
+            return Err(ErrorKind::MessageTruncated.into());
+        }
+        let mut idle_since = Instant::now();
+        loop {
+            if let Some(len) = incoming.next_len() {
+                if len > MAX_MESSAGE {
+                    incoming.broken = true;
+                    return Err(ErrorKind::MessageTruncated.into());
+                }
+                if incoming.pending().len() >= HEADER + len {
+                    let body = HEADER + incoming.start..HEADER + incoming.start + len;
+                    incoming.start = body.end;
+                    return function::from_bytes(&incoming.buf[body]);
+                }
+            }
+            let started = !incoming.pending().is_empty();
+            let want = incoming.next_len().map_or(CHUNK, |len| {
+                (HEADER + len - incoming.pending().len()).max(CHUNK)
+            });
+            match self.read_some(&mut incoming, want) {
+                Ok(0) if started => {
+                    incoming.broken = true;
+                    return Err(ErrorKind::MessageTruncated.into());
+                }
+                Ok(0) => return Err(ErrorKind::ConnectionClosed.into()),
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(ErrorKind::ConnectionClosed.into());
+                }
+                Err(e) => return Err(Error::os("receive on a pipe", e)),
+            }
+            // Nothing to read now. Before a message starts, the timeout
+            // counts; once one has started, it is read to its end.
+            let slice = match deadline {
+                Some(deadline) if !started => {
+                    match deadline.checked_duration_since(Instant::now()) {
+                        Some(left) if !left.is_zero() => left.min(SLICE),
+                        _ => {
+                            return Err(ErrorKind::Timeout {
+                                what: "Connection::recv",
+                                after: timeout.unwrap_or_default(),
+                            }
+                            .into());
+                        }
+                    }
+                }
+                _ => SLICE,
+            };
+            let ready = sys::poll_readable(&[self.inner.socket.0.as_fd()], Some(slice))
+                .map_err(|e| Error::os("wait on a pipe", e))?;
+            if !ready.is_empty() {
+                idle_since = Instant::now();
+            } else if idle_since.elapsed() >= SLICE && nobody_left() {
+                // A sender may have sent just before it ended: look once more.
+                match self.read_some(&mut incoming, want) {
+                    Ok(n) if n > 0 => continue,
+                    _ if started => {
+                        incoming.broken = true;
+                        return Err(ErrorKind::MessageTruncated.into());
+                    }
+                    _ => {
+                        return Err(ErrorKind::WaitAbandoned {
+                            what: "Connection::recv",
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads what is there now, up to `want` bytes, without waiting.
+    fn read_some(&self, incoming: &mut Incoming, want: usize) -> io::Result<usize> {
+        incoming.reserve(want);
+        let end = incoming.end;
+        let room = &mut incoming.buf[end..];
+        // SAFETY: `room` is a valid, writable slice of its length, and the
+        // descriptor is open while `self` lives.
+        let ret = unsafe {
+            libc::recv(
+                self.inner.socket.0.as_raw_fd(),
+                room.as_mut_ptr().cast(),
+                room.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if ret < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        incoming.end += ret as usize;
+        Ok(ret as usize)
+    }
+}
+
+/// Locks a mutex that a panicking thread may have poisoned: the data inside
+/// (a buffer, or nothing) stays consistent, or is marked broken.
+fn lock<G>(mutex: &Mutex<G>) -> MutexGuard<'_, G> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<T> fmt::Debug for Connection<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("fd", &self.inner.socket.0.as_raw_fd())
+            .field("readable", &self.inner.readable)
+            .field("writable", &self.inner.writable)
+            .finish()
+    }
+}
+
+/// An end's socket. It serializes only into a spawned child's start
+/// arguments, as the number of a descriptor the child inherits (see `inherit.rs`).
+struct Socket(OwnedFd);
+
+impl Serialize for Socket {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        inherit::serialize_fd(self.0.as_raw_fd(), "Connection", s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Socket {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        inherit::deserialize_fd(d).map(Socket)
+    }
+}
+
+impl<T> Serialize for Connection<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.inner.serialize(s)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Connection<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Connection {
+            inner: Arc::new(Inner::deserialize(d)?),
+            _items: PhantomData,
+        })
+    }
+}

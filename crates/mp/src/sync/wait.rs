@@ -1,0 +1,179 @@
+//! How the primitives of this module sleep, and when they stop sleeping.
+//!
+//! # Sleeping on a word of shared memory
+//!
+//! Every waiter here sleeps on a 32-bit word in shared memory with a *futex*
+//! (Linux's "fast user-space mutex" system call): `FUTEX_WAIT` sleeps only if
+//! the word still holds the value the waiter last saw, and `FUTEX_WAKE` wakes
+//! sleepers on that word. The check and the sleep are one step in the
+//! kernel, so a wake-up that comes between "I looked" and "I sleep" is never
+//! lost. `std::sync` uses futexes too, but *private* ones
+//! (`FUTEX_PRIVATE_FLAG`), which the kernel keys by address inside one
+//! process; these are shared ones, keyed by the page of the file both
+//! processes map, so a process can wake a waiter in another.
+//!
+//! Why not a process-shared `pthread_cond_t`? A condition variable keeps
+//! its own bookkeeping of waiters in the shared memory; a waiter killed in
+//! the middle of it leaves that bookkeeping wrong, and nothing repairs it (the
+//! robust-mutex machinery covers mutexes only). A futex word has no
+//! bookkeeping: a dead sleeper simply stops sleeping.
+//!
+//! On Unix systems other than Linux there is no futex: a waiter there checks
+//! the word every millisecond instead, which works, slowly.
+//!
+//! # Never waiting forever
+//!
+//! A waiter sleeps in slices of 50 ms. After a slice in which nothing
+//! happened, it asks whether anybody is left who could wake it (see
+//! [`nobody_left`]); if not, it looks one last time and gives up.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::process;
+use crate::sync::lock::{NotSend, RawLock, unlock_failed};
+use crate::sys;
+
+/// How long a waiter sleeps before it checks whether anybody is left.
+pub(crate) const SLICE: Duration = Duration::from_millis(50);
+
+/// Sleeps while `word` holds `expected`, for at most `timeout`. May return
+/// early: when woken, when the word changed, or for no reason (a signal).
+#[cfg(target_os = "linux")]
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let timeout = libc::timespec {
+        tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as _,
+    };
+    // SAFETY: FUTEX_WAIT reads the aligned 32-bit word at `word.as_ptr()`,
+    // which `&AtomicU32` keeps valid for the whole call, and `timeout`, a
+    // local. Without FUTEX_PRIVATE_FLAG the kernel keys the wait by the page
+    // of the mapped file, so waiters in other processes that map it share it.
+    // Its result (woken, timed out, EAGAIN because the word changed, EINTR)
+    // needs no handling: every caller looks at the word again.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &raw const timeout,
+            std::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
+/// Wakes up to `count` sleepers on `word` (`i32::MAX`: all of them).
+#[cfg(target_os = "linux")]
+pub(crate) fn futex_wake(word: &AtomicU32, count: i32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key (the page of the
+    // mapped file and the offset in it) to find sleepers; `word` is valid.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count);
+    }
+}
+
+/// Without futexes: checks back after a millisecond at most.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    if word.load(Ordering::Acquire) == expected {
+        std::thread::sleep(timeout.min(Duration::from_millis(1)));
+    }
+}
+
+/// Without futexes, sleepers check back by themselves.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn futex_wake(_word: &AtomicU32, _count: i32) {}
+
+/// Whether nobody is left who could wake a waiter of this process: this is
+/// its only thread, it has no child (started with this crate) that is still
+/// running, and it is not a child whose parent is still alive.
+///
+/// Processes that are neither this one's children nor its parent (a
+/// grandchild, a sibling) are not counted: if they are the only ones left who
+/// could wake a waiter, it gives up all the same. Where the platform cannot
+/// count threads, another thread is assumed to exist, and only a timeout ends
+/// a wait.
+pub(crate) fn nobody_left() -> bool {
+    sys::thread_count() == Some(1) && !process::others_alive()
+}
+
+/// How a wait ended.
+pub(crate) enum Waited<T> {
+    /// What the waiter was waiting for happened.
+    Ready(T),
+    /// The timeout passed first.
+    TimedOut,
+    /// Nobody is left who could make it happen.
+    Abandoned,
+}
+
+/// Waits on `word` until `ready` returns `Some` (it is given the word's
+/// current value), for at most `timeout` (`None`: no limit). After each slice
+/// in which nothing woke the waiter, `idle` runs (to look for dead parties,
+/// say; its `Some` ends the wait like `ready`'s), then the waiter checks
+/// whether anybody is left; if not, `ready` gets one last look.
+pub(crate) fn wait_on<T>(
+    word: &AtomicU32,
+    timeout: Option<Duration>,
+    mut ready: impl FnMut(u32) -> Option<T>,
+    mut idle: impl FnMut() -> Option<T>,
+) -> Waited<T> {
+    // A timeout too long to add to the clock (`Duration::MAX`) is no limit.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut idle_since = Instant::now();
+    loop {
+        let seen = word.load(Ordering::Acquire);
+        if let Some(value) = ready(seen) {
+            return Waited::Ready(value);
+        }
+        let slice = match deadline {
+            None => SLICE,
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left.min(SLICE),
+                _ => return Waited::TimedOut,
+            },
+        };
+        futex_wait(word, seen, slice);
+        if idle_since.elapsed() >= SLICE {
+            idle_since = Instant::now();
+            if let Some(value) = idle() {
+                return Waited::Ready(value);
+            }
+            if nobody_left() {
+                return match ready(word.load(Ordering::Acquire)) {
+                    Some(value) => Waited::Ready(value),
+                    None => Waited::Abandoned,
+                };
+            }
+        }
+    }
+}
+
+/// Holding a [`RawLock`]; dropping this releases it. `!Send`: a robust
+/// mutex must be unlocked by the thread that locked it. Only this crate's
+/// own code makes these, always for the length of one call that borrows the
+/// lock's memory, so none outlives its mapping.
+pub(crate) struct Held<'a> {
+    lock: &'a RawLock,
+    _not_send: NotSend,
+}
+
+impl<'a> Held<'a> {
+    /// Wraps a lock the calling thread has just taken.
+    pub(crate) fn new(lock: &'a RawLock) -> Self {
+        Held {
+            lock,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Err(err) = self.lock.unlock() {
+            unlock_failed(err);
+        }
+    }
+}
