@@ -86,8 +86,8 @@ fn event_set_in_a_child_wakes_the_parent() {
 
 /// Reports (through `tid`) that it is about to wait, waits, and exits 0 if
 /// the wait said the event was set.
-fn wait_for_event((event, tid): (Event, Queue<u32>)) {
-    tid.put(gettid()).unwrap();
+fn wait_for_event((event, ids): (Event, Queue<(u32, u32)>)) {
+    ids.put((std::process::id(), gettid())).unwrap();
     event.wait().unwrap();
     std::process::exit(if event.is_set() { 0 } else { 4 });
 }
@@ -95,14 +95,15 @@ fn wait_for_event((event, tid): (Event, Queue<u32>)) {
 fn event_set_by_the_parent_wakes_sleeping_children() {
     for method in METHODS {
         let event = Event::new().unwrap();
-        let tids = Queue::new().unwrap();
+        let ids = Queue::new().unwrap();
         let mut children: Vec<Process> = (0..2)
-            .map(|_| start(wait_for_event, (event.clone(), tids.clone()), method))
+            .map(|_| start(wait_for_event, (event.clone(), ids.clone()), method))
             .collect();
-        // Both children are asleep in `wait` before the event is set.
-        for p in &children {
-            let tid = tids.get().unwrap();
-            wait_until_asleep(p.pid().unwrap(), tid);
+        // Both children are asleep in `wait` before the event is set. (They
+        // report in either order: each sends its own pid with its thread.)
+        for _ in &children {
+            let (pid, tid) = ids.get().unwrap();
+            wait_until_asleep(pid, tid);
         }
         event.set();
         for p in &mut children {
