@@ -72,6 +72,14 @@ pub enum ErrorKind {
         /// How it ended.
         status: ExitStatus,
     },
+    /// A spawned child ended before it had read its start arguments: its
+    /// program did not reach `mp::init()`, or died on the way.
+    ChildDiedAtStart {
+        /// The child, now reaped.
+        pid: u32,
+        /// How it ended.
+        status: ExitStatus,
+    },
     /// `Queue::get` found the queue empty and no process left that could put on it.
     QueueAbandoned,
     /// `Queue::put` found the queue's pipe full and no process left that
@@ -237,6 +245,12 @@ impl fmt::Display for Error {
                 f,
                 "worker process {pid} {status} while running this task; \
                  the pool replaced it and goes on"
+            ),
+            ErrorKind::ChildDiedAtStart { pid: child, status } => write!(
+                f,
+                "spawned child process {child} {status} before it read what to run; a spawned \
+                 child runs this program's `main` again, which must call `mp::init()` first, \
+                 before anything that could exit or fail"
             ),
             ErrorKind::QueueAbandoned => write!(
                 f,

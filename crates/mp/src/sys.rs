@@ -31,20 +31,106 @@ pub(crate) enum Fork {
 /// Forks the process. Stdout is flushed first, so the child does not print the
 /// parent's buffered output a second time.
 ///
+/// The standard streams' locks are taken just before the fork and released
+/// just after it, in both processes (CPython does the same with its own
+/// locks). Without that, a fork while another thread is printing hands the
+/// child a stdout lock held by a thread the child does not have: the child's
+/// first `println!`, or the flush on its way out, waits forever. Held by the
+/// forking thread instead, the lock is released by that same thread's copy in
+/// the child. Callers hold the crate's own process-local locks the same way
+/// (see `fork_child` in `process/mod.rs`).
+///
 /// After `Fork::Child` the caller must only run code that is safe in a forked
 /// child and end with [`exit_child`]; see `process/mod.rs`.
 pub(crate) fn fork() -> io::Result<Fork> {
-    let _ = io::stdout().flush();
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.flush();
+    let stderr = io::stderr().lock();
     // SAFETY: fork has no memory-safety preconditions of its own. The child
     // gets a copy of this thread only; the callers in this crate run nothing in
     // the child but the target function and `exit_child`, and warn when other
-    // threads were alive (they may hold locks the child would wait on forever).
-    let pid = check(unsafe { libc::fork() })?;
+    // threads were alive (they may hold locks the child would wait on forever;
+    // not the standard streams', which this thread holds).
+    let pid = unsafe { libc::fork() };
+    // In the child, this thread's copy of the guards releases the copies of
+    // the locks: the child's streams work whatever other threads were doing.
+    drop(stderr);
+    drop(stdout);
+    let pid = check(pid)?;
     Ok(if pid == 0 {
         Fork::Child
     } else {
         Fork::Parent(pid)
     })
+}
+
+/// Runs `write`, a write to a pipe or socket, such that a reader's absence
+/// comes back as an `EPIPE` error and never kills the process.
+///
+/// Writing to a pipe whose readers are all gone raises `SIGPIPE`, whose
+/// default action ends the process. Rust programs ignore it from the start,
+/// but a program may have put the default back (many command-line tools do,
+/// to die quietly in `| head`), and a library must not die of it then. So the
+/// signal is blocked in this thread for the write; if the write failed with
+/// `EPIPE`, the `SIGPIPE` it raised is waiting, blocked, and is taken off with
+/// `sigtimedwait` before the old mask comes back. The cost is two
+/// `pthread_sigmask` calls per write. If the caller already blocks `SIGPIPE`,
+/// the write runs as it is and the caller's signal stays the caller's.
+pub(crate) fn without_sigpipe<R>(write: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    // SAFETY: sigset_t is a plain C bitmask; sigemptyset/sigaddset initialize it.
+    let mut pipe_only: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: both point to valid sigset_t values owned by this frame.
+    unsafe {
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
+    }
+    // SAFETY: `old` was filled in by pthread_sigmask.
+    if unsafe { libc::sigismember(&old, libc::SIGPIPE) } == 1 {
+        return write(); // blocked already: nothing of ours to undo
+    }
+    let result = write();
+    if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
+        // SIGPIPE was unblocked until just now, so none was pending before
+        // the write: the one pending now is the write's own.
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid pointers; a null siginfo pointer is allowed.
+        while unsafe { libc::sigtimedwait(&pipe_only, std::ptr::null_mut(), &zero) } == -1
+            && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+        {}
+    }
+    // SAFETY: `old` is the mask this thread had on entry.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    result
+}
+
+/// A descriptor that becomes readable when child `pid` ends (Linux 5.3 and
+/// later): the pool polls it beside a worker's result pipe, because the pipe
+/// alone reports the worker's death only once every process that inherited
+/// its writing end (its own children, say) has ended too. `None` where the
+/// kernel has no pidfds; callers then rely on the pipe.
+///
+/// `pid` must be a child of this process that has not been reaped yet, so
+/// that the number cannot belong to another process meanwhile.
+pub(crate) fn pidfd(pid: libc::pid_t) -> Option<OwnedFd> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new
+        // descriptor (close-on-exec) or -1; no memory is passed.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: the kernel just returned this new descriptor; nobody else owns it.
+        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
 }
 
 /// Ends a child process at once with `code`, after flushing its stdout.
@@ -143,6 +229,46 @@ pub(crate) fn pid() -> u32 {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn pid() -> u32 {
     std::process::id()
+}
+
+/// Checks that `fd` can be a spawned child's start pipe: an open descriptor,
+/// the reading end of a pipe. Says what it is otherwise.
+pub(crate) fn check_start_pipe(fd: RawFd) -> Result<(), String> {
+    // SAFETY: F_GETFL only reads the open file's flags; it fails cleanly
+    // (EBADF) when `fd` is not open.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags == -1 {
+        return Err(io::Error::last_os_error().to_string());
+    }
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open (above) and `stat` is a valid place to write.
+    check(unsafe { libc::fstat(fd, &mut stat) }).map_err(|e| e.to_string())?;
+    if stat.st_mode & libc::S_IFMT != libc::S_IFIFO {
+        return Err("it is not a pipe".to_owned());
+    }
+    if flags & libc::O_ACCMODE != libc::O_RDONLY {
+        return Err("it is not a pipe's reading end".to_owned());
+    }
+    Ok(())
+}
+
+/// The device and inode of the executable file that process `pid` runs
+/// (`None`: this process): two processes running the same file have the
+/// same pair, even if the file was replaced or deleted since they started.
+/// Other processes' executables are known only where `/proc` tells them.
+pub(crate) fn executable_id(pid: Option<libc::pid_t>) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let path: std::path::PathBuf = match pid {
+        _ if cfg!(target_os = "linux") => match pid {
+            None => "/proc/self/exe".into(),
+            Some(pid) => format!("/proc/{pid}/exe").into(),
+        },
+        None => std::env::current_exe()?,
+        Some(_) => return Err(io::ErrorKind::Unsupported.into()),
+    };
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 /// Sends `signal` to process `pid`.

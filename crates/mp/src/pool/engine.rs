@@ -18,8 +18,13 @@ use super::worker::{MAX_REPLY, Order, Reply, WorkerArgs, worker_main};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process::function::{self, BatchResults, RemoteFn};
-use crate::process::{ExitStatus, Process, StartMethod};
+use crate::process::{self, ExitStatus, Process, StartMethod};
 use crate::sys;
+
+/// The most workers a pool may ask for: Linux's highest possible `pid_max`
+/// (2^22). No system can run more processes at once, so a larger number is a
+/// mistake (`usize::MAX`, say), not a wish.
+const MAX_WORKERS: usize = 1 << 22;
 
 /// Everything the pool shares with its handles (`AsyncResult`, the `imap`
 /// iterators), which drive it too.
@@ -57,7 +62,7 @@ struct State {
     ended: bool,
     /// Some thread is driving the pool: only it reads the result pipes.
     driving: bool,
-    /// Workers started so far, to name them as Python does (`ForkPoolWorker-3`).
+    /// Workers started so far, to number them (`ForkPoolWorker-3`).
     started: usize,
 }
 
@@ -66,6 +71,10 @@ struct Worker {
     pid: u32,
     tasks: FrameWriter,
     results: FrameReader,
+    /// Readable once the worker has ended (a pidfd; `None` where the system
+    /// has none). Its result pipe cannot tell that alone: a process the
+    /// worker's task started may hold the pipe open long after the worker died.
+    ended: Option<Arc<File>>,
     /// The slot of the task it is running; `None` when idle.
     running: Option<Arc<Slot>>,
     /// A task could not be written to it: it has died, and its end-of-file
@@ -236,13 +245,21 @@ impl<R> ChunkResults<R> {
 impl Engine {
     /// Starts a pool's `size` workers.
     pub(super) fn start(settings: Settings) -> Result<Arc<Engine>> {
+        if settings.size > MAX_WORKERS {
+            return Err(ErrorKind::InvalidArgument(
+                "a pool of more than 4,194,304 processes cannot run: no system has pids for \
+                 that many (Linux's highest pid_max); one per CPU is \
+                 std::thread::available_parallelism()",
+            )
+            .into());
+        }
         let engine = Arc::new(Engine {
             state: Mutex::new(State {
                 size: settings.size,
                 method: settings.method,
                 init: settings.init,
                 max_tasks: settings.max_tasks,
-                workers: Vec::with_capacity(settings.size),
+                workers: Vec::new(),
                 pending: VecDeque::new(),
                 closed: false,
                 ended: false,
@@ -394,31 +411,65 @@ impl Engine {
             return (state, Err(err));
         }
         state.dispatch();
-        // Watch every worker, idle ones too: that is how a death is noticed.
-        // Each `Arc<File>` keeps its pipe open while we wait without the lock,
-        // even if the pool is terminated meanwhile.
-        let watched: Vec<(u32, Arc<File>)> = state
+        // Watch every worker, idle ones too: its result pipe for answers, and
+        // its pidfd (where there is one) for its death. Each `Arc<File>` keeps
+        // its descriptor open while we wait without the lock, even if the pool
+        // is terminated meanwhile.
+        let watched: Vec<(u32, Arc<File>, Option<Arc<File>>)> = state
             .workers
             .iter()
-            .map(|w| (w.pid, w.results.file()))
+            .map(|w| (w.pid, w.results.file(), w.ended.clone()))
             .collect();
         if watched.is_empty() {
             return (state, Ok(()));
         }
         drop(state);
-        let fds: Vec<BorrowedFd<'_>> = watched.iter().map(|(_, file)| file.as_fd()).collect();
+        // What each polled descriptor is: (index in `watched`, is it the pidfd).
+        let mut fds: Vec<BorrowedFd<'_>> = Vec::with_capacity(2 * watched.len());
+        let mut what = Vec::with_capacity(2 * watched.len());
+        for (index, (_, results, ended)) in watched.iter().enumerate() {
+            fds.push(results.as_fd());
+            what.push((index, false));
+            if let Some(ended) = ended {
+                fds.push(ended.as_fd());
+                what.push((index, true));
+            }
+        }
         let ready = sys::poll_readable(&fds, timeout);
         let mut state = self.lock();
         let ready = match ready {
             Ok(ready) => ready,
             Err(err) => return (state, Err(Error::os("wait for the pool's workers", err))),
         };
-        for index in ready {
+        // For each watched worker: (its pipe is readable, it has ended).
+        let mut events = vec![(false, false); watched.len()];
+        for polled in ready {
+            let (index, is_pidfd) = what[polled];
+            if is_pidfd {
+                events[index].1 = true;
+            } else {
+                events[index].0 = true;
+            }
+        }
+        for (index, &(answered, ended)) in events.iter().enumerate() {
             // Only the driver removes workers, and only a terminated pool
             // (which starts none) removes them behind its back: a pid still
             // in the list is the worker we watched.
             let pid = watched[index].0;
-            if let Some(position) = state.workers.iter().position(|w| w.pid == pid) {
+            let find = |state: &State| state.workers.iter().position(|w| w.pid == pid);
+            if ended {
+                // The worker is gone: what it wrote before it died is all
+                // there will ever be. Read that much without waiting for more
+                // (a process it started may keep the pipe open for long), then
+                // bury it; a task it had not answered fails.
+                let _ = sys::set_nonblocking(watched[index].1.as_fd());
+                if let Some(position) = find(&state) {
+                    state.collect(position);
+                }
+                if let Some(position) = find(&state) {
+                    state.bury(position);
+                }
+            } else if answered && let Some(position) = find(&state) {
                 state.collect(position);
             }
         }
@@ -436,7 +487,7 @@ impl Engine {
         let stop = function::to_bytes(&Order::Stop).unwrap_or_default();
         for worker in &mut state.workers {
             // A worker that died meanwhile cannot read it; join still reaps it.
-            let _ = worker.tasks.send(&stop, &[]);
+            let _ = sys::without_sigpipe(|| worker.tasks.send(&stop, &[]));
         }
         for mut worker in state.workers.drain(..) {
             let _ = worker.process.join();
@@ -493,7 +544,12 @@ impl State {
         let mut inherited: Vec<RawFd> = self
             .workers
             .iter()
-            .flat_map(|w| [w.tasks.fd().as_raw_fd(), w.results.fd().as_raw_fd()])
+            .flat_map(|w| {
+                let ended = w.ended.as_ref().map(|f| f.as_raw_fd());
+                [w.tasks.fd().as_raw_fd(), w.results.fd().as_raw_fd()]
+                    .into_iter()
+                    .chain(ended)
+            })
             .collect();
         inherited.extend([task_writer.as_raw_fd(), result_reader.as_raw_fd()]);
         let args = WorkerArgs {
@@ -507,8 +563,16 @@ impl State {
             StartMethod::Fork => "Fork",
             StartMethod::Spawn => "Spawn",
         };
+        // Numbered per pool, after the number of the process that made the
+        // pool, as Python numbers nested processes: the third worker of a
+        // pool made in `Process-1` is `ForkPoolWorker-1:3`.
+        let name = format!(
+            "{kind}PoolWorker-{}{}",
+            process::child_number_prefix(),
+            self.started
+        );
         let mut process = Process::new(worker_main, args)
-            .named(format!("{kind}PoolWorker-{}", self.started))
+            .named(name)
             .start_method(self.method)
             .daemon(true);
         // Starting consumes `args`: the parent's copies of the worker's ends
@@ -516,11 +580,15 @@ impl State {
         // its death reads as end of file.
         process.start()?;
         let pid = process.pid().expect("a started process has a pid");
+        // The worker is our child and not reaped: its pid cannot be reused
+        // before the pidfd is made.
+        let ended = sys::pidfd(pid as libc::pid_t).map(|fd| Arc::new(File::from(fd)));
         self.workers.push(Worker {
             process,
             pid,
             tasks: FrameWriter::new(task_writer),
             results: FrameReader::new(result_reader),
+            ended,
             running: None,
             broken: false,
             completed: 0,
@@ -548,7 +616,9 @@ impl State {
                     continue;
                 }
             };
-            match worker.tasks.send(&order, &task.input) {
+            // No SIGPIPE if the worker has died: the host program may have
+            // put its default action (death) back.
+            match sys::without_sigpipe(|| worker.tasks.send(&order, &task.input)) {
                 Ok(()) => worker.running = Some(task.slot),
                 Err(_) => {
                     // Nobody reads this pipe: the worker is dead. The task

@@ -12,8 +12,8 @@
 //!
 //! The parent gives each worker **one task at a time**. So it always knows
 //! which task a worker is running, and when a worker dies (killed, aborted),
-//! its result pipe reports end of file and the parent knows exactly which task
-//! died with it: it reaps the worker, fails that one task with
+//! its pidfd (Linux; elsewhere its result pipe's end of file) says so and the
+//! parent knows exactly which task died with it: it reaps the worker, fails that one task with
 //! [`ErrorKind::WorkerDied`], starts a replacement, and goes on. Python's
 //! `Pool` waits forever for such a task.
 //!

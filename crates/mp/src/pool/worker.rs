@@ -103,7 +103,9 @@ pub(super) fn worker_main(args: WorkerArgs) {
             Some(message) => (Reply::InitFailed(message.clone()), Vec::new()),
         };
         let reply = function::to_bytes(&reply).unwrap_or_default();
-        if results.send(&reply, &output).is_err() {
+        // Should the pool's process be gone, the write fails with EPIPE
+        // rather than killing the worker by SIGPIPE: it ends as it should.
+        if sys::without_sigpipe(|| results.send(&reply, &output)).is_err() {
             break; // nobody reads the results any more: the parent has gone
         }
         // Lines a task printed show up now, not when the worker ends.

@@ -12,6 +12,33 @@
 //! That is why targets are plain `fn` items and never capturing closures: a
 //! closure's captured values live in one process's memory; only a code address
 //! means the same thing in both. (In Python terms: the target must be picklable.)
+//!
+//! # The trust boundary
+//!
+//! Turning a number into a function pointer and calling it is only sound if
+//! the number came from [`RemoteFn::new`] in a process running this same
+//! executable. Inside the crate's own pipes (a forked child, a pool worker)
+//! that holds by construction: only the crate writes to them. A spawned
+//! child is different: it is a program started with `--mp-spawned-child N`,
+//! and anyone can start a program with any arguments and any descriptor `N`.
+//! So `mp::init` believes nothing it reads until it has checked, in order:
+//!
+//! 1. `N` is a number, an open descriptor, and the reading end of a pipe;
+//! 2. the bytes start with the crate's header ([`seal`]): a magic word, the
+//!    format's version, the length, and a checksum of what follows; the
+//!    length and checksum match (nothing cut short, nothing changed);
+//! 3. the payload decodes, and the parent pid it names is this process's
+//!    parent;
+//! 4. that parent runs the very same executable file as this process (same
+//!    device and inode of `/proc/<pid>/exe`, on Linux).
+//!
+//! Any failure is one line on stderr and exit code 2, before any offset is
+//! turned into a pointer. What remains trusted is a parent that runs this
+//! same program: such a parent could make the program do anything it can do
+//! anyway. The checksum guards against accidents (a truncated or mixed-up
+//! pipe), not against a forger who runs this same executable as the parent;
+//! the parent check is what keeps other programs out. On systems without
+//! `/proc` the fourth check is skipped.
 
 use std::panic::{self, AssertUnwindSafe};
 
@@ -38,6 +65,105 @@ pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// Turns bytes made by [`to_bytes`] back into a value.
 pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| Error::new(ErrorKind::Deserialize(e.to_string())))
+}
+
+/// The first bytes of a spawned child's start arguments.
+const MAGIC: [u8; 8] = *b"mp-start";
+/// The start arguments' format: change it whenever [`SpawnPayload`]'s shape
+/// changes, so that a child never misreads another version's bytes.
+///
+/// [`SpawnPayload`]: super::SpawnPayload
+const VERSION: u32 = 1;
+/// Magic, version, length (u64) and checksum (u64), little-endian.
+const HEADER: usize = 8 + 4 + 8 + 8;
+/// The largest start arguments accepted: as large as a pool's frame.
+const MAX_START: u64 = u32::MAX as u64;
+
+/// A 64-bit FNV-1a hash: a simple checksum that catches cut or mixed-up bytes.
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Puts the header in front of a spawned child's start arguments `body`.
+pub(crate) fn seal(body: &[u8]) -> Result<Vec<u8>> {
+    if body.len() as u64 > MAX_START {
+        return Err(ErrorKind::MessageTooLarge {
+            len: body.len(),
+            max: MAX_START as usize,
+        }
+        .into());
+    }
+    let mut sealed = Vec::with_capacity(HEADER + body.len());
+    sealed.extend_from_slice(&MAGIC);
+    sealed.extend_from_slice(&VERSION.to_le_bytes());
+    sealed.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    sealed.extend_from_slice(&checksum(body).to_le_bytes());
+    sealed.extend_from_slice(body);
+    Ok(sealed)
+}
+
+/// Reads start arguments made by [`seal`] from `pipe`, to its end, and
+/// returns the body once the header vouches for it; else says what is wrong.
+pub(crate) fn unseal(mut pipe: impl std::io::Read) -> std::result::Result<Vec<u8>, String> {
+    let mut header = [0u8; HEADER];
+    read_all(&mut pipe, &mut header, "the header")?;
+    let (magic, rest) = header.split_at(8);
+    let (version, rest) = rest.split_at(4);
+    let (len, sum) = rest.split_at(8);
+    if magic != MAGIC {
+        return Err("the start arguments do not begin with the mp header: \
+                    they were not sent by a parent using this crate"
+            .to_owned());
+    }
+    let version = u32::from_le_bytes(version.try_into().expect("4 bytes"));
+    if version != VERSION {
+        return Err(format!(
+            "the start arguments are in format version {version}; this program reads version {VERSION}"
+        ));
+    }
+    let len = u64::from_le_bytes(len.try_into().expect("8 bytes"));
+    if len > MAX_START {
+        return Err(format!(
+            "the start arguments claim {len} bytes, more than the {MAX_START} allowed"
+        ));
+    }
+    let mut body = vec![0; len as usize];
+    read_all(&mut pipe, &mut body, "the body")?;
+    let mut extra = [0u8; 1];
+    match pipe.read(&mut extra) {
+        Ok(0) => {}
+        Ok(_) => return Err("the start arguments go on past their stated length".to_owned()),
+        Err(e) => return Err(format!("could not read the start pipe: {e}")),
+    }
+    if checksum(&body) != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
+        return Err("the start arguments' checksum does not match: they were changed".to_owned());
+    }
+    Ok(body)
+}
+
+/// Fills `buf` from `pipe`; a short read says which `part` was cut short.
+fn read_all(
+    pipe: &mut impl std::io::Read,
+    buf: &mut [u8],
+    part: &str,
+) -> std::result::Result<(), String> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match pipe.read(&mut buf[filled..]) {
+            Ok(0) => {
+                return Err(format!(
+                    "the start arguments are cut short: {filled} of the {} bytes of {part}",
+                    buf.len()
+                ));
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("could not read the start pipe: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// The fixed point that code addresses are measured from.
@@ -120,11 +246,14 @@ impl RemoteFn {
     /// and returns the call, ready to run.
     ///
     /// A `RemoteFn` must come from [`RemoteFn::new`] in a process running the
-    /// same executable: the crate only reads them from its own pipes.
+    /// same executable: the crate reads them only from its own pipes, and
+    /// from a spawned child's start pipe once `mp::init` has checked who sent
+    /// it (see "The trust boundary" above).
     pub(crate) fn prepare(&self, input: &[u8]) -> Result<Prepared> {
         // SAFETY: `trampoline` was measured from a `Trampoline` in a process
         // running this same executable (fork copies it; spawn re-runs the same
-        // file, `/proc/self/exe`), so the address is that function's here too.
+        // file, `/proc/self/exe`, and `mp::init` checks the sender before
+        // calling this), so the address is that function's here too.
         let trampoline: Trampoline =
             unsafe { std::mem::transmute::<usize, Trampoline>(self.trampoline.address()) };
         trampoline(self.function.address(), input)

@@ -1,11 +1,11 @@
 //! Starting a function in a child process: Python's `multiprocessing.Process`.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -60,6 +60,9 @@ pub enum StartMethod {
 /// parent is panicking. Either way the child is reaped: never a zombie.
 pub struct Process {
     name: String,
+    /// Python's `_identity`: the child's number among the children of its
+    /// parent, after the parent's own identity: `"1:2"` for `Process-1:2`.
+    identity: String,
     method: StartMethod,
     daemon: bool,
     job: Option<Box<dyn Job + Send>>,
@@ -79,10 +82,13 @@ impl Process {
     where
         A: Serialize + DeserializeOwned + Send + 'static,
     {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+        let n = STARTED_HERE.fetch_add(1, Ordering::Relaxed) + 1;
+        // Python numbers a child after its parent: the first child of
+        // `Process-1` is `Process-1:1`.
+        let identity = format!("{}{n}", child_number_prefix());
         Process {
-            name: format!("Process-{n}"),
+            name: format!("Process-{identity}"),
+            identity,
             method: StartMethod::default(),
             daemon: false,
             job: Some(Box::new(Target { target, args })),
@@ -90,7 +96,9 @@ impl Process {
         }
     }
 
-    /// Names the process (Python's `name=`); the default is `Process-N`.
+    /// Names the process (Python's `name=`). The default is `Process-N` for
+    /// the N-th process made here, and, as in Python, a child's children
+    /// carry its number first: the first child of `Process-2` is `Process-2:1`.
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
@@ -130,9 +138,15 @@ impl Process {
             }
             .into());
         };
+        let me = ChildInfo {
+            parent: sys::pid() as libc::pid_t,
+            parent_name: current_process_name().to_owned(),
+            name: self.name.clone(),
+            identity: self.identity.clone(),
+        };
         let pid = match self.method {
-            StartMethod::Fork => fork_child(&self.name, job)?,
-            StartMethod::Spawn => spawn_child(&self.name, job.as_ref())?,
+            StartMethod::Fork => fork_child(me, job)?,
+            StartMethod::Spawn => spawn_child(me, job.as_ref())?,
         };
         self.state = State::Running(pid);
         Ok(())
@@ -160,7 +174,10 @@ impl Process {
     /// Like [`Process::join`], but gives up after `timeout`: `Ok(None)` if the
     /// child is still running then (Python's `join(timeout)`).
     pub fn join_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
-        let deadline = Instant::now() + timeout;
+        let Some(deadline) = Instant::now().checked_add(timeout) else {
+            // Later than any clock can tell (`Duration::MAX`): no limit.
+            return self.join().map(Some);
+        };
         let mut pause = Duration::from_micros(50);
         loop {
             if let Some(status) = self.try_join()? {
@@ -296,16 +313,54 @@ fn children() -> MutexGuard<'static, Vec<Child>> {
 }
 
 /// Who this process is, if it is a child started by this crate.
+#[derive(Serialize, Deserialize)]
 struct ChildInfo {
     parent: libc::pid_t,
     /// The parent's own name, for [`parent_process`].
     parent_name: String,
     name: String,
+    /// See [`Process`]'s field of the same name.
+    identity: String,
 }
 
-/// Set once, in a child, as it starts: one write to one static, because after a
-/// fork every page the child writes to must be copied.
-static CHILD: OnceLock<ChildInfo> = OnceLock::new();
+/// How many processes this process has made: numbers its children. Every
+/// child starts counting afresh, as in Python.
+static STARTED_HERE: AtomicUsize = AtomicUsize::new(0);
+
+/// Who this process is: `None` in the main process.
+///
+/// A child copies its parent's memory, this static included, so it must be
+/// rewritten in every child, at any depth: a `OnceLock` set in a child would
+/// stay set, with the wrong name and parent, in that child's own children.
+static CHILD: Identity = Identity(AtomicPtr::new(std::ptr::null_mut()));
+
+/// A pointer to this process's [`ChildInfo`], replaced (never changed in
+/// place) when a child starts.
+struct Identity(AtomicPtr<ChildInfo>);
+
+impl Identity {
+    fn get(&self) -> Option<&'static ChildInfo> {
+        // SAFETY: the pointer is null, or comes from `Box::into_raw` in `set`
+        // and is never freed, so it is valid for the rest of the process.
+        unsafe { self.0.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// Makes `info` this process's identity. The value it replaces (the
+    /// parent's, copied by fork) is leaked, not freed: `&'static` references
+    /// to it may be alive. One small leak per process.
+    fn set(&self, info: ChildInfo) {
+        self.0
+            .store(Box::into_raw(Box::new(info)), Ordering::Release);
+    }
+}
+
+/// What a child's number starts with in this process: `""` in the main
+/// process, `"1:"` in `Process-1` (see [`Process::named`]).
+pub(crate) fn child_number_prefix() -> String {
+    CHILD
+        .get()
+        .map_or(String::new(), |me| format!("{}:", me.identity))
+}
 
 /// The current process's name: `MainProcess`, or the name its parent gave it
 /// (Python's `multiprocessing.current_process().name`).
@@ -430,26 +485,26 @@ pub(crate) fn parent_alive() -> bool {
 }
 
 /// Forks a child that runs `job`; returns its pid.
-fn fork_child(name: &str, job: Box<dyn Job>) -> Result<libc::pid_t> {
-    warn_if_threads(name);
+fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
+    warn_if_threads(&me.name);
     install_child_panic_hook();
     // Allocate before forking: after the fork, every page either process
     // writes to is copied (copy-on-write), which is most of a fork's cost.
-    let parent = sys::pid() as libc::pid_t;
-    let parent_name = current_process_name().to_owned();
-    let name = name.to_owned();
-    let child_name = name.clone();
-    children().reserve(1);
+    // The list of children stays locked across the fork (`sys::fork` does the
+    // same with stdout and stderr): another thread may be starting or joining
+    // a process right now, and the child must not get a copy of the lock held
+    // by a thread it does not have.
+    let name = me.name.clone();
+    let mut children = children();
+    children.reserve(1);
     match sys::fork().map_err(|e| Error::os("fork a child process", e))? {
         sys::Fork::Child => {
-            children().clear(); // the parent's children are not ours
-            run_child(parent, parent_name, name, || job.run())
+            children.clear(); // the parent's children are not ours
+            drop(children);
+            run_child(me, || job.run())
         }
         sys::Fork::Parent(pid) => {
-            children().push(Child {
-                pid,
-                name: child_name,
-            });
+            children.push(Child { pid, name });
             Ok(pid)
         }
     }
@@ -475,17 +530,9 @@ fn warn_if_threads(name: &str) {
 
 /// In a new child: runs `body`, then ends the process with code 0, or 1 if
 /// `body` panicked (as Python's child exits with 1 on an exception).
-pub(crate) fn run_child(
-    parent: libc::pid_t,
-    parent_name: String,
-    name: String,
-    body: impl FnOnce(),
-) -> ! {
-    let _ = CHILD.set(ChildInfo {
-        parent,
-        parent_name,
-        name,
-    });
+fn run_child(me: ChildInfo, body: impl FnOnce()) -> ! {
+    CHILD.set(me);
+    STARTED_HERE.store(0, Ordering::Relaxed);
     let outcome = panic::catch_unwind(AssertUnwindSafe(body));
     sys::exit_child(if outcome.is_ok() { 0 } else { 1 })
 }
@@ -500,12 +547,18 @@ fn install_child_panic_hook() {
     INSTALLED.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| match CHILD.get() {
-            Some(child) => eprintln!(
-                "process '{}' (pid {}) panicked: {}",
-                child.name,
-                std::process::id(),
-                panic_message(info.payload()),
-            ),
+            Some(child) => {
+                // One `write` for the whole line: two children panicking at
+                // once then print two whole lines, never one mixed into the
+                // other (a pipe keeps writes of up to PIPE_BUF bytes whole).
+                let line = format!(
+                    "process '{}' (pid {}) panicked: {}\n",
+                    child.name,
+                    std::process::id(),
+                    panic_message(info.payload()),
+                );
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
             None => previous(info),
         }));
     });
@@ -517,34 +570,33 @@ const CHILD_FLAG: &str = "--mp-spawned-child";
 /// Set by [`init`]: spawn refuses to start without it.
 static INIT_CALLED: AtomicBool = AtomicBool::new(false);
 
-/// What a spawned child receives on its start pipe.
+/// What a spawned child receives on its start pipe, after the header (see
+/// [`function::seal`]).
 #[derive(Serialize, Deserialize)]
 struct SpawnPayload {
-    name: String,
-    parent: libc::pid_t,
-    parent_name: String,
+    /// Who the child is; its parent's pid, checked against `getppid()`.
+    me: ChildInfo,
     function: RemoteFn,
     fds: Vec<RawFd>,
     args: Vec<u8>,
 }
 
 /// Starts this same program afresh as a child that runs `job`; returns its pid.
-fn spawn_child(name: &str, job: &dyn Job) -> Result<libc::pid_t> {
+fn spawn_child(me: ChildInfo, job: &dyn Job) -> Result<libc::pid_t> {
     use std::os::unix::process::CommandExt;
 
     if !INIT_CALLED.load(Ordering::Relaxed) {
         return Err(ErrorKind::InitNotCalled.into());
     }
     let (function, args, fds) = job.encode()?;
+    let name = me.name.clone();
     let payload = SpawnPayload {
-        name: name.to_owned(),
-        parent: std::process::id() as libc::pid_t,
-        parent_name: current_process_name().to_owned(),
+        me,
         function,
         fds: fds.clone(),
         args,
     };
-    let payload = function::to_bytes(&payload)?;
+    let payload = function::seal(&function::to_bytes(&payload)?)?;
     let (reader, mut writer) = {
         let (r, w) = sys::pipe().map_err(|e| Error::os("make a pipe to a spawned child", e))?;
         (r, std::fs::File::from(w))
@@ -569,16 +621,22 @@ fn spawn_child(name: &str, job: &dyn Job) -> Result<libc::pid_t> {
         .spawn()
         .map_err(|e| Error::os("spawn a child process", e))?;
     let pid = child.id() as libc::pid_t;
-    children().push(Child {
-        pid,
-        name: name.to_owned(),
-    });
     drop(reader);
-    // If the child died before reading, this fails with EPIPE; its exit status
-    // (from join) tells the learner more, so the write error is only reported.
-    writer
-        .write_all(&payload)
-        .map_err(|e| Error::os("send a spawned child its target", e))?;
+    // The write fails (EPIPE, and no SIGPIPE) if the child closed the pipe
+    // without reading it all: it has died, or will never run its target. Reap
+    // it and say how it ended, rather than leave a zombie behind an error.
+    if sys::without_sigpipe(|| writer.write_all(&payload)).is_err() {
+        let _ = sys::kill(pid, libc::SIGKILL); // in case it lives on regardless
+        let status = sys::waitpid(pid, true)
+            .map_err(|e| Error::os("wait for a spawned child that failed to start", e))?
+            .expect("a blocking waitpid returns a status");
+        return Err(ErrorKind::ChildDiedAtStart {
+            pid: pid as u32,
+            status,
+        }
+        .into());
+    }
+    children().push(Child { pid, name });
     Ok(pid)
 }
 
@@ -611,35 +669,79 @@ pub fn init() {
     if args.next().is_none_or(|flag| flag != CHILD_FLAG) {
         return;
     }
-    let fd: Option<RawFd> = args.next().and_then(|fd| fd.to_str()?.parse().ok());
-    let Some(fd) = fd else {
-        eprintln!("mp::init: {CHILD_FLAG} needs the number of the start pipe");
-        sys::exit_child(2);
+    // From here on, everything read is checked before it is believed: see
+    // "The trust boundary" in `function.rs`. Any failure is one line on
+    // stderr and exit code 2, never a panic.
+    let refuse = |why: &dyn fmt::Display| -> ! {
+        let line = format!("mp::init: not starting as a spawned child: {why}\n");
+        let _ = std::io::stderr().write_all(line.as_bytes());
+        sys::exit_child(2)
     };
-    // SAFETY: the parent put the read end of the start pipe at this number and
-    // kept it open across exec for us; nothing else in this new program uses it.
-    let mut start_pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    let mut bytes = Vec::new();
-    let prepared = start_pipe
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::os("read the start pipe", e))
-        .and_then(|_| function::from_bytes::<SpawnPayload>(&bytes))
-        .and_then(|payload| {
-            let call =
-                inherit::with_incoming(&payload.fds, || payload.function.prepare(&payload.args))?;
-            Ok((payload.parent, payload.parent_name, payload.name, call))
-        });
-    drop(start_pipe);
+    let fd = args.next();
+    let fd = match fd
+        .as_ref()
+        .and_then(|fd| fd.to_str()?.parse::<RawFd>().ok())
+    {
+        Some(fd) if fd >= 0 => fd,
+        _ => refuse(&format_args!(
+            "{CHILD_FLAG} must be followed by the number of the start pipe, not {fd:?}"
+        )),
+    };
+    if let Err(why) = sys::check_start_pipe(fd) {
+        refuse(&format_args!("descriptor {fd} is not a start pipe: {why}"));
+    }
+    // SAFETY: `fd` is open (just checked), and nothing else in this new
+    // program uses it: the parent left it open across exec for this child only.
+    let start_pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let payload = match function::unseal(start_pipe)
+        .and_then(|body| function::from_bytes::<SpawnPayload>(&body).map_err(|e| e.to_string()))
+    {
+        Ok(payload) => payload,
+        Err(err) => refuse(&err),
+    };
+    if let Err(why) = check_parent(&payload) {
+        refuse(&why);
+    }
     install_child_panic_hook();
+    let prepared = inherit::with_incoming(&payload.fds, || payload.function.prepare(&payload.args));
     match prepared {
-        Ok((parent, parent_name, name, call)) => run_child(parent, parent_name, name, || {
+        Ok(call) => run_child(payload.me, || {
             if let Err(err) = call() {
                 panic!("{err}");
             }
         }),
-        Err(err) => {
-            eprintln!("mp::init: could not start this spawned child: {err}");
-            sys::exit_child(1);
-        }
+        Err(err) => refuse(&err),
     }
+}
+
+/// Checks that the process that sent `payload` is this child's parent, and
+/// runs this same executable: only then do the code offsets in it mean what
+/// they say (see `function.rs`).
+fn check_parent(payload: &SpawnPayload) -> std::result::Result<(), String> {
+    let parent = sys::parent_pid();
+    if payload.me.parent != parent {
+        return Err(format!(
+            "the start arguments name process {} as the parent, but the parent is process {parent}",
+            payload.me.parent
+        ));
+    }
+    let ours = sys::executable_id(None)
+        .map_err(|e| format!("cannot identify this program's executable: {e}"))?;
+    let theirs = match sys::executable_id(Some(parent)) {
+        Ok(theirs) => theirs,
+        // No `/proc` to ask (see `function.rs`): the other checks must do.
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "cannot identify the executable of parent process {parent}: {e}"
+            ));
+        }
+    };
+    if ours != theirs {
+        return Err(format!(
+            "parent process {parent} runs another executable than this one; \
+             only a program can start itself as a spawned child"
+        ));
+    }
+    Ok(())
 }
