@@ -132,6 +132,9 @@ pub enum ErrorKind {
     /// This process closed the queue (`Queue::close`): it can no longer put
     /// or get through it.
     QueueClosed,
+    /// `JoinableQueue::task_done` was called more times than items were put
+    /// (Python's `ValueError`).
+    TaskDoneTooOften,
     /// A pool's initializer failed (panicked) in a worker, so that worker
     /// runs no task: each task given to it fails with this error.
     InitializerFailed {
@@ -314,6 +317,11 @@ impl fmt::Display for Error {
                 f,
                 "process {pid} closed this queue (Queue::close), so it can no longer put or get \
                  through it; other processes still can"
+            ),
+            ErrorKind::TaskDoneTooOften => write!(
+                f,
+                "JoinableQueue::task_done in process {pid} was called more times than items were \
+                 put: call it once for each item taken with get, and only then"
             ),
             ErrorKind::InitializerFailed { pid, message } => write!(
                 f,

@@ -75,9 +75,9 @@
 //! | `q.put_nowait(x)`, `q.get_nowait()` | [`Queue::try_put`], [`Queue::try_get`] | `queue.Full` and `queue.Empty` are [`ErrorKind::QueueFull`] and [`ErrorKind::QueueEmpty`] |
 //! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::qsize`], [`Queue::empty`], [`Queue::full`] | as in Python, true only at the moment of asking |
 //! | `q.close()` | [`Queue::close`] | `join_thread` and `cancel_join_thread` have nothing to do: there is no feeder thread |
-//! | `JoinableQueue()`: `task_done()`, `join()` | `JoinableQueue`: `task_done`, `join` | `join` gives up when nobody is left who could call `task_done` |
-//! | `Pipe(duplex=True)` | `pipe(duplex)` | two `Connection`s: `send`, `recv`, `recv_timeout`, `poll`, `close` |
-//! | `conn.send_bytes(b)`, `conn.recv_bytes()` | a `Connection<Vec<u8>>` | every message is typed; bytes are one type among others |
+//! | `JoinableQueue()`: `task_done()`, `join()` | [`JoinableQueue`]: [`JoinableQueue::task_done`], [`JoinableQueue::join`] | `join` gives up when nobody is left who could call `task_done` |
+//! | `Pipe(duplex=True)` | [`pipe`]`(duplex)` | two [`Connection`]s: [`Connection::send`], [`Connection::recv`], [`Connection::recv_timeout`], [`Connection::poll`], [`Connection::close`] |
+//! | `conn.send_bytes(b)`, `conn.recv_bytes()` | a [`Connection`]`<Vec<u8>>` | every message is typed; bytes are one type among others |
 //!
 //! ## Synchronizing
 //!
@@ -87,9 +87,9 @@
 //! | `lock.acquire(block=False)` | [`Lock::try_lock`] | |
 //! | `RLock()` | `RLock` | re-entrant for one thread of one process |
 //! | `Semaphore(n)`, `BoundedSemaphore(n)` | `Semaphore::new(n)`, `BoundedSemaphore::new(n)` | `acquire` gives a guard; `release` alone is Python's bare release |
-//! | `Event()`: `set`, `clear`, `is_set`, `wait` | `Event` | `wait_timeout` says whether it was set |
+//! | `Event()`: `set`, `clear`, `is_set`, `wait` | [`Event`]: [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | [`Event::wait_timeout`] says whether it was set |
 //! | `Condition()`: `wait`, `wait_for`, `notify`, `notify_all` | `Condition` | `wait_for(pred)` is `wait_while` with the predicate reversed, as in `std::sync::Condvar` |
-//! | `Barrier(n)`: `wait`, `abort`, `broken` | `Barrier::new(n)`: `wait`, `abort`, `is_broken` | a party that dies or times out breaks it for all |
+//! | `Barrier(n)`: `wait`, `abort`, `broken` | [`Barrier::new`]`(n)`: [`Barrier::wait`], [`Barrier::abort`], [`Barrier::is_broken`] | a party that dies or times out breaks it for all |
 //!
 //! ## Sharing memory
 //!
@@ -121,9 +121,12 @@
 //! One [`Error`] type whose [`ErrorKind`] tells the cases apart, instead of
 //! Python's exceptions: `TimeoutError` is [`ErrorKind::Timeout`]; `queue.Empty`
 //! and `queue.Full`, [`ErrorKind::QueueEmpty`] and [`ErrorKind::QueueFull`];
+//! `BrokenBarrierError`, [`ErrorKind::BrokenBarrier`]; `JoinableQueue`'s
+//! `ValueError` for a `task_done` too many, [`ErrorKind::TaskDoneTooOften`];
 //! a task's exception, [`ErrorKind::TaskPanicked`]; and so on. Some have no
 //! Python counterpart because Python hangs instead: [`ErrorKind::WorkerDied`],
-//! [`ErrorKind::QueueAbandoned`], [`ErrorKind::OwnerDied`].
+//! [`ErrorKind::QueueAbandoned`], [`ErrorKind::WaitAbandoned`],
+//! [`ErrorKind::OwnerDied`].
 //!
 //! # What this crate leaves out, on purpose
 //!
@@ -165,7 +168,7 @@ pub mod shared;
 pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
-pub use ipc::{Connection, Queue, pipe};
+pub use ipc::{Connection, JoinableQueue, Queue, pipe};
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{
     ExitStatus, Process, ProcessInfo, StartMethod, active_children, cpu_count, current_process,
