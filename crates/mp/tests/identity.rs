@@ -157,6 +157,46 @@ fn pool_workers_are_active_children_with_pool_names() {
     }
 }
 
+/// Starts a grandchild (spawned or forked), which reports, and joins it.
+fn start_grandchild((reports, spawn): (Queue<Report>, bool)) {
+    let method = if spawn {
+        StartMethod::Spawn
+    } else {
+        StartMethod::Fork
+    };
+    let mut child = Process::new(report, reports)
+        .named("grandchild")
+        .start_method(method);
+    child.start().unwrap();
+    assert_eq!(child.join().unwrap(), ExitStatus::Code(0));
+}
+
+fn a_grandchild_names_its_own_parent_at_any_depth() {
+    for outer in METHODS {
+        for inner in METHODS {
+            let reports = Queue::new().unwrap();
+            let mut middle = Process::new(
+                start_grandchild,
+                (reports.clone(), inner == StartMethod::Spawn),
+            )
+            .named("middle")
+            .start_method(outer);
+            middle.start().unwrap();
+            let (name, pid, parent) = reports.get().unwrap();
+            assert_eq!(middle.join().unwrap(), ExitStatus::Code(0));
+            assert_eq!(name, "grandchild", "{outer:?} then {inner:?}");
+            assert_ne!(pid, middle.pid().unwrap());
+            // Its parent is the middle process, not ours (a fork copies the
+            // middle process's own identity, which must be rewritten).
+            assert_eq!(
+                parent,
+                Some(("middle".to_owned(), middle.pid().unwrap(), true)),
+                "{outer:?} then {inner:?}"
+            );
+        }
+    }
+}
+
 /// What a pool task sees: its worker's name and its parent's name and pid.
 fn worker_identity((): ()) -> (String, Option<(String, u32)>) {
     let parent = mp::parent_process().map(|p| (p.name().to_owned(), p.pid()));
@@ -296,6 +336,7 @@ fn main() -> ExitCode {
         active_children_lists_running_children_until_they_end,
         pool_workers_are_active_children_with_pool_names,
         a_pool_worker_knows_its_name_and_its_parent,
+        a_grandchild_names_its_own_parent_at_any_depth,
         a_child_sees_its_parent_die,
         cpu_count_counts_the_cpus_a_process_may_use,
     ])
