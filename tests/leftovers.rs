@@ -88,7 +88,7 @@ mod linux {
     }
 
     /// The examples that start processes.
-    const EXAMPLES: [&str; 9] = [
+    const EXAMPLES: [&str; 10] = [
         "04_process",
         "05_queue",
         "06_pool",
@@ -98,6 +98,7 @@ mod linux {
         "12_start_methods",
         "13_crash",
         "14_big_data",
+        "17_executors",
     ];
 
     /// How long anything may take before it counts as a hang. Generous on

@@ -1,5 +1,5 @@
 //! Snapshot tests of the lessons beyond the tutorial: `11_race`, `12_start_methods`, `13_crash`,
-//! `14_big_data`.
+//! `14_big_data`, `17_executors`.
 //!
 //! Each runs the built example binary, as a learner would, and compares what it printed
 //! with `tests/snapshots/<stem>.snap`. The examples check their own claims with `assert!`
@@ -63,4 +63,45 @@ fn big_data_rejects_a_bad_flag() {
     let mut bad = common::example("14_big_data");
     bad.args(["--n", "1"]);
     settings().bind(|| assert_cmd_snapshot!("14_big_data_bad_flag", bad));
+}
+
+/// Every order of `items`, each as `{:?}` prints a list: `[0, 1, 4, 9]`, `[0, 1, 9, 4]`, ...
+fn every_order(items: &[u64]) -> Vec<String> {
+    if items.len() <= 1 {
+        return vec![format!("{items:?}")];
+    }
+    let mut orders = Vec::new();
+    for (i, first) in items.iter().enumerate() {
+        let mut rest = items.to_vec();
+        rest.remove(i);
+        for order in every_order(&rest) {
+            let tail = order.trim_start_matches('[');
+            let joined = if tail == "]" {
+                format!("[{first}]")
+            } else {
+                format!("[{first}, {tail}")
+            };
+            orders.push(joined);
+        }
+    }
+    orders
+}
+
+#[test]
+fn executors() {
+    // `as completed` lists the four results in the order their tasks finished, which the
+    // scheduler decides: each of the 24 orders of [0, 1, 4, 9] is legal and shows as [ORDER];
+    // anything else (a result lost, doubled or wrong) is left as it is and fails the comparison.
+    let orders = every_order(&[0, 1, 4, 9]);
+    assert_eq!(orders.len(), 24);
+    let escaped: Vec<String> = orders
+        .iter()
+        .map(|order| order.replace('[', r"\[").replace(']', r"\]"))
+        .collect();
+    let mut settings = settings();
+    settings.add_filter(
+        &format!("as completed: (?:{})", escaped.join("|")),
+        "as completed: [ORDER]",
+    );
+    settings.bind(|| assert_cmd_snapshot!("17_executors", common::example("17_executors")));
 }

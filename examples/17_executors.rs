@@ -1,0 +1,93 @@
+//! Python's `concurrent.futures` (`submit`, `as_completed`, `map`) on threads, with
+//! `thread::scope` and rayon, and on processes, with `mp::Pool`; then a process worker killed
+//! mid-task (beyond 三.3 进程池). Run: `cargo run --example 17_executors`
+
+use std::{sync::mpsc, thread, time::Instant};
+
+use mp::{AsyncResult, ErrorKind, ExitStatus, Pool};
+use rayon::prelude::*;
+
+fn job(x: u64) -> u64 {
+    x * x
+}
+
+/// Dies like `kill -9` does it, at a known moment: in the middle of its task.
+fn killed_mid_task(_: u64) -> u64 {
+    // SAFETY: kill has no memory-safety preconditions; SIGKILL ends this process here.
+    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    unreachable!("SIGKILL cannot be caught")
+}
+
+/// Python's `submit` then `result()`, `as_completed` and `map`, on threads.
+fn on_threads(threads: &rayon::ThreadPool, tasks: u64) -> [Vec<u64>; 3] {
+    let submitted = thread::scope(|s| {
+        let futures: Vec<_> = (0..tasks).map(|x| s.spawn(move || job(x))).collect(); // submit
+        futures.into_iter().map(|f| f.join().unwrap()).collect() // result(); job never panics
+    });
+    let (finished, results) = mpsc::channel(); // as_completed: each task sends when it is done
+    for x in 0..tasks {
+        let finished = finished.clone();
+        threads.spawn(move || finished.send(job(x)).expect("main takes every result"));
+    }
+    drop(finished); // the channel ends once the last task has sent its result
+    let completed = results.into_iter().collect();
+    let mapped = threads.install(|| (0..tasks).into_par_iter().map(job).collect()); // map
+    [submitted, completed, mapped]
+}
+
+/// The same three, on worker processes.
+fn on_processes(pool: &Pool, tasks: u64) -> mp::Result<[Vec<u64>; 3]> {
+    let submit = |x| pool.apply_async(job, x); // executor.submit(job, x)
+    let futures: Vec<AsyncResult<u64>> = (0..tasks).map(submit).collect::<mp::Result<_>>()?;
+    let submitted = futures
+        .into_iter()
+        .map(AsyncResult::get)
+        .collect::<mp::Result<_>>()?;
+    let as_completed = pool.imap_unordered(job, 0..tasks)?; // yields results as they finish
+    let completed = as_completed.collect::<mp::Result<_>>()?;
+    Ok([submitted, completed, pool.map(job, 0..tasks)?])
+}
+
+fn report(who: &str, [submitted, completed, mapped]: [Vec<u64>; 3]) {
+    let mut sorted = completed.clone();
+    sorted.sort();
+    assert!(submitted == [0, 1, 4, 9] && mapped == submitted && sorted == submitted);
+    println!("{who}\n  submit, then result: {submitted:?}\n  as completed: {completed:?}");
+    println!("  map: {mapped:?}");
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    mp::init();
+    // Processes first: the pools fork their workers before this program has any other thread.
+    let pool = Pool::new(2)?; // ProcessPoolExecutor(max_workers=2)
+    let processes = on_processes(&pool, 4)?;
+    let start = Instant::now();
+    on_processes(&pool, 1000)?;
+    let process_task = start.elapsed() / 3000;
+
+    let lone = Pool::new(1)?; // one worker: job(5) waits behind the task that kills it
+    let doomed = lone.apply_async(killed_mid_task, 4)?;
+    let after = lone.apply_async(job, 5)?;
+    let killed = doomed.get().expect_err("its worker was killed");
+    let (after, afterwards) = (after.get()?, lone.apply(job, 6)?);
+    drop((pool, lone)); // Python's `with` block ends: the workers are stopped and reaped
+
+    let threads = rayon::ThreadPoolBuilder::new().num_threads(2).build()?; // ThreadPoolExecutor(2)
+    let on_threads_results = on_threads(&threads, 4);
+    let start = Instant::now();
+    on_threads(&threads, 1000);
+    let thread_task = start.elapsed() / 3000;
+
+    report(
+        "threads: thread::scope, rayon (2 threads)",
+        on_threads_results,
+    );
+    report("processes: mp::Pool (2 workers)", processes);
+    let sigkill = ExitStatus::Signal(libc::SIGKILL);
+    assert!(matches!(killed.kind(), ErrorKind::WorkerDied { status, .. } if *status == sigkill));
+    assert_eq!((after, afterwards), (25, 36));
+    println!("processes: a worker killed mid-task, on a pool of 1\n  killed_mid_task(4): {killed}");
+    println!("  job(5), submitted after it: {after}\n  job(6), submitted afterwards: {afterwards}");
+    println!("3 x 1,000 tasks: {thread_task:.1?} each on threads, {process_task:.1?} on processes");
+    Ok(())
+}
