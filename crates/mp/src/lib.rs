@@ -177,4 +177,7 @@ pub use process::{
 pub use shared::{
     Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, SharedSlice, Value, ValueGuard,
 };
-pub use sync::{Barrier, Event, Lock, LockGuard, LockResult, OwnerDied};
+pub use sync::{
+    Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockGuard, LockResult,
+    OwnerDied, RLock, RLockGuard, Semaphore, SemaphoreGuard, WaitError, WaitResult,
+};

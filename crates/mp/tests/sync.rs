@@ -12,7 +12,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mp::{Barrier, ErrorKind, Event, ExitStatus, Process, Queue, StartMethod};
+use mp::{
+    AtomicValue, Barrier, BoundedSemaphore, Condition, ErrorKind, Event, ExitStatus, Process,
+    Queue, RLock, Semaphore, StartMethod,
+};
 
 const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::Spawn];
 
@@ -58,6 +61,15 @@ fn signal_then_block((here, never): (Event, Event)) {
     here.set();
     let _ = never.wait();
     std::process::exit(3); // only if the parent died
+}
+
+/// Joins scoped threads one by one. An explicit join waits until each thread
+/// has really ended; the end of a scope only waits until their closures
+/// returned, and a later test's fork must not see them still alive.
+fn join_all<T>(threads: Vec<std::thread::ScopedJoinHandle<'_, T>>) {
+    for thread in threads {
+        thread.join().unwrap();
+    }
 }
 
 /// Kills `p` with SIGKILL and reaps it.
@@ -268,17 +280,20 @@ fn barrier_between_threads_holds_every_round() {
     let barrier = Barrier::new(THREADS).unwrap();
     let arrived = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for _ in 0..THREADS {
-            s.spawn(|| {
-                for round in 0..ROUNDS {
-                    arrived.fetch_add(1, Ordering::SeqCst);
-                    let index = barrier.wait().unwrap();
-                    assert!(index < THREADS);
-                    // Nobody passes round `round` before all have reached it.
-                    assert!(arrived.load(Ordering::SeqCst) >= (round + 1) * THREADS);
-                }
-            });
-        }
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                s.spawn(|| {
+                    for round in 0..ROUNDS {
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        let index = barrier.wait().unwrap();
+                        assert!(index < THREADS);
+                        // Nobody passes round `round` before all have reached it.
+                        assert!(arrived.load(Ordering::SeqCst) >= (round + 1) * THREADS);
+                    }
+                })
+            })
+            .collect();
+        join_all(threads);
     });
     assert_eq!(arrived.into_inner(), THREADS * ROUNDS);
 }
@@ -392,6 +407,478 @@ fn barrier_of_one_and_of_zero() {
     assert!(err.to_string().contains("at least one party"), "{err}");
 }
 
+// ---- Semaphore and BoundedSemaphore --------------------------------------
+
+/// Takes a permit, says so, and keeps it until `release` is set.
+fn hold_permit((sem, holding, release): (Semaphore, Event, Event)) {
+    let _permit = sem.acquire().unwrap();
+    holding.set();
+    release.wait().unwrap();
+}
+
+fn semaphore_admits_its_value_and_no_more_across_processes() {
+    for method in METHODS {
+        let sem = Semaphore::new(2).unwrap();
+        let release = Event::new().unwrap();
+        let holding: Vec<Event> = (0..2).map(|_| Event::new().unwrap()).collect();
+        let mut holders: Vec<Process> = holding
+            .iter()
+            .map(|h| {
+                start(
+                    hold_permit,
+                    (sem.clone(), h.clone(), release.clone()),
+                    method,
+                )
+            })
+            .collect();
+        for h in &holding {
+            h.wait().unwrap();
+        }
+        // Both permits are out.
+        assert_eq!(sem.value(), 0);
+        assert!(sem.try_acquire().unwrap().is_none());
+        assert!(
+            sem.acquire_timeout(Duration::from_millis(20))
+                .unwrap()
+                .is_none()
+        );
+        release.set();
+        // A holder gives its permit back on the way out.
+        let permit = sem.acquire().unwrap();
+        for p in &mut holders {
+            assert!(p.join().unwrap().success(), "{method:?}");
+        }
+        assert_eq!(sem.value(), 1);
+        drop(permit);
+        assert_eq!(sem.value(), 2);
+    }
+}
+
+fn semaphore_between_threads_never_admits_more_than_its_value() {
+    const PERMITS: usize = 3;
+    let sem = Semaphore::new(PERMITS).unwrap();
+    let inside = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..200 {
+                        let _permit = sem.acquire().unwrap();
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        join_all(threads);
+    });
+    assert!(most.into_inner() <= PERMITS);
+    assert_eq!(sem.value(), PERMITS);
+}
+
+fn semaphore_gets_back_the_permit_of_a_killed_holder() {
+    for method in METHODS {
+        let sem = Semaphore::new(1).unwrap();
+        let holding = Event::new().unwrap();
+        let never = Event::new().unwrap();
+        let mut p = start(hold_permit, (sem.clone(), holding.clone(), never), method);
+        holding.wait().unwrap();
+        assert!(sem.try_acquire().unwrap().is_none(), "the child holds it");
+        kill(&mut p);
+        // Python's semaphore would have lost this permit for ever.
+        let permit = sem
+            .try_acquire()
+            .unwrap()
+            .expect("the dead holder's permit");
+        drop(permit);
+        assert_eq!(sem.value(), 1);
+    }
+}
+
+fn a_waiting_acquire_gets_the_permit_of_a_holder_killed_meanwhile() {
+    for method in METHODS {
+        let sem = BoundedSemaphore::new(1).unwrap();
+        let holding = Event::new().unwrap();
+        let never = Event::new().unwrap();
+        let mut p = start(
+            hold_bounded_permit,
+            (sem.clone(), holding.clone(), never),
+            method,
+        );
+        holding.wait().unwrap();
+        // Kill the holder from a thread once this thread is asleep in acquire.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            let killer = s.spawn(move || {
+                wait_until_asleep(std::process::id(), rx.recv().unwrap());
+                kill(&mut p);
+            });
+            tx.send(gettid()).unwrap();
+            let permit = sem.acquire().unwrap();
+            drop(permit);
+            killer.join().unwrap();
+        });
+        assert_eq!(sem.value(), 1);
+    }
+}
+
+fn hold_bounded_permit((sem, holding, release): (BoundedSemaphore, Event, Event)) {
+    let _permit = sem.acquire().unwrap();
+    holding.set();
+    release.wait().unwrap();
+}
+
+/// Run in a child: a leaked guard leaks its mapping and its memfd, which the
+/// harness would rightly count as a leak in this process.
+fn in_a_child(body: fn(())) {
+    for method in METHODS {
+        let mut p = start(body, (), method);
+        assert_eq!(p.join().unwrap(), ExitStatus::Code(0), "{method:?}");
+    }
+}
+
+fn a_leaked_permit_comes_back_when_its_thread_ends() {
+    in_a_child(leak_a_permit_in_a_thread);
+}
+
+fn leak_a_permit_in_a_thread(_: ()) {
+    let sem = Semaphore::new(1).unwrap();
+    // Joined for real (pthread_join), so the thread has ended, and the kernel
+    // has marked its robust locks, by the time `join` returns.
+    let leaker = sem.clone();
+    std::thread::spawn(move || std::mem::forget(leaker.acquire().unwrap()))
+        .join()
+        .unwrap();
+    assert_eq!(sem.value(), 0);
+    // The thread ended holding it: its permit is returned.
+    let permit = sem
+        .try_acquire()
+        .unwrap()
+        .expect("the ended thread's permit");
+    drop(permit);
+    assert_eq!(sem.value(), 1);
+}
+
+fn bare_release(sem: Semaphore) {
+    sem.release().unwrap();
+}
+
+fn semaphore_release_signals_another_process_and_forget_hands_over_a_permit() {
+    for method in METHODS {
+        // Zero permits: the child's release is a signal.
+        let signal = Semaphore::new(0).unwrap();
+        let mut p = start(bare_release, signal.clone(), method);
+        signal.acquire().unwrap().forget();
+        assert!(p.join().unwrap().success());
+        assert_eq!(signal.value(), 0);
+        // A permit taken here, forgotten, then released by the child.
+        let sem = Semaphore::new(1).unwrap();
+        sem.acquire().unwrap().forget();
+        assert_eq!(sem.value(), 0);
+        let mut p = start(bare_release, sem.clone(), method);
+        assert!(p.join().unwrap().success());
+        assert_eq!(sem.value(), 1);
+    }
+}
+
+fn bounded_semaphore_refuses_a_release_past_its_bound() {
+    let sem = BoundedSemaphore::new(2).unwrap();
+    let err = sem.release().unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::ReleasedTooOften { bound: 2 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("released more times"), "{err}");
+    assert_eq!(sem.value(), 2);
+    let permit = sem.acquire().unwrap();
+    assert_eq!(sem.value(), 1);
+    sem.release().unwrap(); // allowed: a permit is out
+    assert_eq!(sem.value(), 2);
+    drop(permit); // its permit was already released: not added past the bound
+    assert_eq!(sem.value(), 2);
+    // A plain Semaphore takes extra releases.
+    let plain = Semaphore::new(1).unwrap();
+    plain.release().unwrap();
+    assert_eq!(plain.value(), 2);
+}
+
+fn semaphore_acquire_gives_up_when_nobody_can_release() {
+    let sem = Semaphore::new(0).unwrap();
+    let err = sem.acquire().unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::WaitAbandoned {
+                what: "Semaphore::acquire"
+            }
+        ),
+        "{err}"
+    );
+    assert!(Semaphore::new(usize::MAX).is_err());
+}
+
+// ---- Condition -----------------------------------------------------------
+
+fn set_and_notify((cond, ready): (Condition, AtomicValue<u32>)) {
+    let _guard = cond.lock().unwrap();
+    ready.store(1);
+    cond.notify_all();
+}
+
+fn condition_wait_while_sees_a_change_made_in_a_child() {
+    for method in METHODS {
+        let cond = Condition::new().unwrap();
+        let ready = AtomicValue::new(0).unwrap();
+        let guard = cond.lock().unwrap();
+        let mut p = start(set_and_notify, (cond.clone(), ready.clone()), method);
+        // The child cannot change `ready` before we wait: we hold the lock.
+        assert_eq!(ready.load(), 0);
+        let guard = cond.wait_while(guard, || ready.load() == 0).unwrap();
+        assert_eq!(ready.load(), 1);
+        drop(guard);
+        assert!(p.join().unwrap().success(), "{method:?}");
+    }
+}
+
+/// Waits for `ready`, then reports which pid it is, for the parent to count.
+fn wait_for_ready((cond, ready, woken): (Condition, AtomicValue<u32>, Queue<u32>)) {
+    let guard = cond.lock().unwrap();
+    let _guard = cond.wait_while(guard, || ready.load() == 0).unwrap();
+    woken.put(std::process::id()).unwrap();
+}
+
+fn condition_notify_all_wakes_every_waiting_process() {
+    for method in METHODS {
+        let cond = Condition::new().unwrap();
+        let ready = AtomicValue::new(0).unwrap();
+        let woken = Queue::new().unwrap();
+        let mut waiters: Vec<Process> = (0..3)
+            .map(|_| {
+                start(
+                    wait_for_ready,
+                    (cond.clone(), ready.clone(), woken.clone()),
+                    method,
+                )
+            })
+            .collect();
+        {
+            let _guard = cond.lock().unwrap();
+            ready.store(1);
+            cond.notify_all();
+        }
+        let mut pids: Vec<u32> = (0..3).map(|_| woken.get().unwrap()).collect();
+        let mut expected: Vec<u32> = waiters.iter().map(|p| p.pid().unwrap()).collect();
+        pids.sort();
+        expected.sort();
+        assert_eq!(pids, expected, "{method:?}");
+        for p in &mut waiters {
+            assert!(p.join().unwrap().success());
+        }
+    }
+}
+
+fn condition_between_threads_hands_over_items_one_by_one() {
+    let cond = Condition::new().unwrap();
+    let slot = std::sync::atomic::AtomicU32::new(0); // 0: empty
+    let mut received = Vec::new();
+    std::thread::scope(|s| {
+        let producer = s.spawn(|| {
+            for item in 1..=100 {
+                let guard = cond.lock().unwrap();
+                let _guard = cond
+                    .wait_while(guard, || slot.load(Ordering::SeqCst) != 0)
+                    .unwrap();
+                slot.store(item, Ordering::SeqCst);
+                cond.notify_all();
+            }
+        });
+        while received.len() < 100 {
+            let guard = cond.lock().unwrap();
+            let _guard = cond
+                .wait_while(guard, || slot.load(Ordering::SeqCst) == 0)
+                .unwrap();
+            received.push(slot.swap(0, Ordering::SeqCst));
+            cond.notify_all();
+        }
+        producer.join().unwrap();
+    });
+    assert_eq!(received, (1..=100).collect::<Vec<u32>>());
+}
+
+fn condition_wait_timeout_and_the_wrong_guard() {
+    let cond = Condition::new().unwrap();
+    let guard = cond.lock().unwrap();
+    let (guard, notified) = cond.wait_timeout(guard, Duration::from_millis(20)).unwrap();
+    assert!(!notified);
+    // The lock is held again: nobody else can take it.
+    assert!(cond.try_lock().is_none());
+    let other = Condition::new().unwrap();
+    let err = other.wait(guard).unwrap_err();
+    assert!(
+        matches!(err.error().kind(), ErrorKind::InvalidArgument(_)),
+        "{err}"
+    );
+    let guard = err.into_guard(); // still the first condition's lock
+    assert!(cond.try_lock().is_none());
+    drop(guard);
+    assert!(cond.try_lock().is_some());
+}
+
+fn condition_wait_gives_up_with_the_lock_held_when_nobody_can_notify() {
+    let cond = Condition::new().unwrap();
+    let guard = cond.lock().unwrap();
+    let err = cond.wait(guard).unwrap_err();
+    assert!(
+        matches!(
+            err.error().kind(),
+            ErrorKind::WaitAbandoned {
+                what: "Condition::wait"
+            }
+        ),
+        "{err}"
+    );
+    let _guard = err.into_guard();
+    assert!(cond.try_lock().is_none());
+}
+
+fn lock_condition_and_die(cond: Condition) {
+    let _guard = cond.lock().unwrap();
+    std::process::abort();
+}
+
+fn condition_holder_death_is_reported_to_the_next() {
+    for method in METHODS {
+        let cond = Condition::new().unwrap();
+        let mut p = start(lock_condition_and_die, cond.clone(), method);
+        let pid = p.pid().unwrap();
+        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGABRT));
+        let died = cond.lock().expect_err("the holder died");
+        assert_eq!(died.pid(), Some(pid));
+        drop(died.into_guard());
+        drop(cond.lock().expect("consistent again"));
+    }
+}
+
+/// Waits on the condition after telling the parent its ids; killed while asleep.
+fn wait_on_condition((cond, ids): (Condition, Queue<(u32, u32)>)) {
+    let guard = cond.lock().unwrap();
+    ids.put((std::process::id(), gettid())).unwrap();
+    let _ = cond.wait(guard);
+    std::process::exit(3);
+}
+
+fn a_waiter_killed_while_asleep_leaves_the_condition_working() {
+    for method in METHODS {
+        let cond = Condition::new().unwrap();
+        let ids = Queue::new().unwrap();
+        let mut p = start(wait_on_condition, (cond.clone(), ids.clone()), method);
+        let (pid, tid) = ids.get().unwrap();
+        wait_until_asleep(pid, tid);
+        kill(&mut p);
+        // A pthread condvar could be left with a waiter count nobody fixes;
+        // this one keeps no list of waiters.
+        cond.notify_all();
+        let ready = AtomicValue::new(0).unwrap();
+        let woken = Queue::new().unwrap();
+        let mut q = start(
+            wait_for_ready,
+            (cond.clone(), ready.clone(), woken.clone()),
+            method,
+        );
+        {
+            let _guard = cond
+                .lock()
+                .expect("the killed waiter did not hold the lock");
+            ready.store(1);
+            cond.notify();
+        }
+        assert_eq!(woken.get().unwrap(), q.pid().unwrap());
+        assert!(q.join().unwrap().success());
+    }
+}
+
+// ---- RLock ---------------------------------------------------------------
+
+fn rlock_reenters_in_its_thread_and_excludes_other_threads() {
+    let rlock = RLock::new().unwrap();
+    let outer = rlock.lock().unwrap();
+    let inner = rlock.lock().unwrap();
+    let third = rlock.try_lock().expect("its own thread").unwrap();
+    std::thread::scope(|s| {
+        assert!(s.spawn(|| rlock.try_lock().is_none()).join().unwrap());
+    });
+    drop(third);
+    drop(outer); // guards may drop in any order
+    std::thread::scope(|s| {
+        assert!(s.spawn(|| rlock.try_lock().is_none()).join().unwrap());
+    });
+    drop(inner);
+    std::thread::scope(|s| {
+        assert!(s.spawn(|| rlock.try_lock().is_some()).join().unwrap());
+    });
+}
+
+/// Exits 0 if the lock is busy, 7 if this process could take it.
+fn try_rlock(rlock: RLock) {
+    std::process::exit(if rlock.try_lock().is_none() { 0 } else { 7 });
+}
+
+fn rlock_held_by_the_parent_is_busy_for_a_child_even_a_forked_copy() {
+    for method in METHODS {
+        let rlock = RLock::new().unwrap();
+        let guard = rlock.lock().unwrap();
+        // A forked child has a copy of our guard and of our thread's
+        // numbers, but it is another process: it does not hold the lock.
+        let mut p = start(try_rlock, rlock.clone(), method);
+        assert_eq!(p.join().unwrap(), ExitStatus::Code(0), "{method:?}");
+        drop(guard);
+        let mut p = start(try_rlock, rlock.clone(), method);
+        assert_eq!(p.join().unwrap(), ExitStatus::Code(7), "{method:?}");
+    }
+}
+
+fn lock_rlock_twice_and_die(rlock: RLock) {
+    let _outer = rlock.lock().unwrap();
+    let _inner = rlock.lock().unwrap();
+    std::process::abort();
+}
+
+fn rlock_holder_death_is_reported_and_the_count_starts_again() {
+    for method in METHODS {
+        let rlock = RLock::new().unwrap();
+        let mut p = start(lock_rlock_twice_and_die, rlock.clone(), method);
+        let pid = p.pid().unwrap();
+        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGABRT));
+        let died = rlock.lock().expect_err("the holder died");
+        assert_eq!(died.pid(), Some(pid));
+        let guard = died.into_guard();
+        // Held once by us now, not three times: one drop frees it.
+        drop(guard);
+        std::thread::scope(|s| {
+            assert!(s.spawn(|| rlock.try_lock().is_some()).join().unwrap());
+        });
+    }
+}
+
+fn an_rlock_leaked_by_an_ended_thread_is_reported_not_reentered() {
+    in_a_child(leak_an_rlock_in_a_thread);
+}
+
+fn leak_an_rlock_in_a_thread(_: ()) {
+    let rlock = RLock::new().unwrap();
+    let leaker = rlock.clone();
+    std::thread::spawn(move || std::mem::forget(leaker.lock().unwrap()))
+        .join()
+        .unwrap();
+    // The thread ended holding it; a new thread may get the same numbers,
+    // but the robust mutex tells it apart: owner died, not re-entry.
+    let died = rlock.lock().expect_err("its holder ended");
+    assert_eq!(died.pid(), Some(std::process::id()));
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
         event_set_in_a_child_wakes_the_parent,
@@ -410,5 +897,24 @@ fn main() -> ExitCode {
         barrier_abort_wakes_a_waiting_thread,
         barrier_gives_up_when_the_other_party_died_before_arriving,
         barrier_of_one_and_of_zero,
+        semaphore_admits_its_value_and_no_more_across_processes,
+        semaphore_between_threads_never_admits_more_than_its_value,
+        semaphore_gets_back_the_permit_of_a_killed_holder,
+        a_waiting_acquire_gets_the_permit_of_a_holder_killed_meanwhile,
+        a_leaked_permit_comes_back_when_its_thread_ends,
+        semaphore_release_signals_another_process_and_forget_hands_over_a_permit,
+        bounded_semaphore_refuses_a_release_past_its_bound,
+        semaphore_acquire_gives_up_when_nobody_can_release,
+        condition_wait_while_sees_a_change_made_in_a_child,
+        condition_notify_all_wakes_every_waiting_process,
+        condition_between_threads_hands_over_items_one_by_one,
+        condition_wait_timeout_and_the_wrong_guard,
+        condition_wait_gives_up_with_the_lock_held_when_nobody_can_notify,
+        condition_holder_death_is_reported_to_the_next,
+        a_waiter_killed_while_asleep_leaves_the_condition_working,
+        rlock_reenters_in_its_thread_and_excludes_other_threads,
+        rlock_held_by_the_parent_is_busy_for_a_child_even_a_forked_copy,
+        rlock_holder_death_is_reported_and_the_count_starts_again,
+        an_rlock_leaked_by_an_ended_thread_is_reported_not_reentered,
     ])
 }

@@ -10,16 +10,25 @@
 //! | `Lock` | [`Lock`] | the next `lock` gets [`OwnerDied`] |
 //! | `Event` | [`Event`] | nothing; a waiter nobody is left to wake gets an error |
 //! | `Barrier` | [`Barrier`] | a party that dies waiting breaks it for everyone |
+//! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`], [`BoundedSemaphore`] | a dead holder's permit comes back |
+//! | `Condition` | [`Condition`] | its lock's holder dies: the next one is told ([`WaitError`]) |
+//! | `RLock` | [`RLock`] | like `Lock` |
 //!
 //! No wait here lasts forever once nobody is left who could end it (see
 //! [`ErrorKind::WaitAbandoned`](crate::ErrorKind::WaitAbandoned)); how each
 //! primitive sleeps is explained in `sync/wait.rs`.
 
 mod barrier;
+mod condition;
 mod event;
 pub(crate) mod lock;
+mod rlock;
+mod semaphore;
 pub(crate) mod wait;
 
 pub use barrier::Barrier;
+pub use condition::{Condition, ConditionGuard, WaitError, WaitResult};
 pub use event::Event;
 pub use lock::{Lock, LockGuard, LockResult, OwnerDied};
+pub use rlock::{RLock, RLockGuard};
+pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};

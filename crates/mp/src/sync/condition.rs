@@ -1,0 +1,327 @@
+//! Waiting for a change that another process makes under a lock: Python's
+//! `multiprocessing.Condition`.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::shm::SharedMemory;
+use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+use crate::sync::wait::{Waited, futex_wake, wait_on};
+
+/// A condition variable with its own lock, shared between processes (and
+/// threads): Python's `multiprocessing.Condition()`.
+///
+/// Take the lock with [`lock`](Condition::lock), look at the shared state
+/// (a [`Value`](crate::Value), an [`AtomicValue`](crate::AtomicValue), ...),
+/// and if it is not what you need, [`wait`](Condition::wait): that lets go
+/// of the lock while it sleeps and takes it again before it returns. Whoever
+/// changes the state does so holding the lock, then calls
+/// [`notify`](Condition::notify) or [`notify_all`](Condition::notify_all).
+///
+/// ```
+/// use mp::{AtomicValue, Condition, Process};
+///
+/// fn job((cond, ready): (Condition, AtomicValue<u32>)) {
+///     let _guard = cond.lock().unwrap();
+///     ready.store(1);
+///     cond.notify_all();
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init();
+///     let cond = Condition::new()?;
+///     let ready = AtomicValue::new(0)?;
+///     let mut p = Process::new(job, (cond.clone(), ready.clone()));
+///     p.start()?;
+///     let guard = cond.lock()?;
+///     // Python: cond.wait_for(lambda: ready.value == 1)
+///     let _guard = cond.wait_while(guard, || ready.load() == 0)?;
+///     p.join()?;
+///     Ok(())
+/// }
+/// ```
+///
+/// # Differences from Python
+///
+/// - Like `std::sync::Condvar`, a `wait` may return without a `notify`
+///   (a "spurious" wake-up), and one `notify` may wake more than one waiter.
+///   Always check the state again: [`wait_while`](Condition::wait_while)
+///   does it for you.
+/// - `notify` does not need the lock (Python raises if it is not held);
+///   changing the state does, or a waiter may check it, miss the change and
+///   sleep through the notify.
+/// - Python's `wait_for(predicate)` waits *until* the predicate is true;
+///   `wait_while(condition)`, as in std, waits *while* its closure is true.
+///
+/// # A process that dies
+///
+/// The lock is a robust one, like [`Lock`](crate::Lock): if its holder dies,
+/// the next `lock` (or the re-locking at the end of a `wait`) is told so.
+/// A *waiter* that dies leaves nothing behind: waiters sleep on one word of
+/// shared memory and keep no list (see `sync/wait.rs`), which is why this is
+/// not a process-shared `pthread_cond_t`.
+///
+/// A waiting `wait` checks every 50 ms whether anybody is left who could
+/// notify (another thread of its process, a running child, its parent): if
+/// not, it takes the lock again and returns [`ErrorKind::WaitAbandoned`] in a
+/// [`WaitError`] that carries the guard.
+#[derive(Clone)]
+pub struct Condition {
+    memory: SharedMemory,
+}
+
+#[repr(C)]
+struct State {
+    lock: RawLock,
+    /// Bumped by every notify; the futex word waiters sleep on.
+    notifies: AtomicU32,
+}
+
+/// Holding this is holding the lock of a [`Condition`]; dropping it
+/// releases the lock. `!Send` and `Sync`, and it keeps the memory mapped
+/// when leaked, like [`LockGuard`](crate::LockGuard).
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ConditionGuard<'a> {
+    condition: &'a Condition,
+    _mapping: SharedMemory,
+    _not_send: NotSend,
+}
+
+/// What a [`Condition`]'s waits return: the guard, or a [`WaitError`] that
+/// also carries it (the lock is held again either way).
+pub type WaitResult<G> = std::result::Result<G, WaitError<G>>;
+
+/// A wait on a [`Condition`] ended in trouble, but the lock is held again:
+/// [`WaitError::into_guard`] gives the guard to go on. The error is
+/// [`ErrorKind::OwnerDied`] (the lock's holder died while this one slept),
+/// [`ErrorKind::WaitAbandoned`] (nobody is left who could notify), or
+/// [`ErrorKind::InvalidArgument`] (the guard came from another condition;
+/// it is handed back untouched). With `?`, it becomes that [`Error`].
+pub struct WaitError<G> {
+    guard: G,
+    error: Error,
+}
+
+impl<G> WaitError<G> {
+    /// What went wrong.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The guard: the lock is held by this thread.
+    pub fn into_guard(self) -> G {
+        self.guard
+    }
+
+    fn map<H>(self, f: impl FnOnce(G) -> H) -> WaitError<H> {
+        WaitError {
+            guard: f(self.guard),
+            error: self.error,
+        }
+    }
+}
+
+impl<G> fmt::Debug for WaitError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<G> fmt::Display for WaitError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<G> std::error::Error for WaitError<G> {}
+
+impl<G> From<WaitError<G>> for Error {
+    fn from(err: WaitError<G>) -> Self {
+        err.error
+    }
+}
+
+impl Condition {
+    /// Makes a condition with a new lock of its own (Python's `Condition()`).
+    pub fn new() -> Result<Self> {
+        let memory = SharedMemory::new("Condition", size_of::<State>())?;
+        // SAFETY: the memory is fresh, zeroed (a valid `notifies`),
+        // page-aligned, large enough and ours alone.
+        unsafe { RawLock::init(&raw mut (*memory.as_ptr().cast::<State>()).lock)? };
+        Ok(Condition { memory })
+    }
+
+    fn state(&self) -> &State {
+        // SAFETY: `new` put an initialized `State` at the start of this
+        // memory (deserialization checked the size); it lives as long as
+        // `self`, and its fields are made for use by many processes at once.
+        unsafe { &*self.memory.as_ptr().cast::<State>() }
+    }
+
+    fn guard(&self) -> ConditionGuard<'_> {
+        ConditionGuard {
+            condition: self,
+            _mapping: self.memory.clone(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Takes the condition's lock (Python's `acquire()`, or `with cond:`).
+    /// `Err(OwnerDied)` when its previous holder died holding it; the lock is
+    /// taken all the same (see [`Lock::lock`](crate::Lock::lock)).
+    pub fn lock(&self) -> LockResult<ConditionGuard<'_>> {
+        match self.state().lock.lock() {
+            Ok(Acquired::Clean) => Ok(self.guard()),
+            Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// Takes the lock if it is free right now; `None` if another holds it.
+    pub fn try_lock(&self) -> Option<LockResult<ConditionGuard<'_>>> {
+        match self.state().lock.try_lock() {
+            Ok(None) => None,
+            Ok(Some(Acquired::Clean)) => Some(Ok(self.guard())),
+            Ok(Some(Acquired::OwnerDied(pid))) => Some(Err(OwnerDied::new(self.guard(), pid))),
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// Wakes one waiter (Python's `notify()`); may wake more (see the type's docs).
+    pub fn notify(&self) {
+        let notifies = &self.state().notifies;
+        notifies.fetch_add(1, Ordering::Release);
+        futex_wake(notifies, 1);
+    }
+
+    /// Wakes every waiter (Python's `notify_all()`).
+    pub fn notify_all(&self) {
+        let notifies = &self.state().notifies;
+        notifies.fetch_add(1, Ordering::Release);
+        futex_wake(notifies, i32::MAX);
+    }
+
+    /// Lets go of the lock, sleeps until notified, and takes the lock again
+    /// (Python's `wait()`). May return without a notify: check the state.
+    pub fn wait<'a>(&'a self, guard: ConditionGuard<'a>) -> WaitResult<ConditionGuard<'a>> {
+        self.wait_inner(guard, None, "Condition::wait")
+            .map(|(guard, _)| guard)
+            .map_err(|err| err.map(|(guard, _)| guard))
+    }
+
+    /// Like [`Condition::wait`], for at most `timeout`: the guard, and `false`
+    /// if the time ran out without a notify (Python's `wait(timeout)` result).
+    pub fn wait_timeout<'a>(
+        &'a self,
+        guard: ConditionGuard<'a>,
+        timeout: Duration,
+    ) -> WaitResult<(ConditionGuard<'a>, bool)> {
+        self.wait_inner(guard, Some(timeout), "Condition::wait_timeout")
+    }
+
+    /// Waits as long as `condition()` is true, checking it with the lock held
+    /// before each wait and after each wake-up (Python's
+    /// `wait_for(predicate)` is `wait_while(guard, || !predicate())`).
+    pub fn wait_while<'a>(
+        &'a self,
+        mut guard: ConditionGuard<'a>,
+        mut condition: impl FnMut() -> bool,
+    ) -> WaitResult<ConditionGuard<'a>> {
+        while condition() {
+            guard = self.wait(guard)?;
+        }
+        Ok(guard)
+    }
+
+    fn wait_inner<'a>(
+        &'a self,
+        guard: ConditionGuard<'a>,
+        timeout: Option<Duration>,
+        what: &'static str,
+    ) -> WaitResult<(ConditionGuard<'a>, bool)> {
+        if !std::ptr::eq(guard.condition.memory.as_ptr(), self.memory.as_ptr()) {
+            return Err(WaitError {
+                guard: (guard, false),
+                error: Error::new(ErrorKind::InvalidArgument(
+                    "Condition::wait was given the guard of another Condition: \
+                     wait with the guard of the same condition's lock",
+                )),
+            });
+        }
+        let notifies = &self.state().notifies;
+        // Read while holding the lock: a notify that comes after we let go
+        // of it changes the word, and the futex will not sleep through that.
+        let seen = notifies.load(Ordering::Acquire);
+        drop(guard);
+        let outcome = wait_on(
+            notifies,
+            timeout,
+            |now| (now != seen).then_some(()),
+            || None,
+        );
+        let (guard, died) = match self.lock() {
+            Ok(guard) => (guard, None),
+            Err(died) => {
+                let pid = died.pid();
+                (died.into_guard(), Some(pid))
+            }
+        };
+        let notified = matches!(outcome, Waited::Ready(()));
+        if let Some(pid) = died {
+            return Err(WaitError {
+                guard: (guard, notified),
+                error: Error::new(ErrorKind::OwnerDied { pid }),
+            });
+        }
+        match outcome {
+            Waited::Abandoned => Err(WaitError {
+                guard: (guard, false),
+                error: Error::new(ErrorKind::WaitAbandoned { what }),
+            }),
+            _ => Ok((guard, notified)),
+        }
+    }
+}
+
+impl Drop for ConditionGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(err) = self.condition.state().lock.unlock() {
+            unlock_failed(err);
+        }
+    }
+}
+
+impl fmt::Debug for ConditionGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConditionGuard")
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition").finish_non_exhaustive()
+    }
+}
+
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.memory.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let memory = SharedMemory::deserialize(d)?;
+        if memory.len() < size_of::<State>() {
+            return Err(serde::de::Error::custom(
+                "a Condition's shared memory is too small",
+            ));
+        }
+        Ok(Condition { memory })
+    }
+}

@@ -1,0 +1,521 @@
+//! Counting permits between processes: Python's `multiprocessing.Semaphore`
+//! and `BoundedSemaphore`.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::shm::SharedMemory;
+use crate::sync::lock::{Acquired, NotSend, RawLock, unlock_failed};
+use crate::sync::wait::{Held, Waited, futex_wake, wait_on};
+
+/// The most holders a semaphore tracks (see "A holder that dies").
+const MAX_SLOTS: usize = 1024;
+/// The fewest it tracks, so that a `Semaphore(0)` used as a signal still can.
+const MIN_SLOTS: usize = 16;
+
+/// A semaphore shared between processes (and threads): a number of permits;
+/// [`acquire`](Semaphore::acquire) takes one, waiting while there are none,
+/// and dropping the guard it returns gives it back (Python's
+/// `multiprocessing.Semaphore`).
+///
+/// ```
+/// let pool_slots = mp::Semaphore::new(2)?; // at most two at a time
+/// {
+///     let _permit = pool_slots.acquire()?; // Python: with sem:
+///     assert_eq!(pool_slots.value(), 1);
+/// } // the permit goes back here
+/// assert_eq!(pool_slots.value(), 2);
+/// # Ok::<(), mp::Error>(())
+/// ```
+///
+/// A clone is the same semaphore; pass it to a process in its start
+/// arguments (fork or spawn), or to a thread.
+///
+/// # A bare release
+///
+/// As in Python, [`release`](Semaphore::release) adds a permit without a
+/// guard: it lets one process or thread signal another (a semaphore made
+/// with 0 permits, released by a producer and acquired by a consumer). To
+/// hand a permit taken with `acquire` to someone else to release, call
+/// [`SemaphoreGuard::forget`]. A plain `Semaphore` takes any number of
+/// releases; see [`BoundedSemaphore`] for one that refuses extra ones.
+///
+/// # A holder that dies
+///
+/// Python's semaphore loses the permit of a process that dies holding it:
+/// the others may wait forever. Here each guard also holds a robust lock of
+/// its own (see `sync/lock.rs`), one of a table of holder slots in the
+/// semaphore's memory. When the holder's thread ends for any reason, the
+/// kernel marks its lock "owner died"; a process that finds no permit left
+/// (in `try_acquire`, or every 50 ms while it waits in `acquire`) tries those
+/// locks and gives back each dead holder's permit. What is not recovered:
+///
+/// - a permit handed out beyond the table: it tracks
+///   `max(16, n)` holders at once (at most 1024), so only a plain
+///   `Semaphore` released beyond its start can have more;
+/// - a permit whose holder dies within the few instructions between taking
+///   the permit and recording it in its slot, or between clearing its slot
+///   and putting the permit back (then the permit is lost, as in Python: it
+///   is never counted twice).
+///
+/// A guard leaked with `mem::forget` keeps its permit while its thread
+/// lives; when the thread ends, the permit comes back like a dead holder's.
+///
+/// # When `acquire` gives up
+///
+/// A waiting `acquire` checks every 50 ms whether anybody is left who could
+/// release: another thread of its process, a child process it started that
+/// is still running, or (in a child) its parent. If none is, it returns
+/// [`ErrorKind::WaitAbandoned`].
+#[derive(Clone)]
+pub struct Semaphore {
+    permits: Permits,
+}
+
+/// A semaphore that refuses to be released more times than it was acquired
+/// (Python's `multiprocessing.BoundedSemaphore`): a [`release`]
+/// (BoundedSemaphore::release) that would raise its value past the number it
+/// was made with returns [`ErrorKind::ReleasedTooOften`].
+///
+/// Everything else is as for [`Semaphore`], including what happens to a
+/// holder that dies (every holder is tracked, up to 1024).
+///
+/// A guard's drop cannot return an error: when a bare `release` has already
+/// filled the semaphore to its bound, the guard's permit is not added again
+/// (the bare release was the extra one).
+#[derive(Clone)]
+pub struct BoundedSemaphore {
+    permits: Permits,
+}
+
+/// Holding this is holding one permit of a [`Semaphore`] or
+/// [`BoundedSemaphore`]; dropping it gives the permit back.
+///
+/// `!Send`, like [`LockGuard`](crate::LockGuard): the robust lock that tracks
+/// the holder must be released by the thread that took it. It keeps the
+/// semaphore's memory mapped while it exists, so a leaked guard
+/// (`mem::forget`) never leaves the C library's list of held locks pointing
+/// at unmapped memory.
+#[must_use = "the permit is given back as soon as the guard is dropped"]
+pub struct SemaphoreGuard<'a> {
+    permits: &'a Permits,
+    /// The holder slot this guard holds, if the table had one free.
+    slot: Option<&'a Slot>,
+    /// Set by [`SemaphoreGuard::forget`]: the permit is not given back.
+    forgotten: bool,
+    _mapping: SharedMemory,
+    _not_send: NotSend,
+}
+
+/// The shared part of both semaphores.
+#[derive(Clone)]
+struct Permits {
+    memory: SharedMemory,
+}
+
+/// A semaphore's state in shared memory, followed by its holder slots.
+#[repr(C)]
+struct Header {
+    /// The permits free now; the futex word that waiters sleep on.
+    value: AtomicU32,
+    /// The largest value: the initial one for a bounded semaphore; i32::MAX otherwise.
+    bound: u32,
+    /// Whether `release` past `bound` is an error (1) or merely impossible (0).
+    bounded: u32,
+    /// How many holder slots follow.
+    slots: u32,
+    /// How many waiters may be asleep on `value`: a release makes the wake-up
+    /// system call only when this is not 0. (A waiter killed while asleep
+    /// leaves it too high, which costs wake-ups that find nobody, nothing more.)
+    sleepers: AtomicU32,
+}
+
+/// One holder slot: a robust lock its holder's thread keeps while it holds
+/// a permit, so that the holder's death can be seen.
+#[repr(C)]
+struct Slot {
+    lock: RawLock,
+    /// 1 while the slot's holder has a permit (only its lock's holder changes it).
+    holds: AtomicU32,
+}
+
+fn layout(slots: usize) -> Option<(std::alloc::Layout, usize)> {
+    std::alloc::Layout::new::<Header>()
+        .extend(std::alloc::Layout::array::<Slot>(slots).ok()?)
+        .ok()
+}
+
+impl Permits {
+    fn new(value: usize, bounded: bool) -> Result<Self> {
+        if value > i32::MAX as usize {
+            return Err(ErrorKind::InvalidArgument(
+                "a semaphore's value must be below 2^31 (2,147,483,648)",
+            )
+            .into());
+        }
+        let slots = value.clamp(MIN_SLOTS, MAX_SLOTS);
+        let (layout, offset) = layout(slots).expect("at most 1024 slots fit in memory");
+        let memory = SharedMemory::new(
+            if bounded {
+                "BoundedSemaphore"
+            } else {
+                "Semaphore"
+            },
+            layout.size(),
+        )?;
+        let base = memory.as_ptr();
+        // SAFETY: the memory is fresh, zeroed, page-aligned, ours alone and
+        // `layout.size()` long: the header at offset 0 and `slots` slots at
+        // `offset` (aligned by `Layout::extend`) are in bounds and aligned.
+        // Zeroed atomics are valid values; each lock is initialized before
+        // anyone can see it.
+        unsafe {
+            let header = base.cast::<Header>();
+            (*header).value = AtomicU32::new(value as u32);
+            (*header).bound = if bounded {
+                value as u32
+            } else {
+                i32::MAX as u32
+            };
+            (*header).bounded = bounded as u32;
+            (*header).slots = slots as u32;
+            let first = base.add(offset).cast::<Slot>();
+            for i in 0..slots {
+                RawLock::init(&raw mut (*first.add(i)).lock)?;
+            }
+        }
+        Ok(Permits { memory })
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: `new` (or deserialization, which checked the size) put an
+        // initialized header at the start of this memory, which lives as
+        // long as `self`; only `value`, an atomic, changes after creation.
+        unsafe { &*self.memory.as_ptr().cast::<Header>() }
+    }
+
+    fn slots(&self) -> &[Slot] {
+        let count = self.header().slots as usize;
+        let (_, offset) = layout(count).expect("checked when the semaphore was made");
+        // SAFETY: `new` initialized `count` slots at `offset`, inside the
+        // memory (deserialization checked its size against `count`).
+        unsafe {
+            std::slice::from_raw_parts(self.memory.as_ptr().add(offset).cast::<Slot>(), count)
+        }
+    }
+
+    fn value(&self) -> usize {
+        self.header().value.load(Ordering::Relaxed) as usize
+    }
+
+    /// Takes a permit if one is free now.
+    fn take(&self) -> bool {
+        let value = &self.header().value;
+        value
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |v| v.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Puts a permit back, unless the value is at its bound; wakes a waiter.
+    fn put_back(&self) -> bool {
+        let header = self.header();
+        // SeqCst here and in `acquire`: either the waiter sees the new value
+        // before it sleeps, or this sees the waiter and wakes it.
+        let added = header
+            .value
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |v| {
+                (v < header.bound).then_some(v + 1)
+            })
+            .is_ok();
+        if added && header.sleepers.load(Ordering::SeqCst) != 0 {
+            futex_wake(&header.value, 1);
+        }
+        added
+    }
+
+    /// Gives back the permits of holders that died: their slots' locks say
+    /// "owner died". Returns whether any came back.
+    fn recover_dead_holders(&self) -> bool {
+        let mut recovered = false;
+        for slot in self.slots() {
+            if slot.holds.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            match slot.lock.try_lock() {
+                // Busy: its holder is alive.
+                Ok(None) => {}
+                Ok(Some(acquired)) => {
+                    let held = Held::new(&slot.lock);
+                    // Clean: the holder gave its permit back just now.
+                    if let Acquired::OwnerDied(_) = acquired
+                        && slot.holds.swap(0, Ordering::Relaxed) == 1
+                    {
+                        recovered |= self.put_back();
+                    }
+                    drop(held);
+                }
+                Err(err) => panic!("{err}"),
+            }
+        }
+        recovered
+    }
+
+    /// Records the permit just taken in a free holder slot, if there is one.
+    fn record(&self) -> Option<&Slot> {
+        let slots = self.slots();
+        // Start at a place that differs between processes, so that they do
+        // not all try the same first slot.
+        let start = crate::sys::pid() as usize % slots.len();
+        let (after, before) = slots.split_at(start);
+        for slot in before.iter().chain(after) {
+            if slot.holds.load(Ordering::Relaxed) != 0 {
+                continue;
+            }
+            match slot.lock.try_lock() {
+                Ok(None) => continue,
+                Ok(Some(acquired)) => {
+                    // A dead holder's slot: its permit comes back first.
+                    if let Acquired::OwnerDied(_) = acquired
+                        && slot.holds.swap(0, Ordering::Relaxed) == 1
+                    {
+                        self.put_back();
+                    }
+                    slot.holds.store(1, Ordering::Relaxed);
+                    return Some(slot);
+                }
+                Err(err) => panic!("{err}"),
+            }
+        }
+        None
+    }
+
+    fn guard(&self) -> SemaphoreGuard<'_> {
+        SemaphoreGuard {
+            permits: self,
+            slot: self.record(),
+            forgotten: false,
+            _mapping: self.memory.clone(),
+            _not_send: PhantomData,
+        }
+    }
+
+    fn try_acquire(&self) -> SemaphoreGuardOption<'_> {
+        if self.take() || (self.recover_dead_holders() && self.take()) {
+            Some(self.guard())
+        } else {
+            None
+        }
+    }
+
+    fn acquire(
+        &self,
+        timeout: Option<Duration>,
+        what: &'static str,
+    ) -> Result<SemaphoreGuardOption<'_>> {
+        let header = self.header();
+        let value = &header.value;
+        if self.take() {
+            return Ok(Some(self.guard()));
+        }
+        /// Counts this waiter among the sleepers while it exists.
+        struct Sleeper<'a>(&'a AtomicU32);
+        impl Drop for Sleeper<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        header.sleepers.fetch_add(1, Ordering::SeqCst);
+        // Orders the count before the waiter's first look at `value`.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        let _sleeper = Sleeper(&header.sleepers);
+        let ready = |v: u32| {
+            (v > 0
+                && value
+                    .compare_exchange(v, v - 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok())
+            .then_some(())
+        };
+        let idle = || {
+            self.recover_dead_holders();
+            None
+        };
+        match wait_on(value, timeout, ready, idle) {
+            Waited::Ready(()) => Ok(Some(self.guard())),
+            Waited::TimedOut => Ok(None),
+            Waited::Abandoned => Err(ErrorKind::WaitAbandoned { what }.into()),
+        }
+    }
+
+    fn release(&self) -> Result<()> {
+        if self.put_back() {
+            return Ok(());
+        }
+        let header = self.header();
+        Err(if header.bounded == 1 {
+            ErrorKind::ReleasedTooOften {
+                bound: header.bound as usize,
+            }
+            .into()
+        } else {
+            Error::new(ErrorKind::InvalidArgument(
+                "a Semaphore's value cannot go past 2^31 - 1: is something releasing in a loop?",
+            ))
+        })
+    }
+
+    fn deserialize_checked(memory: SharedMemory) -> Option<Self> {
+        if memory.len() < size_of::<Header>() {
+            return None;
+        }
+        let permits = Permits { memory };
+        let (layout, _) = layout(permits.header().slots as usize)?;
+        (layout.size() <= permits.memory.len()).then_some(permits)
+    }
+}
+
+type SemaphoreGuardOption<'a> = Option<SemaphoreGuard<'a>>;
+
+impl SemaphoreGuard<'_> {
+    /// Keeps the permit taken (Python's acquire without a matching
+    /// release here): it is no longer given back on drop, nor when this
+    /// thread ends. Someone calls `release` for it later, or it is gone.
+    pub fn forget(mut self) {
+        if let Some(slot) = self.slot.take() {
+            slot.holds.store(0, Ordering::Relaxed);
+            drop(Held::new(&slot.lock));
+        }
+        self.forgotten = true;
+    }
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    fn drop(&mut self) {
+        if self.forgotten {
+            return;
+        }
+        if let Some(slot) = self.slot {
+            // Cleared before the permit goes back: a holder that dies between
+            // the two loses its permit, rather than have it counted twice.
+            slot.holds.store(0, Ordering::Relaxed);
+            self.permits.put_back();
+            if let Err(err) = slot.lock.unlock() {
+                unlock_failed(err);
+            }
+        } else {
+            self.permits.put_back();
+        }
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreGuard")
+            .field("tracked", &self.slot.is_some())
+            .finish()
+    }
+}
+
+macro_rules! semaphore_methods {
+    ($name:ident, $python:literal) => {
+        impl $name {
+            /// The number of permits free right now (Python's `get_value()`).
+            /// Another process may take or give one a moment later.
+            pub fn value(&self) -> usize {
+                self.permits.value()
+            }
+
+            #[doc = concat!("Takes a permit, waiting while there is none (Python's `", $python, ".acquire()`);")]
+            /// the guard gives it back when dropped. Returns
+            /// [`ErrorKind::WaitAbandoned`] when nobody is left who could
+            /// release one (see [`Semaphore`]).
+            pub fn acquire(&self) -> Result<SemaphoreGuard<'_>> {
+                self.permits
+                    .acquire(None, concat!(stringify!($name), "::acquire"))
+                    .map(|guard| guard.expect("a wait without a timeout does not time out"))
+            }
+
+            /// Takes a permit if one is free now (Python's `acquire(False)`);
+            /// `Ok(None)` if not. Before it says no, it looks for holders
+            /// that died, and takes a permit one of them held.
+            pub fn try_acquire(&self) -> Result<Option<SemaphoreGuard<'_>>> {
+                Ok(self.permits.try_acquire())
+            }
+
+            /// Takes a permit, waiting at most `timeout` for one (Python's
+            /// `acquire(timeout=...)`): `Ok(None)` if none came in time.
+            pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<SemaphoreGuard<'_>>> {
+                self.permits
+                    .acquire(Some(timeout), concat!(stringify!($name), "::acquire_timeout"))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("value", &self.value())
+                    .finish()
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.permits.memory.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let memory = SharedMemory::deserialize(d)?;
+                Permits::deserialize_checked(memory)
+                    .map(|permits| $name { permits })
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(concat!(
+                            "a ",
+                            stringify!($name),
+                            "'s shared memory is too small"
+                        ))
+                    })
+            }
+        }
+    };
+}
+
+semaphore_methods!(Semaphore, "Semaphore");
+semaphore_methods!(BoundedSemaphore, "BoundedSemaphore");
+
+impl Semaphore {
+    /// Makes a semaphore with `value` permits (Python's `Semaphore(value)`).
+    /// A value of 2³¹ or more is an [`ErrorKind::InvalidArgument`].
+    pub fn new(value: usize) -> Result<Self> {
+        Ok(Semaphore {
+            permits: Permits::new(value, false)?,
+        })
+    }
+
+    /// Adds a permit (Python's `release()`), waking one waiter. Any number
+    /// of releases is allowed, up to a value of 2³¹ - 1.
+    pub fn release(&self) -> Result<()> {
+        self.permits.release()
+    }
+}
+
+impl BoundedSemaphore {
+    /// Makes a bounded semaphore with `value` permits, which is also the
+    /// most it can ever have (Python's `BoundedSemaphore(value)`).
+    pub fn new(value: usize) -> Result<Self> {
+        Ok(BoundedSemaphore {
+            permits: Permits::new(value, true)?,
+        })
+    }
+
+    /// Adds a permit (Python's `release()`), waking one waiter; past the
+    /// semaphore's bound, returns [`ErrorKind::ReleasedTooOften`] and adds nothing.
+    pub fn release(&self) -> Result<()> {
+        self.permits.release()
+    }
+}
