@@ -297,3 +297,170 @@ fn raw_std_mutex_increment_2_threads(bencher: Bencher) {
     let counter = std::sync::Mutex::new(0u64);
     two_threads(bencher, || *counter.lock().unwrap() += 1);
 }
+
+// ---- pipes, events and semaphores ---------------------------------------------
+
+fn echo_connection(conn: mp::Connection<u64>) {
+    while let Ok(x) = conn.recv() {
+        if conn.send(x).is_err() {
+            return;
+        }
+    }
+}
+
+/// A round trip over `mp::pipe` to a child that sends each message back:
+/// compare with `raw_pipe_ping_pong`, one byte over two bare pipes.
+#[divan::bench]
+fn pipe_round_trip(bencher: Bencher) {
+    let (ours, theirs) = mp::pipe::<u64>(true).unwrap();
+    let mut child = Process::new(echo_connection, theirs);
+    child.start().unwrap();
+    bencher.bench_local(|| {
+        ours.send(black_box(7)).unwrap();
+        ours.recv().unwrap()
+    });
+    ours.close(); // the child's recv sees the end and it returns
+    assert!(child.join().unwrap().success());
+}
+
+/// A word of memory shared with a forked child (`MAP_SHARED`), for the raw
+/// futex floor.
+struct SharedWord(*mut std::sync::atomic::AtomicU32);
+
+impl SharedWord {
+    fn new() -> SharedWord {
+        // SAFETY: a fresh anonymous shared mapping of one page; nothing else uses it.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(at, libc::MAP_FAILED);
+        SharedWord(at.cast())
+    }
+
+    fn get(&self) -> &std::sync::atomic::AtomicU32 {
+        // SAFETY: the page is mapped, zeroed and aligned until `drop`, which
+        // needs `&mut self`, so no borrow outlives it.
+        unsafe { &*self.0 }
+    }
+
+    fn wait(&self, expected: u32) {
+        // SAFETY: FUTEX_WAIT on a valid, aligned word of the shared page, with no timeout.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                self.0,
+                libc::FUTEX_WAIT,
+                expected,
+                std::ptr::null::<libc::timespec>(),
+            )
+        };
+    }
+
+    fn wake(&self) {
+        // SAFETY: FUTEX_WAKE only uses the address as a key.
+        unsafe { libc::syscall(libc::SYS_futex, self.0, libc::FUTEX_WAKE, i32::MAX) };
+    }
+}
+
+impl Drop for SharedWord {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the page mapped in `new`; nothing borrows it any more.
+        unsafe { libc::munmap(self.0.cast(), 4096) };
+    }
+}
+
+const PING: u32 = 1;
+const PONG: u32 = 2;
+const STOP: u32 = 3;
+
+/// The floor under an event's set→wake: two processes bounce one shared
+/// word with bare futex calls (one wake-up each way per round trip).
+#[divan::bench]
+fn raw_futex_ping_pong(bencher: Bencher) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let word = SharedWord::new();
+    // SAFETY: the child only touches the shared word and exits; it takes no lock.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        loop {
+            match word.get().load(SeqCst) {
+                PING => {
+                    word.get().store(PONG, SeqCst);
+                    word.wake();
+                }
+                STOP => {
+                    // SAFETY: ends the child at once.
+                    unsafe { libc::_exit(0) }
+                }
+                seen => word.wait(seen),
+            }
+        }
+    }
+    bencher.bench_local(|| {
+        word.get().store(PING, SeqCst);
+        word.wake();
+        while word.get().load(SeqCst) == PING {
+            word.wait(PING);
+        }
+    });
+    word.get().store(STOP, SeqCst);
+    word.wake();
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+}
+
+/// Waits for `ping`, answers with `pong`, until `stop` is set.
+fn event_echo((ping, pong, stop): (mp::Event, mp::Event, mp::Event)) {
+    loop {
+        ping.wait().unwrap();
+        ping.clear();
+        if stop.is_set() {
+            return;
+        }
+        pong.set();
+    }
+}
+
+/// Two `Event` set→wake hops per round trip, between two processes: compare
+/// with `raw_futex_ping_pong`.
+#[divan::bench]
+fn event_ping_pong(bencher: Bencher) {
+    let [ping, pong, stop] = [(); 3].map(|()| mp::Event::new().unwrap());
+    let mut child = Process::new(event_echo, (ping.clone(), pong.clone(), stop.clone()));
+    child.start().unwrap();
+    bencher.bench_local(|| {
+        ping.set();
+        pong.wait().unwrap();
+        pong.clear();
+    });
+    stop.set();
+    ping.set();
+    assert!(child.join().unwrap().success());
+}
+
+/// The floor under an uncontended semaphore: take a count and give it back,
+/// two atomic read-modify-writes on one word.
+#[divan::bench]
+fn raw_atomic_take_give(bencher: Bencher) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let count = std::sync::atomic::AtomicU32::new(1);
+    bencher.bench_local(|| {
+        black_box(&count).fetch_sub(1, SeqCst);
+        black_box(&count).fetch_add(1, SeqCst);
+    });
+}
+
+/// An uncontended acquire and release, which also records the holder in a
+/// robust-lock slot so that its permit comes back if it dies.
+#[divan::bench]
+fn semaphore_acquire_release(bencher: Bencher) {
+    let sem = mp::Semaphore::new(1).unwrap();
+    bencher.bench_local(|| drop(sem.acquire().unwrap()));
+}
