@@ -88,7 +88,7 @@ mod linux {
     }
 
     /// The examples that start processes.
-    const EXAMPLES: [&str; 10] = [
+    const EXAMPLES: [&str; 11] = [
         "04_process",
         "05_queue",
         "06_pool",
@@ -98,6 +98,7 @@ mod linux {
         "12_start_methods",
         "13_crash",
         "14_big_data",
+        "15_pipes_and_channels",
         "17_executors",
     ];
 
