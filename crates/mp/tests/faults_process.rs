@@ -13,7 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use mp::{ErrorKind, ExitStatus, Pool, Process, Queue, StartMethod};
+use mp::{AtomicValue, ErrorKind, ExitStatus, Lock, Pool, Process, Queue, StartMethod};
 use serde::Serialize;
 
 /// Set in the environment of a spawned child that must die before `mp::init`.
@@ -610,6 +610,51 @@ fn bad_arguments_get_errors_not_panics_or_zombies() {
     assert!(err.to_string().contains("mp::init()"), "{err}");
 }
 
+/// Start arguments that a safe but odd program sends as one thing and
+/// receives as another: the parent sends a four-byte `AtomicValue`'s memory,
+/// the child reads it as a `Lock`.
+struct Mismatched {
+    sent: Option<AtomicValue<i32>>,
+    received: Option<Lock>,
+}
+
+impl Serialize for Mismatched {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.sent.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Mismatched {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Mismatched {
+            sent: None,
+            received: Option::<Lock>::deserialize(d)?,
+        })
+    }
+}
+
+fn lock_it(args: Mismatched) {
+    drop(args.received.unwrap().lock());
+}
+
+/// A `Lock` received in start arguments checks its memory's size, as `Value`
+/// and `Array` do: the child refuses to start instead of locking past the
+/// end of a four-byte file.
+fn a_lock_received_in_start_arguments_checks_its_size() {
+    let args = Mismatched {
+        sent: Some(AtomicValue::new(1i32).unwrap()),
+        received: None,
+    };
+    let mut p = Process::new(lock_it, args).start_method(StartMethod::Spawn);
+    let stderr = capture_stderr(|| {
+        p.start().unwrap();
+        assert_eq!(join_or_fail(&mut p, "lock_it"), ExitStatus::Code(2));
+    });
+    // (postcard drops the error's own text: the line says the bytes did not
+    // decode.)
+    assert!(stderr.starts_with("mp::init: "), "{stderr}");
+}
+
 // ---- item 11: two children that panic at once print two whole lines --------------
 
 /// Waits for one byte on `gate`, then panics with a long message.
@@ -709,6 +754,7 @@ fn main() -> ExitCode {
         the_pool_survives_writing_to_a_dead_worker_with_sigpipe_at_its_default,
         the_spawned_child_entry_point_trusts_nothing,
         bad_arguments_get_errors_not_panics_or_zombies,
+        a_lock_received_in_start_arguments_checks_its_size,
         a_panic_message_is_one_write,
     ])
 }

@@ -200,9 +200,23 @@ pub(crate) type NotSend = PhantomData<std::sync::MutexGuard<'static, ()>>;
 /// } // Python: lock.release()
 /// # Ok::<(), mp::Error>(())
 /// ```
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize)]
 pub struct Lock {
     memory: SharedMemory,
+}
+
+/// A spawned child checks that the memory it received can hold a lock, as
+/// `Value` does: a mismatch is an error, not a read past the mapping's end.
+impl<'de> Deserialize<'de> for Lock {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let memory = SharedMemory::deserialize(d)?;
+        if memory.len() < size_of::<RawLock>() {
+            return Err(serde::de::Error::custom(
+                "a Lock's shared memory is smaller than a lock",
+            ));
+        }
+        Ok(Lock { memory })
+    }
 }
 
 impl Lock {
