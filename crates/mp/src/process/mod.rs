@@ -512,19 +512,23 @@ fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
 
 /// Prints a warning, once, when forking a process that has other threads:
 /// the child gets a copy of the forking thread only, and a lock that another
-/// thread held at that moment (stdout's, the allocator's, a thread pool's)
-/// stays locked forever in the child. Python 3.12 warns the same way.
+/// thread held at that moment (a `Mutex` of the program's, a thread pool's)
+/// stays locked forever in the child. The standard streams' locks and the
+/// crate's own are safe: `fork_child` and `sys::fork` hold them across the
+/// fork. Python 3.12 warns the same way.
 fn warn_if_threads(name: &str) {
     static WARNED: AtomicBool = AtomicBool::new(false);
     if let Some(threads @ 2..) = sys::thread_count()
         && !WARNED.swap(true, Ordering::Relaxed)
     {
-        eprintln!(
+        // One write, so that the line stays whole beside other output.
+        let line = format!(
             "warning: process {} has {threads} threads and forks '{name}': the child copies only \
-             the forking thread and may hang on a lock another thread held (stdout, a thread \
-             pool). Use StartMethod::Spawn in programs with threads.",
+             the forking thread and may hang on a lock another thread held (a Mutex, a thread \
+             pool). Use StartMethod::Spawn in programs with threads.\n",
             std::process::id()
         );
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 }
 
