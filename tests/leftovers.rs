@@ -88,7 +88,7 @@ mod linux {
     }
 
     /// The examples that start processes.
-    const EXAMPLES: [&str; 11] = [
+    const EXAMPLES: [&str; 12] = [
         "04_process",
         "05_queue",
         "06_pool",
@@ -99,6 +99,7 @@ mod linux {
         "13_crash",
         "14_big_data",
         "15_pipes_and_channels",
+        "16_events_and_barriers",
         "17_executors",
     ];
 

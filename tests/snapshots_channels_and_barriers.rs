@@ -1,5 +1,5 @@
 //! Snapshot tests of the lessons on the rest of Python's toolbox for talking and waiting:
-//! `15_pipes_and_channels`.
+//! `15_pipes_and_channels` and `16_events_and_barriers`.
 //!
 //! Each runs the built example binary, as a learner would, and compares what it printed with
 //! `tests/snapshots/<stem>.snap`. The examples check their own claims with `assert!` (every job
@@ -40,4 +40,17 @@ fn pipes_and_channels_bad_flag() {
     let mut bad_flag = common::example("15_pipes_and_channels");
     bad_flag.args(["--rounds", "zero"]);
     settings().bind(|| assert_cmd_snapshot!("15_pipes_and_channels_bad_flag", bad_flag));
+}
+
+#[test]
+fn events_and_barriers() {
+    // Nothing here is up to the scheduler: one producer and one consumer keep the buffer's
+    // order, the places at the barrier are sorted, and each party dies where the program
+    // says. Only the pids vary.
+    settings().bind(|| {
+        assert_cmd_snapshot!(
+            "16_events_and_barriers",
+            common::example("16_events_and_barriers")
+        )
+    });
 }
