@@ -85,10 +85,11 @@
 //! |---|---|---|
 //! | `Lock()`: `acquire()`, `release()`, `with lock:` | [`Lock::new`], [`Lock::lock`] | the [`LockGuard`] releases when dropped; a holder that died is reported ([`OwnerDied`]) |
 //! | `lock.acquire(block=False)` | [`Lock::try_lock`] | |
-//! | `RLock()` | `RLock` | re-entrant for one thread of one process |
-//! | `Semaphore(n)`, `BoundedSemaphore(n)` | `Semaphore::new(n)`, `BoundedSemaphore::new(n)` | `acquire` gives a guard; `release` alone is Python's bare release |
+//! | `RLock()` | [`RLock::new`], [`RLock::lock`] | re-entrant for one thread of one process; robust like [`Lock`] |
+//! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new`]`(n)`, [`BoundedSemaphore::new`]`(n)` | [`Semaphore::acquire`] gives a [`SemaphoreGuard`]; [`Semaphore::release`] alone is Python's bare release; past its bound, [`ErrorKind::ReleasedTooOften`] |
+//! | `sem.acquire(block=False)`, `sem.acquire(timeout=t)` | [`Semaphore::try_acquire`], [`Semaphore::acquire_timeout`] | `None` where Python returns `False` |
 //! | `Event()`: `set`, `clear`, `is_set`, `wait` | [`Event`]: [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | [`Event::wait_timeout`] says whether it was set |
-//! | `Condition()`: `wait`, `wait_for`, `notify`, `notify_all` | `Condition` | `wait_for(pred)` is `wait_while` with the predicate reversed, as in `std::sync::Condvar` |
+//! | `Condition()`: `wait`, `wait_for`, `notify`, `notify_all` | [`Condition::lock`], [`Condition::wait`], [`Condition::wait_timeout`], [`Condition::wait_while`], [`Condition::notify`], [`Condition::notify_all`] | `wait_for(pred)` is `wait_while(guard, \|\| !pred())`, as with `std::sync::Condvar` |
 //! | `Barrier(n)`: `wait`, `abort`, `broken` | [`Barrier::new`]`(n)`: [`Barrier::wait`], [`Barrier::abort`], [`Barrier::is_broken`] | a party that dies or times out breaks it for all |
 //!
 //! ## Sharing memory
@@ -138,7 +139,7 @@
 //! | `Listener`, `Client`, `connection.wait`, `authkey` | connections between unrelated programs, with authentication: networking, not a parent and its children | `std::net::TcpListener` or `std::os::unix::net::UnixListener` with serde; to wait on many sources, a thread per source feeding a channel, or `crossbeam_channel::select!` |
 //! | `Pool(...)` `callback=` and `error_callback=` | the pool has no thread of its own to call them from | [`AsyncResult::get`] where the result is needed, or [`Pool::imap_unordered`] to handle each result as it comes |
 //! | `multiprocessing.pool.ThreadPool`, `multiprocessing.dummy` | threads need no serialization and no processes | `std::thread::scope`, or rayon's `par_iter()` |
-//! | `Queue(maxsize)`, `put(timeout=...)`, `Lock.acquire(timeout=...)` | a queue holds what its pipe holds; a robust lock here waits or tries | [`Queue::full`] or [`Queue::qsize`] before putting, or a `Semaphore` to bound the work in flight; [`Lock::try_lock`] |
+//! | `Queue(maxsize)`, `put(timeout=...)`, `Lock.acquire(timeout=...)` | a queue holds what its pipe holds; a robust lock here waits or tries | [`Queue::full`] or [`Queue::qsize`] before putting, or a [`Semaphore`] to bound the work in flight; [`Lock::try_lock`] |
 //! | `Process.run()` overridden in a subclass, `sentinel` | Rust has no subclassing; a pidfd is not exposed | the target `fn` is the run; [`Process::join_timeout`] and [`Process::is_alive`] |
 //! | `set_executable()`, `reducer`, `allow_connection_pickling` | a spawned child must be this very executable: a function crosses as its place in the code | nothing to set |
 //! | `log_to_stderr()`, `get_logger()` | not the crate's business | the `log` or `tracing` crates; a child's panic is printed with its name and pid |

@@ -78,9 +78,9 @@ pub struct Semaphore {
 }
 
 /// A semaphore that refuses to be released more times than it was acquired
-/// (Python's `multiprocessing.BoundedSemaphore`): a [`release`]
-/// (BoundedSemaphore::release) that would raise its value past the number it
-/// was made with returns [`ErrorKind::ReleasedTooOften`].
+/// (Python's `multiprocessing.BoundedSemaphore`): a
+/// [`release`](BoundedSemaphore::release) that would raise its value past the
+/// number it was made with returns [`ErrorKind::ReleasedTooOften`].
 ///
 /// Everything else is as for [`Semaphore`], including what happens to a
 /// holder that dies (every holder is tracked, up to 1024).
