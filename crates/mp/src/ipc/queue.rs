@@ -36,7 +36,7 @@ use std::io::{self, Read, Write};
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -108,22 +108,25 @@ const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 ///
 /// Python's `get()` on an empty queue waits forever if nobody puts. Here `get`
 /// waits in slices of 50 ms, and after a slice with nothing to read it checks
-/// whether another process could still put: any child this process started
-/// that has not ended (a producer or not), or, in a child, its parent. If none
-/// is left, it looks in the pipe one last time (a producer may have put just before it ended) and then
-/// returns [`ErrorKind::QueueAbandoned`]. Only processes count: another thread
-/// of this process that holds a clone is not waited for.
+/// whether anyone else could still put: another handle to this queue in this
+/// process (another thread may put through it), any child this process
+/// started that has not ended (a producer or not; pool workers excepted, as
+/// no queue can reach them), or, in a child, its parent. If none is left, it
+/// looks in the pipe one last time (a producer may have put just before it
+/// ended) and then returns [`ErrorKind::QueueAbandoned`].
 ///
 /// `put` on a full pipe gives up the same way: after a slice without room, if
-/// no other process is left that could read, it returns
-/// [`ErrorKind::QueueUnread`] rather than block forever (a child whose parent
-/// died would otherwise be left behind, stuck). Part of a long message may be
-/// in the pipe by then, so the queue is broken afterwards (below).
+/// nobody is left who could read, it returns [`ErrorKind::QueueUnread`] rather
+/// than block forever (a child whose parent died would otherwise be left
+/// behind, stuck). Part of a long message may be in the pipe by then, so the
+/// queue is broken afterwards (below).
 ///
 /// A queue is *broken* when a process dies halfway through a message: a
 /// writer killed while writing a long one, or a reader killed while reading
 /// one. The stream has lost its place between messages, and every later `get`
-/// and `put` returns [`ErrorKind::MessageTruncated`] instead of garbage.
+/// and `put` returns [`ErrorKind::MessageTruncated`] instead of garbage; a
+/// `put` waiting for room finds out within a slice. A reader killed while it
+/// found the queue empty took nothing, and breaks nothing.
 ///
 /// # Sending a queue to another process
 ///
@@ -180,6 +183,12 @@ struct Side {
     /// True while the lock's holder has moved part of a message, but not all
     /// of it. If the holder dies then, the pipe is left in the middle of a message.
     busy: AtomicBool,
+    /// Reading side only: how many bytes are surely in the pipe, known from
+    /// the last `FIONREAD` minus what readers took since. Writers only add to
+    /// the pipe and only the lock's holder takes from it, so this never counts
+    /// bytes that are not there. It lets a reader mark itself `busy` only for
+    /// a read that will find bytes, without asking the kernel every time.
+    ready: AtomicUsize,
 }
 
 /// A value alone on its 128 bytes (see [`Side`]).
@@ -217,10 +226,12 @@ impl Control {
     }
 
     fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> Held<'a> {
-        if let Acquired::OwnerDied(_) = acquired
-            && side.busy.swap(false, Ordering::Relaxed)
-        {
-            self.set_broken();
+        if let Acquired::OwnerDied(_) = acquired {
+            if side.busy.swap(false, Ordering::Relaxed) {
+                self.set_broken();
+            }
+            // The dead holder may have taken bytes it had not yet counted.
+            side.ready.store(0, Ordering::Relaxed);
         }
         Held(&side.lock)
     }
@@ -499,7 +510,14 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let room = sys::poll_writable(self.shared.writer.0.as_fd(), SLICE)
                         .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
-                    if !room && !process::others_alive() {
+                    if room {
+                        continue;
+                    }
+                    // A whole slice without room: is anyone left to make some?
+                    if self.reader_died()? {
+                        return Err(ErrorKind::MessageTruncated.into());
+                    }
+                    if !self.others_may_use() {
                         return Err(ErrorKind::QueueUnread.into());
                     }
                 }
@@ -534,7 +552,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             };
             let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(wait))
                 .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
-            if ready.is_empty() && !process::others_alive() {
+            if ready.is_empty() && !self.others_may_use() {
                 // Nobody is left to put. A producer may have put just before
                 // it ended, and its message is in the pipe: look once more.
                 return match self.try_receive()? {
@@ -548,18 +566,34 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// Takes one whole message if one is there now; `None` if the pipe is empty.
     fn try_receive(&self) -> Result<Option<Received>> {
         let control = self.control();
-        let _held = control.lock(&control.read)?;
+        let side = &control.read;
+        let _held = control.lock(side)?;
         if control.is_broken() {
             return Err(ErrorKind::MessageTruncated.into());
         }
-        // Marked before the read: if this process dies right after the read
-        // returns, the next reader cannot know how much of the message went.
-        control.read.busy.store(true, Ordering::Relaxed);
+        // `busy` must be set before the read: a reader killed as its read
+        // returns has taken bytes, and the next reader must be told. But a
+        // read that finds nothing takes nothing, and a reader killed then
+        // must not break the queue: so mark `busy` only once bytes are known
+        // to be there. `ready` usually says so; if not, ask the kernel.
+        let mut ready = side.ready.load(Ordering::Relaxed);
+        if ready == 0 {
+            ready = sys::pipe_readable_bytes(self.shared.reader.0.as_fd())
+                .map_err(|e| Error::os("check a Queue's pipe", e))?;
+            if ready == 0 {
+                return Ok(None);
+            }
+            side.ready.store(ready, Ordering::Relaxed);
+        }
+        side.busy.store(true, Ordering::Relaxed);
         let mut record = [0; RECORD];
         let got = match (&self.shared.reader.0).read(&mut record) {
             Ok(got) => got,
             Err(e) => {
-                control.read.busy.store(false, Ordering::Relaxed);
+                // Not expected (the bytes were there, and only the holder of
+                // the read lock reads), but nothing was taken.
+                side.ready.store(0, Ordering::Relaxed);
+                side.busy.store(false, Ordering::Relaxed);
                 return match e.kind() {
                     io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
                     _ => Err(Error::os("read from a Queue's pipe", e)),
@@ -568,7 +602,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         };
         if got == 0 {
             // End of file: every write end is closed, so nothing can ever come.
-            control.read.busy.store(false, Ordering::Relaxed);
+            side.busy.store(false, Ordering::Relaxed);
             return Err(ErrorKind::QueueAbandoned.into());
         }
         // Our writers put a record in the pipe in one piece, so `got` is the
@@ -586,7 +620,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             // No writer of this queue sends that: the stream is out of step.
             return Err(control.truncated());
         };
-        control.read.busy.store(false, Ordering::Relaxed);
+        let taken = RECORD + len.saturating_sub(INLINE);
+        side.ready
+            .store(ready.saturating_sub(taken), Ordering::Relaxed);
+        side.busy.store(false, Ordering::Relaxed);
         control.count.0.fetch_sub(1, Ordering::Relaxed);
         Ok(Some(message))
     }
@@ -626,6 +663,26 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             drop(control.after_locking(&control.write, acquired));
         }
         Ok(control.is_broken())
+    }
+
+    /// The same for a writer waiting for room: whether a reader died halfway
+    /// through reading a message (it held the read lock, and nobody will
+    /// read the rest of that message).
+    fn reader_died(&self) -> Result<bool> {
+        let control = self.control();
+        if let Some(acquired) = control.read.lock.try_lock()? {
+            drop(control.after_locking(&control.read, acquired));
+        }
+        Ok(control.is_broken())
+    }
+
+    /// Whether anyone but the caller could still get from this queue (for a
+    /// waiting `put`) or put on it (for a waiting `get`): another handle to it
+    /// in this process, which another thread may use; a child this process
+    /// started that has not ended and could hold the queue (not a pool
+    /// worker: see `process::others_alive`); or, in a child, its parent.
+    fn others_may_use(&self) -> bool {
+        Arc::strong_count(&self.shared) > 1 || process::others_alive()
     }
 }
 

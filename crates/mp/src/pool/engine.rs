@@ -583,6 +583,8 @@ impl State {
         // The worker is our child and not reaped: its pid cannot be reused
         // before the pidfd is made.
         let ended = sys::pidfd(pid as libc::pid_t).map(|fd| Arc::new(File::from(fd)));
+        // A `Queue` does not wait for a worker: it can hold none.
+        process::holds_no_queue(pid as libc::pid_t);
         self.workers.push(Worker {
             process,
             pid,

@@ -302,6 +302,9 @@ impl<A: Serialize + DeserializeOwned + 'static> Job for Target<A> {
 struct Child {
     pid: libc::pid_t,
     name: String,
+    /// Whether it may hold a queue this process also holds: false for a pool
+    /// worker (see [`holds_no_queue`]).
+    may_hold_queues: bool,
 }
 
 /// The children this process has started and not yet reaped.
@@ -374,7 +377,21 @@ pub fn current_process_name() -> &'static str {
 /// shares: a child it started that has not ended, or (in a child) its parent.
 /// `Queue::get` uses this to give up instead of waiting forever.
 pub(crate) fn others_alive() -> bool {
-    parent_alive() || children().iter().any(|child| !sys::has_exited(child.pid))
+    parent_alive()
+        || children()
+            .iter()
+            .any(|child| child.may_hold_queues && !sys::has_exited(child.pid))
+}
+
+/// Says that child `pid` was handed no queue, so that [`others_alive`] leaves
+/// it out: a `get` does not wait for it to put, nor a `put` for it to get. The
+/// pool says so of its workers: their start arguments are the pool's own
+/// pipes, and tasks and the initializer's argument cannot carry a queue
+/// (they are refused with `NotInStartArguments`).
+pub(crate) fn holds_no_queue(pid: libc::pid_t) {
+    if let Some(child) = children().iter_mut().find(|child| child.pid == pid) {
+        child.may_hold_queues = false;
+    }
 }
 
 /// A process as another sees it: its name and pid. What
@@ -504,7 +521,11 @@ fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
             run_child(me, || job.run())
         }
         sys::Fork::Parent(pid) => {
-            children.push(Child { pid, name });
+            children.push(Child {
+                pid,
+                name,
+                may_hold_queues: true,
+            });
             Ok(pid)
         }
     }
@@ -640,7 +661,11 @@ fn spawn_child(me: ChildInfo, job: &dyn Job) -> Result<libc::pid_t> {
         }
         .into());
     }
-    children().push(Child { pid, name });
+    children().push(Child {
+        pid,
+        name,
+        may_hold_queues: true,
+    });
     Ok(pid)
 }
 
