@@ -109,7 +109,8 @@ const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 /// Python's `get()` on an empty queue waits forever if nobody puts. Here `get`
 /// waits in slices of 50 ms, and after a slice with nothing to read it checks
 /// whether anyone else could still put: another handle to this queue in this
-/// process (another thread may put through it), any child this process
+/// process (another thread may put through it; not counted in a forked child,
+/// which holds copies of its parent's handles that it can never use), any child this process
 /// started that has not ended (a producer or not; pool workers excepted, as
 /// no queue can reach them), or, in a child, its parent. If none is left, it
 /// looks in the pipe one last time (a producer may have put just before it
@@ -155,6 +156,12 @@ struct Shared {
     /// can still use its copy, and a spawned child starts with 0.
     #[serde(skip)]
     closed_by: AtomicU32,
+    /// The process whose handles share this `Arc`: the one that made the
+    /// queue, or the spawned child that received it. A forked child has this
+    /// `Arc` too, but also copies of every handle its parent held, which it can
+    /// never use or drop: there, counting handles would count those ghosts.
+    #[serde(skip, default = "sys::pid")]
+    home: u32,
 }
 
 /// The part of a queue that lives in shared memory.
@@ -302,6 +309,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 control,
                 max_message: u32::try_from(max).unwrap_or(u32::MAX),
                 closed_by: AtomicU32::new(0),
+                home: sys::pid(),
             }),
             _items: PhantomData,
         })
@@ -678,11 +686,13 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
 
     /// Whether anyone but the caller could still get from this queue (for a
     /// waiting `put`) or put on it (for a waiting `get`): another handle to it
-    /// in this process, which another thread may use; a child this process
-    /// started that has not ended and could hold the queue (not a pool
-    /// worker: see `process::others_alive`); or, in a child, its parent.
+    /// in this process, which another thread may use (counted where the count
+    /// is exact: see `Shared::home`); a child this process started that has
+    /// not ended and could hold the queue (not a pool worker: see
+    /// `process::others_alive`); or, in a child, its parent.
     fn others_may_use(&self) -> bool {
-        Arc::strong_count(&self.shared) > 1 || process::others_alive()
+        let other_handles = self.shared.home == sys::pid() && Arc::strong_count(&self.shared) > 1;
+        other_handles || process::others_alive()
     }
 }
 
