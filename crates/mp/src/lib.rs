@@ -88,9 +88,11 @@
 //! | `RLock()` | [`RLock::new`], [`RLock::lock`] | re-entrant for one thread of one process; robust like [`Lock`] |
 //! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new`]`(n)`, [`BoundedSemaphore::new`]`(n)` | [`Semaphore::acquire`] gives a [`SemaphoreGuard`]; [`Semaphore::release`] alone is Python's bare release; past its bound, [`ErrorKind::ReleasedTooOften`] |
 //! | `sem.acquire(block=False)`, `sem.acquire(timeout=t)` | [`Semaphore::try_acquire`], [`Semaphore::acquire_timeout`] | `None` where Python returns `False` |
+//! | `sem.get_value()` | [`Semaphore::value`] | |
 //! | `Event()`: `set`, `clear`, `is_set`, `wait` | [`Event`]: [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | [`Event::wait_timeout`] says whether it was set |
 //! | `Condition()`: `wait`, `wait_for`, `notify`, `notify_all` | [`Condition::lock`], [`Condition::wait`], [`Condition::wait_timeout`], [`Condition::wait_while`], [`Condition::notify`], [`Condition::notify_all`] | `wait_for(pred)` is `wait_while(guard, \|\| !pred())`, as with `std::sync::Condvar` |
 //! | `Barrier(n)`: `wait`, `abort`, `broken` | [`Barrier::new`]`(n)`: [`Barrier::wait`], [`Barrier::abort`], [`Barrier::is_broken`] | a party that dies or times out breaks it for all |
+//! | `barrier.wait(timeout)`, `parties`, `n_waiting` | [`Barrier::wait_timeout`], [`Barrier::parties`], [`Barrier::n_waiting`] | |
 //!
 //! ## Sharing memory
 //!
