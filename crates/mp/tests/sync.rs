@@ -305,6 +305,31 @@ fn wait_expecting_broken(barrier: Barrier) {
     std::process::exit(if broken { 0 } else { 5 });
 }
 
+fn more_threads_than_parties_share_a_barrier() {
+    // Four threads, two parties: rounds complete in pairs, in any pairing,
+    // and a new round may start while the last one's parties are still
+    // waking up (holding their slots). The threads share out 400 arrivals
+    // between them, an even number, so that none is left waiting alone.
+    let barrier = Barrier::new(2).unwrap();
+    let arrivals = AtomicUsize::new(400);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    while arrivals
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                    {
+                        assert!(barrier.wait().unwrap() < 2);
+                    }
+                })
+            })
+            .collect();
+        join_all(threads);
+    });
+    assert!(!barrier.is_broken());
+}
+
 fn barrier_timeout_breaks_it_for_everyone() {
     for method in METHODS {
         let barrier = Barrier::new(3).unwrap();
@@ -891,6 +916,7 @@ fn main() -> ExitCode {
         event_inside_a_queue_message_is_refused,
         barrier_gives_each_party_its_own_index_across_processes,
         barrier_between_threads_holds_every_round,
+        more_threads_than_parties_share_a_barrier,
         barrier_timeout_breaks_it_for_everyone,
         barrier_party_killed_while_waiting_breaks_it,
         barrier_survivor_notices_a_dead_party_by_itself,

@@ -231,17 +231,18 @@ impl Barrier {
             return Ok(index as usize);
         }
         // Hold a slot's robust lock while waiting, so the others can see if
-        // this thread dies. At most `parties - 1` wait at once, so one is free.
-        let slot = self
-            .slots()
-            .iter()
-            .find(|slot| {
-                slot.taken.load(Ordering::Relaxed) == 0
-                    && matches!(slot.lock.try_lock(), Ok(Some(_)))
-            })
-            .expect("a barrier has a slot for each waiting party");
-        let slot_held = Held::new(&slot.lock);
-        slot.taken.store(1, Ordering::Relaxed);
+        // this thread dies. Parties of the round before may still hold theirs
+        // for a moment after it completed, and more threads than `parties`
+        // may use one barrier: with no slot free, this party waits untracked
+        // (its death goes unseen, as in Python; a timeout still ends the wait).
+        let slot = self.slots().iter().find(|slot| {
+            slot.taken.load(Ordering::Relaxed) == 0 && matches!(slot.lock.try_lock(), Ok(Some(_)))
+        });
+        let slot_held = slot.map(|slot| {
+            let held = Held::new(&slot.lock);
+            slot.taken.store(1, Ordering::Relaxed);
+            held
+        });
         header.arrived.store(index + 1, Ordering::Relaxed);
         drop(held);
 
@@ -252,12 +253,14 @@ impl Barrier {
         };
         let outcome = wait_on(&header.round, timeout, ready, || {
             let _held = self.lock_state();
-            self.break_if_a_party_died(Some(slot));
+            self.break_if_a_party_died(slot);
             None
         });
 
         let _held = self.lock_state();
-        slot.taken.store(0, Ordering::Relaxed);
+        if let Some(slot) = slot {
+            slot.taken.store(0, Ordering::Relaxed);
+        }
         drop(slot_held);
         match outcome {
             Waited::Ready(true) => Ok(index as usize),
