@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;
 
-use divan::counter::ItemsCount;
+use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
 use mp::{AtomicValue, Pool, Process, Queue, StartMethod, Value};
 
@@ -463,4 +463,114 @@ fn raw_atomic_take_give(bencher: Bencher) {
 fn semaphore_acquire_release(bencher: Bencher) {
     let sem = mp::Semaphore::new(1).unwrap();
     bencher.bench_local(|| drop(sem.acquire().unwrap()));
+}
+
+// ---- big messages -------------------------------------------------------------
+
+const MIB: usize = 1 << 20;
+/// Messages of 1 MiB per sample: 64 MiB moved.
+const BIG_MESSAGES: usize = 64;
+
+/// The floor for big messages: a child writes 1 MiB messages into a bare pipe
+/// enlarged to 1 MiB (`F_SETPIPE_SZ`, the size the crate's queue asks for), and
+/// the parent reads each into one reused buffer: no framing, no serialization,
+/// no allocation.
+#[divan::bench(sample_count = 10)]
+fn raw_pipe_1mib_messages(bencher: Bencher) {
+    bencher
+        .counter(BytesCount::new(BIG_MESSAGES * MIB))
+        .bench_local(|| {
+            let mut fds = [0; 2];
+            // SAFETY: `fds` has room for the two descriptors.
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+            // SAFETY: F_SETPIPE_SZ only resizes the pipe (or fails, leaving 64 KiB).
+            unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, MIB as libc::c_int) };
+            let payload = vec![7_u8; MIB];
+            // SAFETY: the child only writes to its pipe and exits.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: fds[1] is the child's to own.
+                let mut writer = unsafe { std::fs::File::from(OwnedFd::from_raw_fd(fds[1])) };
+                for _ in 0..BIG_MESSAGES {
+                    writer.write_all(&payload).unwrap();
+                }
+                // SAFETY: ends the child at once.
+                unsafe { libc::_exit(0) };
+            }
+            // SAFETY: fds[1] is ours to close; fds[0] is ours to own.
+            let mut reader = unsafe {
+                libc::close(fds[1]);
+                std::fs::File::from(OwnedFd::from_raw_fd(fds[0]))
+            };
+            let mut buf = vec![0_u8; MIB];
+            for _ in 0..BIG_MESSAGES {
+                reader.read_exact(&mut buf).unwrap();
+            }
+            // SAFETY: reaping our own child.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        });
+}
+
+fn put_mib_bytes((queue, count): (Queue<Vec<u8>>, usize)) {
+    let payload = vec![7_u8; MIB];
+    for _ in 0..count {
+        queue.put(payload.clone()).unwrap();
+    }
+}
+
+fn put_mib_floats((queue, count): (Queue<Vec<f64>>, usize)) {
+    let payload = vec![0.5_f64; MIB / 8];
+    for _ in 0..count {
+        queue.put(payload.clone()).unwrap();
+    }
+}
+
+/// 1 MiB `Vec<u8>` messages from one producer process to the parent (beside
+/// `raw_pipe_1mib_messages`; Python's `mp.Queue` of `bytes`: notes/python/big_messages.py).
+#[divan::bench(sample_count = 10)]
+fn queue_1mib_vec_u8_from_one_process(bencher: Bencher) {
+    let queue = Queue::new().unwrap();
+    bencher
+        .counter(BytesCount::new(BIG_MESSAGES * MIB))
+        .bench_local(|| {
+            let mut producer = Process::new(put_mib_bytes, (queue.clone(), BIG_MESSAGES));
+            producer.start().unwrap();
+            for _ in 0..BIG_MESSAGES {
+                assert_eq!(queue.get().unwrap().len(), MIB);
+            }
+            producer.join().unwrap();
+        });
+}
+
+/// The same with 1 MiB `Vec<f64>` messages (131,072 floats each).
+#[divan::bench(sample_count = 10)]
+fn queue_1mib_vec_f64_from_one_process(bencher: Bencher) {
+    let queue = Queue::new().unwrap();
+    bencher
+        .counter(BytesCount::new(BIG_MESSAGES * MIB))
+        .bench_local(|| {
+            let mut producer = Process::new(put_mib_floats, (queue.clone(), BIG_MESSAGES));
+            producer.start().unwrap();
+            for _ in 0..BIG_MESSAGES {
+                assert_eq!(queue.get().unwrap().len(), MIB / 8);
+            }
+            producer.join().unwrap();
+        });
+}
+
+fn mib_result(i: u64) -> Vec<u8> {
+    vec![i as u8; MIB]
+}
+
+/// A pool of two workers mapping 64 items, each returning 1 MiB `Vec<u8>`
+/// (Python's `Pool.map` of the same: notes/python/big_messages.py).
+#[divan::bench(sample_count = 10)]
+fn pool_map_1mib_results(bencher: Bencher) {
+    let pool = Pool::new(2).unwrap();
+    bencher
+        .counter(BytesCount::new(BIG_MESSAGES * MIB))
+        .bench_local(|| {
+            let results = pool.map(mib_result, 0..BIG_MESSAGES as u64).unwrap();
+            assert_eq!(results.len(), BIG_MESSAGES);
+        });
 }

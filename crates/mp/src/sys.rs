@@ -334,6 +334,22 @@ pub(crate) fn pipe_readable_bytes(fd: BorrowedFd<'_>) -> io::Result<usize> {
     Ok(usize::try_from(count).unwrap_or(0))
 }
 
+/// Asks the kernel to let the pipe `fd` hold `bytes` (`F_SETPIPE_SZ`, Linux
+/// only), instead of the default 64 KiB, so that a big message goes through in
+/// fewer, larger steps. It may refuse (above `/proc/sys/fs/pipe-max-size`, or
+/// past the user's quota of pipe memory): the pipe then keeps its size, which
+/// is slower but works the same, so a refusal is not an error.
+pub(crate) fn enlarge_pipe(fd: BorrowedFd<'_>, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        // SAFETY: F_SETPIPE_SZ only changes the pipe's capacity, or fails.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, bytes) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (fd, bytes);
+}
+
 /// Duplicates `fd` (the copy is closed on `exec`).
 pub(crate) fn dup(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; it fails cleanly if `fd` is not open.

@@ -24,6 +24,7 @@ pub(crate) struct FrameWriter {
 
 impl FrameWriter {
     pub(crate) fn new(fd: OwnedFd) -> Self {
+        crate::sys::enlarge_pipe(fd.as_fd(), crate::ipc::queue::PIPE_SIZE);
         FrameWriter {
             file: File::from(fd),
         }

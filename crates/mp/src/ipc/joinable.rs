@@ -77,7 +77,7 @@ impl<T> Clone for JoinableQueue<T> {
     }
 }
 
-impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
+impl<T: Serialize + DeserializeOwned + 'static> JoinableQueue<T> {
     /// Makes an empty queue with no unfinished task (Python's
     /// `JoinableQueue()`).
     pub fn new() -> Result<Self> {
