@@ -93,8 +93,9 @@ pub(crate) fn without_sigpipe<R>(write: impl FnOnce() -> io::Result<R>) -> io::R
     }
     let result = write();
     if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
-        // SIGPIPE was unblocked until just now, so none was pending before
-        // the write: the one pending now is the write's own.
+        // SIGPIPE was unblocked in this thread until just now, so none was
+        // waiting for it: the one pending now is the write's own (or, at
+        // worst, one that `kill` sent at the same instant, taken with it).
         let zero = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
