@@ -1,7 +1,7 @@
 """What Python does in 16_events_and_barriers: a bounded buffer, a start line, a stop signal,
 between threads and between processes, and what a party that dies does to each.
 
-Run: python3 notes/python/16_events_and_barriers.py   (about 4 seconds: two waits time out)
+Run: python3 notes/python/16_events_and_barriers.py   (about 8 seconds: its waits on dead parties must time out)
 """
 import multiprocessing as mp
 import os
@@ -91,6 +91,26 @@ def dead_party_barrier():
         return f"BrokenBarrierError after {time.perf_counter() - start:.1f} s (the timeout, not the death)"
 
 
+def wait_at_the_line(barrier):
+    barrier.wait()
+
+
+def dead_party_at_the_line():
+    barrier = mp.Barrier(3)
+    p = mp.Process(target=wait_at_the_line, args=(barrier,))
+    p.start()
+    while barrier.n_waiting == 0:
+        time.sleep(0.001)  # until it is at the line: then kill it there
+    p.kill()
+    p.join()
+    # The wait runs in a thread of its own, so that this script can give up on it.
+    waiter = threading.Thread(target=lambda: barrier.wait(timeout=1), daemon=True)
+    waiter.start()
+    waiter.join(timeout=3)
+    if waiter.is_alive():
+        return "wait(timeout=1) has not returned after 3 s: even the timeout does not save it"
+
+
 def die_holding(cond):
     cond.acquire()
     os.kill(os.getpid(), signal.SIGKILL)
@@ -136,5 +156,6 @@ if __name__ == '__main__':
     print(f"Barrier(3) + Event, 3 processes: runners' exit codes {start_line_and_stop_processes()}")
     print(f"threading.Barrier, a thread died first: {dead_thread_barrier()}")
     print(f"mp.Barrier, a process killed first: {dead_party_barrier()}")
+    print(f"mp.Barrier, a process killed at the line: {dead_party_at_the_line()}")
     print(f"mp.Condition, holder killed: {dead_holder_condition()}")
     print(f"mp.Semaphore, holder killed: {dead_holder_semaphore()}")
