@@ -130,6 +130,26 @@ fn signal_then_block((_conn, here, never): (Connection<u32>, Event, Event)) {
     std::process::exit(3);
 }
 
+fn a_long_recv_timeout_times_out_while_the_sender_lives() {
+    for method in METHODS {
+        let (ours, theirs) = mp::pipe::<u32>(true).unwrap();
+        let here = Event::new().unwrap();
+        let mut p = start(
+            signal_then_block,
+            (theirs, here.clone(), Event::new().unwrap()),
+            method,
+        );
+        here.wait().unwrap();
+        // Longer than a slice, so the receiver checks for a sender between
+        // slices: the child lives and could send, so this is a timeout, not
+        // "nobody left".
+        let err = ours.recv_timeout(Duration::from_millis(120)).unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        p.kill().unwrap();
+        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+    }
+}
+
 fn recv_when_the_sender_is_killed_is_connection_closed() {
     for method in METHODS {
         let (ours, theirs) = mp::pipe::<u32>(true).unwrap();
@@ -242,6 +262,7 @@ fn main() -> ExitCode {
         one_way_ends_refuse_the_other_direction,
         recv_timeout_and_poll,
         recv_after_the_other_end_closes_is_connection_closed,
+        a_long_recv_timeout_times_out_while_the_sender_lives,
         recv_when_the_sender_is_killed_is_connection_closed,
         recv_gives_up_when_a_forgotten_copy_keeps_the_pipe_open,
         a_sender_killed_mid_message_is_a_truncated_message,
