@@ -160,6 +160,18 @@ impl Incoming {
         Some(u32::from_le_bytes(header.try_into().expect("4 bytes")) as usize)
     }
 
+    /// How many bytes to make room for before the next read: the rest of the
+    /// message at the front, but never more than the buffer already holds
+    /// (and at least a chunk). The buffer grows by doubling as bytes really
+    /// arrive, so a header that claims a huge message which never comes
+    /// costs no huge allocation.
+    fn next_want(&self) -> usize {
+        let rest = self.next_len().map_or(CHUNK, |len| {
+            (HEADER + len).saturating_sub(self.pending().len())
+        });
+        rest.min(self.buf.len().max(CHUNK)).max(CHUNK)
+    }
+
     /// Makes room for at least `want` more bytes after `end`.
     fn reserve(&mut self, want: usize) {
         if self.start == self.end {
@@ -348,9 +360,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                 }
             }
             let started = !incoming.pending().is_empty();
-            let want = incoming.next_len().map_or(CHUNK, |len| {
-                (HEADER + len - incoming.pending().len()).max(CHUNK)
-            });
+            let want = incoming.next_want();
             match self.read_some(&mut incoming, want) {
                 Ok(0) if started => {
                     incoming.broken = true;
