@@ -5,8 +5,9 @@
 mod harness;
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use mp::{Connection, ErrorKind, ExitStatus, Process};
+use mp::{Connection, ErrorKind, Event, ExitStatus, Process};
 
 /// The descriptor behind a pipe end, read from its `Debug` output: the
 /// tests below write raw bytes to it, as a broken or hostile peer would.
@@ -74,6 +75,108 @@ fn pipe_header_claiming_a_huge_message_allocates_nothing_huge() {
     assert_eq!(p.join().unwrap(), ExitStatus::Code(0));
 }
 
+/// The state letter of process `pid` (`S` asleep, `T` stopped, ...).
+fn state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("it is alive");
+    // The state follows the command name, which is in parentheses.
+    let after = stat.rsplit_once(") ").expect("a stat line").1;
+    after.chars().next().expect("a state")
+}
+
+/// Waits until process `pid` is in state `want`.
+fn wait_for_state(pid: i32, want: char) {
+    while state(pid) != want {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Whether stopped process `pid` stopped inside a futex call.
+fn stopped_in_futex(pid: i32) -> bool {
+    let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap();
+    syscall.split_whitespace().next() == Some(&libc::SYS_futex.to_string())
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+}
+
+fn set_subreaper(on: bool) {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
+    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, libc::c_ulong::from(on)) };
+    assert_eq!(ret, 0);
+}
+
+/// How long the waiter below waits.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Says its pid, waits `TIMEOUT` for an event nobody sets, and says how
+/// that ended: 0 timed out, 1 set, 2 abandoned, 3 another error.
+fn wait_for_event(args: (Connection<u32>, Event)) {
+    let (report, event) = args;
+    report.send(std::process::id()).unwrap();
+    let code = match event.wait_timeout(TIMEOUT) {
+        Ok(false) => 0,
+        Ok(true) => 1,
+        Err(e) if matches!(e.kind(), ErrorKind::WaitAbandoned { .. }) => 2,
+        Err(_) => 3,
+    };
+    report.send(code).unwrap();
+}
+
+/// Starts the waiter, then stays until it is killed: while it lives, the
+/// waiter has a parent who could set the event.
+fn start_waiter_and_stay(args: (Connection<u32>, Event)) {
+    let mut waiter = Process::new(wait_for_event, args);
+    waiter.start().unwrap();
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// A waiter that cannot run while its deadline passes must report a timeout
+/// when it runs again, even if by then nobody is left who could wake it. It
+/// used to see that its idle slice had passed too, find nobody left, and give
+/// up with `WaitAbandoned` (seen under load as `wait_timeout(20ms)` failing).
+/// Here the waiter is stopped inside its futex sleep, its parent is killed,
+/// its deadline passes, and it is let go.
+fn a_wait_past_its_deadline_times_out_rather_than_giving_up() {
+    // The waiter is orphaned to this process, which can then reap it.
+    set_subreaper(true);
+    let (report, report_tx) = mp::pipe::<u32>(false).unwrap();
+    let event = Event::new().unwrap();
+    let mut middle = Process::new(start_waiter_and_stay, (report_tx, event.clone()));
+    middle.start().unwrap();
+    let waiter = report.recv().unwrap() as i32;
+    // It is in its wait once asleep; stop it there, inside the futex call
+    // (if it was between two 50 ms slices, let it go back to sleep first).
+    wait_for_state(waiter, 'S');
+    let asleep_at = Instant::now();
+    loop {
+        signal(waiter, libc::SIGSTOP);
+        wait_for_state(waiter, 'T');
+        if stopped_in_futex(waiter) {
+            break;
+        }
+        signal(waiter, libc::SIGCONT);
+        wait_for_state(waiter, 'S');
+    }
+    // Nobody is left who could set the event, and the deadline passes.
+    middle.kill().unwrap();
+    middle.join().unwrap();
+    let past = asleep_at + TIMEOUT + Duration::from_millis(100);
+    std::thread::sleep(past.saturating_duration_since(Instant::now()));
+    signal(waiter, libc::SIGCONT);
+    let code = report.recv().unwrap();
+    // SAFETY: the waiter was orphaned to this subreaper; a null status is allowed.
+    assert_eq!(unsafe { libc::waitpid(waiter, std::ptr::null_mut(), 0) }, waiter);
+    set_subreaper(false);
+    assert_eq!(code, 0, "0 timed out, 1 set, 2 abandoned, 3 another error");
+}
+
 fn main() -> ExitCode {
-    harness::run(tests![pipe_header_claiming_a_huge_message_allocates_nothing_huge])
+    harness::run(tests![
+        pipe_header_claiming_a_huge_message_allocates_nothing_huge,
+        a_wait_past_its_deadline_times_out_rather_than_giving_up,
+    ])
 }

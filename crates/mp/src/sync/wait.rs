@@ -136,6 +136,13 @@ pub(crate) fn wait_on<T>(
             },
         };
         futex_wait(word, seen, slice);
+        // Once the deadline has passed, the timeout wins over giving up: the
+        // top of the loop gives `ready` one last look, then says so. (A
+        // waiter that was not scheduled for a while may wake up past both
+        // its deadline and the end of its idle slice.)
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            continue;
+        }
         if idle_since.elapsed() >= SLICE {
             idle_since = Instant::now();
             if let Some(value) = idle() {
