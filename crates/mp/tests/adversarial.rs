@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use mp::{Connection, ErrorKind, Event, ExitStatus, Process};
+use serde::{Deserialize, Serialize};
 
 /// The descriptor behind a pipe end, read from its `Debug` output: the
 /// tests below write raw bytes to it, as a broken or hostile peer would.
@@ -24,7 +25,12 @@ fn write_raw(fd: i32, bytes: &[u8]) {
     // SAFETY: `bytes` is valid for reads of its length; `fd` is open (the
     // caller holds the end it belongs to).
     let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-    assert_eq!(n, bytes.len() as isize, "{}", std::io::Error::last_os_error());
+    assert_eq!(
+        n,
+        bytes.len() as isize,
+        "{}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// This process's virtual memory size, in bytes.
@@ -90,10 +96,11 @@ fn wait_for_state(pid: i32, want: char) {
     }
 }
 
-/// Whether stopped process `pid` stopped inside a futex call.
-fn stopped_in_futex(pid: i32) -> bool {
+/// Whether stopped process `pid` stopped inside one of system calls `numbers`.
+fn stopped_in(pid: i32, numbers: &[i64]) -> bool {
     let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap();
-    syscall.split_whitespace().next() == Some(&libc::SYS_futex.to_string())
+    let first = syscall.split_whitespace().next().unwrap_or_default();
+    numbers.iter().any(|n| n.to_string() == first)
 }
 
 fn signal(pid: i32, sig: i32) {
@@ -110,14 +117,27 @@ fn set_subreaper(on: bool) {
 /// How long the waiter below waits.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Says its pid, waits `TIMEOUT` for an event nobody sets, and says how
-/// that ended: 0 timed out, 1 set, 2 abandoned, 3 another error.
-fn wait_for_event(args: (Connection<u32>, Event)) {
-    let (report, event) = args;
+/// What the waiter below waits for.
+#[derive(Serialize, Deserialize)]
+enum Wait {
+    /// An event nobody sets.
+    Event(Event),
+    /// A message on a pipe nobody sends on.
+    Message(Connection<u32>),
+}
+
+/// Says its pid, waits `TIMEOUT`, and says how that ended: 0 timed out,
+/// 1 woken, 2 abandoned, 3 another error.
+fn wait_and_report(args: (Connection<u32>, Wait)) {
+    let (report, wait) = args;
     report.send(std::process::id()).unwrap();
-    let code = match event.wait_timeout(TIMEOUT) {
-        Ok(false) => 0,
-        Ok(true) => 1,
+    let ended = match wait {
+        Wait::Event(event) => event.wait_timeout(TIMEOUT).map(|set| set as u32),
+        Wait::Message(incoming) => incoming.recv_timeout(TIMEOUT).map(|_| 1),
+    };
+    let code = match ended {
+        Ok(code) => code,
+        Err(e) if matches!(e.kind(), ErrorKind::Timeout { .. }) => 0,
         Err(e) if matches!(e.kind(), ErrorKind::WaitAbandoned { .. }) => 2,
         Err(_) => 3,
     };
@@ -125,9 +145,9 @@ fn wait_for_event(args: (Connection<u32>, Event)) {
 }
 
 /// Starts the waiter, then stays until it is killed: while it lives, the
-/// waiter has a parent who could set the event.
-fn start_waiter_and_stay(args: (Connection<u32>, Event)) {
-    let mut waiter = Process::new(wait_for_event, args);
+/// waiter has a parent who could wake it.
+fn start_waiter_and_stay(args: (Connection<u32>, Wait)) {
+    let mut waiter = Process::new(wait_and_report, args);
     waiter.start().unwrap();
     loop {
         std::thread::sleep(Duration::from_secs(3600));
@@ -138,30 +158,30 @@ fn start_waiter_and_stay(args: (Connection<u32>, Event)) {
 /// when it runs again, even if by then nobody is left who could wake it. It
 /// used to see that its idle slice had passed too, find nobody left, and give
 /// up with `WaitAbandoned` (seen under load as `wait_timeout(20ms)` failing).
-/// Here the waiter is stopped inside its futex sleep, its parent is killed,
-/// its deadline passes, and it is let go.
-fn a_wait_past_its_deadline_times_out_rather_than_giving_up() {
+/// Here the waiter (`wait`, started by a middle process) is stopped inside its
+/// sleep, its parent is killed, its deadline passes, and it is let go; it
+/// reports 0 for a timeout.
+fn stopped_past_deadline(wait: Wait, in_syscall: &[i64]) {
     // The waiter is orphaned to this process, which can then reap it.
     set_subreaper(true);
     let (report, report_tx) = mp::pipe::<u32>(false).unwrap();
-    let event = Event::new().unwrap();
-    let mut middle = Process::new(start_waiter_and_stay, (report_tx, event.clone()));
+    let mut middle = Process::new(start_waiter_and_stay, (report_tx, wait));
     middle.start().unwrap();
     let waiter = report.recv().unwrap() as i32;
-    // It is in its wait once asleep; stop it there, inside the futex call
+    // It is in its wait once asleep; stop it there, inside the system call
     // (if it was between two 50 ms slices, let it go back to sleep first).
     wait_for_state(waiter, 'S');
     let asleep_at = Instant::now();
     loop {
         signal(waiter, libc::SIGSTOP);
         wait_for_state(waiter, 'T');
-        if stopped_in_futex(waiter) {
+        if stopped_in(waiter, in_syscall) {
             break;
         }
         signal(waiter, libc::SIGCONT);
         wait_for_state(waiter, 'S');
     }
-    // Nobody is left who could set the event, and the deadline passes.
+    // Nobody is left who could wake it, and the deadline passes.
     middle.kill().unwrap();
     middle.join().unwrap();
     let past = asleep_at + TIMEOUT + Duration::from_millis(100);
@@ -169,14 +189,34 @@ fn a_wait_past_its_deadline_times_out_rather_than_giving_up() {
     signal(waiter, libc::SIGCONT);
     let code = report.recv().unwrap();
     // SAFETY: the waiter was orphaned to this subreaper; a null status is allowed.
-    assert_eq!(unsafe { libc::waitpid(waiter, std::ptr::null_mut(), 0) }, waiter);
+    let reaped = unsafe { libc::waitpid(waiter, std::ptr::null_mut(), 0) };
+    assert_eq!(reaped, waiter);
     set_subreaper(false);
-    assert_eq!(code, 0, "0 timed out, 1 set, 2 abandoned, 3 another error");
+    assert_eq!(
+        code, 0,
+        "0 timed out, 1 woken, 2 abandoned, 3 another error"
+    );
+}
+
+fn an_event_wait_past_its_deadline_times_out_rather_than_giving_up() {
+    stopped_past_deadline(Wait::Event(Event::new().unwrap()), &[libc::SYS_futex]);
+}
+
+fn a_pipe_recv_past_its_deadline_times_out_rather_than_giving_up() {
+    // This process keeps the sending end open, and sends nothing.
+    let (rx, _tx) = mp::pipe::<u32>(false).unwrap();
+    // poll() is the poll or the ppoll system call, depending on the platform.
+    #[cfg(target_arch = "x86_64")]
+    let calls = [libc::SYS_poll, libc::SYS_ppoll];
+    #[cfg(not(target_arch = "x86_64"))]
+    let calls = [libc::SYS_ppoll];
+    stopped_past_deadline(Wait::Message(rx), &calls);
 }
 
 fn main() -> ExitCode {
     harness::run(tests![
         pipe_header_claiming_a_huge_message_allocates_nothing_huge,
-        a_wait_past_its_deadline_times_out_rather_than_giving_up,
+        an_event_wait_past_its_deadline_times_out_rather_than_giving_up,
+        a_pipe_recv_past_its_deadline_times_out_rather_than_giving_up,
     ])
 }

@@ -394,9 +394,12 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
             };
             let ready = sys::poll_readable(&[self.inner.socket.0.as_fd()], Some(slice))
                 .map_err(|e| Error::os("wait on a pipe", e))?;
+            // Once the deadline has passed, the timeout wins over giving up
+            // (the top of the loop reads once more, then says so).
+            let timed_out = !started && deadline.is_some_and(|d| Instant::now() >= d);
             if !ready.is_empty() {
                 idle_since = Instant::now();
-            } else if idle_since.elapsed() >= SLICE && nobody_left() {
+            } else if !timed_out && idle_since.elapsed() >= SLICE && nobody_left() {
                 // A sender may have sent just before it ended: look once more.
                 match self.read_some(&mut incoming, want) {
                     Ok(n) if n > 0 => continue,
