@@ -373,7 +373,13 @@ impl Permits {
             return None;
         }
         let permits = Permits { memory };
-        let (layout, _) = layout(permits.header().slots as usize)?;
+        // `record` divides by the number of slots, and `new` never makes
+        // fewer than MIN_SLOTS or more than MAX_SLOTS.
+        let slots = permits.header().slots as usize;
+        if !(MIN_SLOTS..=MAX_SLOTS).contains(&slots) {
+            return None;
+        }
+        let (layout, _) = layout(slots)?;
         (layout.size() <= permits.memory.len()).then_some(permits)
     }
 }
@@ -517,5 +523,22 @@ impl BoundedSemaphore {
     /// semaphore's bound, returns [`ErrorKind::ReleasedTooOften`] and adds nothing.
     pub fn release(&self) -> Result<()> {
         self.permits.release()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory handed to a spawned child as a semaphore's, but not made by
+    /// `Permits::new` (a forged or mixed-up start argument): a zeroed header
+    /// says it has no slots, and `record` would divide by zero.
+    #[test]
+    fn memory_whose_header_has_no_slots_is_refused() {
+        let (layout, _) = layout(MIN_SLOTS).unwrap();
+        let zeroed = SharedMemory::new("Semaphore", layout.size()).unwrap();
+        assert!(Permits::deserialize_checked(zeroed).is_none());
+        let made = Permits::new(1, false).unwrap();
+        assert!(Permits::deserialize_checked(made.memory).is_some());
     }
 }
