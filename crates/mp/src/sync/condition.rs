@@ -316,12 +316,7 @@ impl Serialize for Condition {
 
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        if memory.len() < size_of::<State>() {
-            return Err(serde::de::Error::custom(
-                "a Condition's shared memory is too small",
-            ));
-        }
+        let memory = SharedMemory::deserialize_at_least(d, size_of::<State>(), "a Condition")?;
         Ok(Condition { memory })
     }
 }

@@ -161,12 +161,7 @@ impl Serialize for Event {
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        if memory.len() < size_of::<AtomicU32>() {
-            return Err(serde::de::Error::custom(
-                "an Event's shared memory is too small",
-            ));
-        }
+        let memory = SharedMemory::deserialize_at_least(d, size_of::<AtomicU32>(), "an Event")?;
         Ok(Event { memory })
     }
 }

@@ -191,12 +191,7 @@ impl Serialize for RLock {
 
 impl<'de> Deserialize<'de> for RLock {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        if memory.len() < size_of::<State>() {
-            return Err(serde::de::Error::custom(
-                "an RLock's shared memory is too small",
-            ));
-        }
+        let memory = SharedMemory::deserialize_at_least(d, size_of::<State>(), "an RLock")?;
         Ok(RLock { memory })
     }
 }
