@@ -213,10 +213,58 @@ fn a_pipe_recv_past_its_deadline_times_out_rather_than_giving_up() {
     stopped_past_deadline(Wait::Message(rx), &calls);
 }
 
+/// Receives for 10 ms on an end nobody sends on: a timeout (exit code 0).
+fn recv_briefly(conn: Connection<u32>) {
+    match conn.recv_timeout(Duration::from_millis(10)) {
+        Err(e) if matches!(e.kind(), ErrorKind::Timeout { .. }) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}
+
+/// A thread of the parent waits in `recv` on an end while the parent forks
+/// a child that uses a clone of the same end. The child must be able to
+/// receive: `recv` used to hold the end's buffer lock while it waited, so the
+/// child got a copy of a lock held by a thread it does not have, and its
+/// `recv` hung for ever.
+fn a_child_forked_while_a_thread_waits_in_recv_can_receive() {
+    let (ours, theirs) = mp::pipe::<u32>(true).unwrap();
+    let ours_in_thread = ours.clone();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tid_tx.send(unsafe { libc::gettid() }).unwrap();
+            ours_in_thread.recv()
+        });
+        let tid = tid_rx.recv().unwrap();
+        // Asleep after saying so: it is in its recv's wait.
+        let path = format!("/proc/self/task/{tid}/stat");
+        loop {
+            let stat = std::fs::read_to_string(&path).unwrap();
+            if stat.rsplit_once(") ").unwrap().1.starts_with('S') {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let mut child = Process::new(recv_briefly, ours.clone());
+        child.start().unwrap();
+        // Bounded, so that the old hang fails the test instead of hanging it.
+        let status = child.join_timeout(Duration::from_secs(10)).unwrap();
+        if status.is_none() {
+            child.kill().unwrap();
+            child.join().unwrap();
+        }
+        theirs.send(7).unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), 7);
+        assert_eq!(status, Some(ExitStatus::Code(0)), "None: the child hung");
+    });
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
         pipe_header_claiming_a_huge_message_allocates_nothing_huge,
         an_event_wait_past_its_deadline_times_out_rather_than_giving_up,
         a_pipe_recv_past_its_deadline_times_out_rather_than_giving_up,
+        a_child_forked_while_a_thread_waits_in_recv_can_receive,
     ])
 }

@@ -342,12 +342,16 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     fn receive(&self, timeout: Option<Duration>) -> Result<T> {
         self.check_readable()?;
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let mut incoming = lock(&self.inner.incoming);
-        if incoming.broken {
-            return Err(ErrorKind::MessageTruncated.into());
-        }
         let mut idle_since = Instant::now();
         loop {
+            // The buffer's lock is held only while bytes are taken or read,
+            // never while waiting: a child forked while another thread waits
+            // here gets the lock free (a copy of a held one would stay held
+            // forever, its holder not being in the child).
+            let mut incoming = lock(&self.inner.incoming);
+            if incoming.broken {
+                return Err(ErrorKind::MessageTruncated.into());
+            }
             if let Some(len) = incoming.next_len() {
                 if len > MAX_MESSAGE {
                     incoming.broken = true;
@@ -375,6 +379,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                 }
                 Err(e) => return Err(Error::os("receive on a pipe", e)),
             }
+            drop(incoming);
             // Nothing to read now. Before a message starts, the timeout
             // counts; once one has started, it is read to its end.
             let slice = match deadline {
@@ -401,9 +406,11 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                 idle_since = Instant::now();
             } else if !timed_out && idle_since.elapsed() >= SLICE && nobody_left() {
                 // A sender may have sent just before it ended: look once more.
+                let mut incoming = lock(&self.inner.incoming);
+                let want = incoming.next_want();
                 match self.read_some(&mut incoming, want) {
                     Ok(n) if n > 0 => continue,
-                    _ if started => {
+                    _ if !incoming.pending().is_empty() => {
                         incoming.broken = true;
                         return Err(ErrorKind::MessageTruncated.into());
                     }
