@@ -247,6 +247,17 @@ fn get_gives_up_when_the_producer_ends_without_putting() {
     }
 }
 
+/// With nobody left who could put, a `get_timeout` whose time has run out
+/// says so (a timeout wins, as with `Event::wait_timeout`), and a longer one
+/// still gives up early instead of waiting out its time.
+fn a_get_timeout_that_ran_out_says_timeout_even_with_nobody_left() {
+    let q: Queue<u64> = Queue::new().unwrap();
+    let err = q.get_timeout(Duration::from_millis(20)).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err}");
+    let err = q.get_timeout(Duration::from_secs(60)).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::QueueAbandoned), "{err}");
+}
+
 fn get_gives_up_when_the_producer_is_killed() {
     for method in METHODS {
         let q: Queue<u64> = Queue::new().unwrap();
@@ -413,6 +424,7 @@ fn main() -> ExitCode {
         get_timeout_times_out_while_a_producer_lives,
         get_gives_up_when_the_producer_ends_without_putting,
         get_gives_up_when_the_producer_is_killed,
+        a_get_timeout_that_ran_out_says_timeout_even_with_nobody_left,
         a_producer_of_a_big_message_cannot_end_before_get,
         put_gives_up_when_nobody_is_left_to_read,
         a_writer_killed_mid_message_breaks_the_queue,

@@ -380,7 +380,9 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// Like [`Queue::get`], waiting at most `timeout` for a message to start
     /// arriving (Python's `get(timeout=...)`); after that, returns
     /// [`ErrorKind::Timeout`]. A zero timeout takes a message only if one is
-    /// there now, as [`Queue::try_get`] does (with its own error).
+    /// there now, as [`Queue::try_get`] does (with its own error). Like
+    /// `get`, it gives up early with [`ErrorKind::QueueAbandoned`] when nobody
+    /// is left who could put; once the time has run out, it is a `Timeout`.
     ///
     /// A message that has started to arrive is always read to its end, even
     /// past the timeout: stopping halfway would leave the rest in the pipe,
@@ -567,7 +569,10 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             };
             let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(wait))
                 .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
-            if ready.is_empty() && !self.others_may_use() {
+            // Once the deadline has passed, the next turn of the loop says so:
+            // a timeout wins over "nobody left", as the caller asked for it.
+            let timed_out = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+            if ready.is_empty() && !timed_out && !self.others_may_use() {
                 // Nobody is left to put. A producer may have put just before
                 // it ended, and its message is in the pipe: look once more.
                 return match self.try_receive()? {
