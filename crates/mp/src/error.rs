@@ -85,9 +85,10 @@ pub enum ErrorKind {
     /// `Queue::put` found the queue's pipe full and no process left that
     /// could read from it, so the put could never finish.
     QueueUnread,
-    /// A message was cut off: a process died halfway through writing or
-    /// reading it, so the queue no longer knows where messages start. The
-    /// queue stays broken: every later `get` and `put` says so.
+    /// A message on a `Queue` or a pipe was cut off or malformed: a process
+    /// died halfway through writing or reading it, or bytes that are not a
+    /// message came down the stream, so it no longer knows where messages
+    /// start. It stays broken: every later `get`/`put` (`recv`) says so.
     MessageTruncated,
     /// A message is larger than a queue or pipe accepts.
     MessageTooLarge {
@@ -267,9 +268,10 @@ impl fmt::Display for Error {
             ),
             ErrorKind::MessageTruncated => write!(
                 f,
-                "process {pid} found a queue message cut off: a process died halfway through \
-                 writing or reading it, so the queue can no longer tell where messages start; \
-                 make a new Queue"
+                "process {pid} found a message on a Queue or pipe cut off or malformed: a \
+                 process died halfway through writing or reading it (or wrote bytes that are \
+                 not a message), so the stream can no longer tell where messages start; make a \
+                 new Queue or pipe"
             ),
             ErrorKind::MessageTooLarge { len, max } => write!(
                 f,
