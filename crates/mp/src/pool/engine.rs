@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use super::worker::{MAX_REPLY, Order, Reply, WorkerArgs, worker_main};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
-use crate::process::function::{self, BatchResults, RemoteFn};
+use crate::process::function::{self, RemoteFn};
 use crate::process::{self, ExitStatus, Process, StartMethod};
 use crate::sys;
 
@@ -99,7 +99,7 @@ pub(super) struct Slot(OnceLock<Outcome>);
 
 enum Outcome {
     /// Worker `pid` sent back `frame`, which holds, from `start` on, the
-    /// chunk's serialized [`BatchResults`].
+    /// chunk's serialized [`function::BatchResults`].
     Done {
         pid: u32,
         frame: Vec<u8>,
@@ -169,13 +169,13 @@ impl Slot {
     }
 
     /// The results of the slot's chunk of `len` items.
-    pub(super) fn results<R: DeserializeOwned>(&self, len: usize) -> ChunkResults<R> {
+    pub(super) fn results<R: DeserializeOwned + 'static>(&self, len: usize) -> ChunkResults<R> {
         let failure = match self.0.get() {
             Some(&Outcome::Done {
                 pid,
                 ref frame,
                 start,
-            }) => match function::from_bytes::<BatchResults<R>>(&frame[start..]) {
+            }) => match function::batch_from_bytes::<R>(&frame[start..]) {
                 Ok((values, panics))
                     if values.len() + panics.len() == len
                         && panics.iter().all(|&(at, _)| at < len)
@@ -203,7 +203,7 @@ impl Slot {
     }
 
     /// The result of a task of one item.
-    pub(super) fn first_result<R: DeserializeOwned>(&self) -> Result<R> {
+    pub(super) fn first_result<R: DeserializeOwned + 'static>(&self) -> Result<R> {
         let mut first = None;
         self.results(1).for_each(|result| first = Some(result));
         first.unwrap_or_else(|| Err(ErrorKind::PoolClosed.into()))

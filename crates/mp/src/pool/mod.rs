@@ -544,7 +544,7 @@ impl<T> fmt::Debug for AsyncResult<T> {
 }
 
 /// [`AsyncResult`]'s decoder for a task of one item.
-fn first_result<R: DeserializeOwned>(chunks: &[Chunk]) -> Result<R> {
+fn first_result<R: DeserializeOwned + 'static>(chunks: &[Chunk]) -> Result<R> {
     match chunks {
         [chunk] => chunk.slot.first_result(),
         _ => Err(ErrorKind::PoolClosed.into()),
@@ -553,7 +553,7 @@ fn first_result<R: DeserializeOwned>(chunks: &[Chunk]) -> Result<R> {
 
 /// [`AsyncResult`]'s decoder for a whole map: every item's result, in order,
 /// or the first failing item's error.
-fn all_results<R: DeserializeOwned>(chunks: &[Chunk]) -> Result<Vec<R>> {
+fn all_results<R: DeserializeOwned + 'static>(chunks: &[Chunk]) -> Result<Vec<R>> {
     let mut results = Vec::with_capacity(chunks.iter().map(|c| c.len).sum());
     for chunk in chunks {
         results.extend(chunk.slot.results::<R>(chunk.len).into_values()?);
@@ -654,7 +654,7 @@ pub struct IMap<R> {
     _result: PhantomData<fn() -> R>,
 }
 
-impl<R: DeserializeOwned> Iterator for IMap<R> {
+impl<R: DeserializeOwned + 'static> Iterator for IMap<R> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {
@@ -690,7 +690,7 @@ pub struct IMapUnordered<R> {
     _result: PhantomData<fn() -> R>,
 }
 
-impl<R: DeserializeOwned> Iterator for IMapUnordered<R> {
+impl<R: DeserializeOwned + 'static> Iterator for IMapUnordered<R> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {

@@ -40,6 +40,7 @@
 //! the parent check is what keeps other programs out. On systems without
 //! `/proc` the fourth check is skipped.
 
+use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
 use serde::de::DeserializeOwned;
@@ -306,7 +307,7 @@ fn pair_batch_trampoline<
 }
 
 /// Runs `f` on each argument in turn and serializes the [`BatchResults`].
-fn run_batch<T, R: Serialize>(arguments: Vec<T>, f: impl Fn(T) -> R) -> Result<Vec<u8>> {
+fn run_batch<T, R: Serialize + 'static>(arguments: Vec<T>, f: impl Fn(T) -> R) -> Result<Vec<u8>> {
     let mut values = Vec::with_capacity(arguments.len());
     let mut panics = Vec::new();
     for (index, argument) in arguments.into_iter().enumerate() {
@@ -316,11 +317,190 @@ fn run_batch<T, R: Serialize>(arguments: Vec<T>, f: impl Fn(T) -> R) -> Result<V
             Err(payload) => panics.push((index, panic_message(payload.as_ref()))),
         }
     }
-    let results: BatchResults<R> = (values, panics);
-    to_bytes(&results)
+    batch_to_bytes(&values, &panics)
+}
+
+// ---------------------------------------------------------------------------
+// Big results of bytes and floats, without serde's element-by-element path
+// ---------------------------------------------------------------------------
+//
+// Serde hands a serializer a `Vec<u8>` one byte at a time (and a `Vec<f64>`
+// one float at a time), and postcard spends nanoseconds on each: a pool
+// returning 1 MiB results spent most of its time there, twice (in the worker
+// and in the parent), plus page faults from a buffer grown by doubling. Yet
+// postcard's bytes for such a vector are its length as a varint, then the
+// elements' little-endian bytes as they are. So a batch of such results is
+// written and read here in exactly postcard's bytes, whole slices at a time,
+// into a buffer of the right size from the start (the queue does the same
+// for its messages: see `ipc/queue.rs`). Other types go through postcard.
+
+/// Appends `len` as postcard's varint: 7 bits a byte, low first.
+fn put_varint(out: &mut Vec<u8>, mut len: usize) {
+    while len >= 0x80 {
+        out.push(len as u8 | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+}
+
+/// Reads a varint from the front of `bytes`: its value and the rest.
+fn take_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let mut len = 0_usize;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        len |= usize::from(byte & 0x7f).checked_shl(7 * i as u32)?;
+        if byte & 0x80 == 0 {
+            return Some((len, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+/// Serializes a batch's values and panics as postcard serializes the pair
+/// [`BatchResults<R>`], the fast way when `R` is `Vec<u8>` or `Vec<f64>`.
+fn batch_to_bytes<R: Serialize + 'static>(
+    values: &Vec<R>,
+    panics: &[(usize, String)],
+) -> Result<Vec<u8>> {
+    let any: &dyn Any = values;
+    let fast = if let Some(vectors) = any.downcast_ref::<Vec<Vec<u8>>>() {
+        Some(fast_batch(vectors, 1, |out, bytes| {
+            out.extend_from_slice(bytes)
+        }))
+    } else {
+        any.downcast_ref::<Vec<Vec<f64>>>().map(|vectors| {
+            fast_batch(vectors, 8, |out, floats| {
+                for x in floats {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            })
+        })
+    };
+    match fast {
+        Some(mut out) => {
+            out.extend_from_slice(&to_bytes(panics)?);
+            Ok(out)
+        }
+        None => to_bytes(&(values, panics)),
+    }
+}
+
+/// Writes `vectors` as postcard writes a `Vec<Vec<E>>` whose elements take
+/// `width` bytes each, into a buffer sized once.
+fn fast_batch<E>(vectors: &[Vec<E>], width: usize, put: impl Fn(&mut Vec<u8>, &[E])) -> Vec<u8> {
+    // Each vector already holds `width * len` bytes in memory: no overflow.
+    let size: usize = vectors.iter().map(|v| 10 + width * v.len()).sum();
+    let mut out = Vec::with_capacity(10 + size + 16);
+    put_varint(&mut out, vectors.len());
+    for vector in vectors {
+        put_varint(&mut out, vector.len());
+        put(&mut out, vector);
+    }
+    out
+}
+
+/// Turns bytes made by [`batch_to_bytes`] (or by postcard from a
+/// [`BatchResults<R>`]) back into the values and panics.
+pub(crate) fn batch_from_bytes<R: DeserializeOwned + 'static>(
+    bytes: &[u8],
+) -> Result<BatchResults<R>> {
+    use std::any::TypeId;
+    let fast: Option<Box<dyn Any>> = if TypeId::of::<R>() == TypeId::of::<Vec<u8>>() {
+        let (values, rest) = take_fast_batch(bytes, 1, |b| b.to_vec())?;
+        Some(Box::new((
+            values,
+            from_bytes::<Vec<(usize, String)>>(rest)?,
+        )))
+    } else if TypeId::of::<R>() == TypeId::of::<Vec<f64>>() {
+        let (values, rest) = take_fast_batch(bytes, 8, |b| {
+            b.chunks_exact(8)
+                .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
+                .collect::<Vec<f64>>()
+        })?;
+        Some(Box::new((
+            values,
+            from_bytes::<Vec<(usize, String)>>(rest)?,
+        )))
+    } else {
+        None
+    };
+    match fast {
+        Some(fast) => Ok(*fast
+            .downcast::<BatchResults<R>>()
+            .expect("R is the type just compared with")),
+        None => from_bytes(bytes),
+    }
+}
+
+/// Reads a `Vec<Vec<E>>` written by [`fast_batch`]; the values and the rest.
+/// Every length is checked against the bytes actually there before anything
+/// is allocated, so a bad length is an error, never a huge allocation.
+fn take_fast_batch<V>(
+    bytes: &[u8],
+    width: usize,
+    make: impl Fn(&[u8]) -> V,
+) -> Result<(Vec<V>, &[u8])> {
+    let wrong = |what: &str| {
+        Error::new(ErrorKind::Deserialize(format!(
+            "a batch of results is malformed: {what}"
+        )))
+    };
+    let (count, mut rest) = take_varint(bytes).ok_or_else(|| wrong("no count"))?;
+    // Each vector takes at least one byte (its length).
+    if count > rest.len() {
+        return Err(wrong("more results claimed than bytes sent"));
+    }
+    let mut values = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (len, after) = take_varint(rest).ok_or_else(|| wrong("no length"))?;
+        let size = len
+            .checked_mul(width)
+            .filter(|&size| size <= after.len())
+            .ok_or_else(|| wrong("a result is longer than the bytes sent"))?;
+        values.push(make(&after[..size]));
+        rest = &after[size..];
+    }
+    Ok((values, rest))
 }
 
 /// What a batch sends back: the values of the calls that returned, in order,
 /// and the position and panic message of each call that panicked. Kept apart
 /// so that the usual case, nothing panicked, costs nothing per item.
 pub(crate) type BatchResults<R> = (Vec<R>, Vec<(usize, String)>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast way writes exactly postcard's bytes, and reads them back.
+    #[test]
+    fn batches_of_byte_and_float_vectors_are_encoded_exactly_as_postcard_does() {
+        let panics = vec![(1, "boom".to_owned())];
+        let bytes = vec![vec![7_u8; 300], Vec::new(), vec![1, 2, 3]];
+        let encoded = batch_to_bytes(&bytes, &panics).unwrap();
+        assert_eq!(encoded, postcard::to_stdvec(&(&bytes, &panics)).unwrap());
+        let back: BatchResults<Vec<u8>> = batch_from_bytes(&encoded).unwrap();
+        assert_eq!(back, (bytes, panics.clone()));
+
+        let floats = vec![vec![0.5_f64, -1.0, f64::MAX], vec![2.0; 200]];
+        let encoded = batch_to_bytes(&floats, &[]).unwrap();
+        assert_eq!(
+            encoded,
+            postcard::to_stdvec(&(&floats, Vec::<(usize, String)>::new())).unwrap()
+        );
+        let back: BatchResults<Vec<f64>> = batch_from_bytes(&encoded).unwrap();
+        assert_eq!(back, (floats, Vec::new()));
+    }
+
+    /// Lengths that claim more than was sent are errors, not allocations.
+    #[test]
+    fn a_batch_claiming_more_than_it_holds_is_refused() {
+        let mut huge_count = Vec::new();
+        put_varint(&mut huge_count, usize::MAX >> 1);
+        let mut huge_vector = vec![1];
+        put_varint(&mut huge_vector, usize::MAX);
+        for bytes in [huge_count, huge_vector, vec![1, 5, 1, 2], vec![]] {
+            assert!(batch_from_bytes::<Vec<u8>>(&bytes).is_err(), "{bytes:?}");
+            assert!(batch_from_bytes::<Vec<f64>>(&bytes).is_err(), "{bytes:?}");
+        }
+    }
+}
