@@ -43,13 +43,26 @@ impl SharedMemory {
         let file = anonymous_file(what)?;
         file.set_len(len.max(1) as u64)
             .map_err(|e| Error::os("size shared memory", e))?;
+        seal_size(&file)?;
         Self::map(what, file)
+    }
+
+    /// Maps memory received from another process. On Linux it must be sealed
+    /// at its size, as `new` leaves it: a descriptor that names any other file
+    /// (one that somebody could truncate while it is mapped) is refused.
+    fn map_received(file: File) -> Result<Self> {
+        check_size_sealed(&file)?;
+        Self::map("shared object", file)
     }
 
     fn map(what: &'static str, file: File) -> Result<Self> {
         // SAFETY: memmap2 requires that nobody truncates the file while it is
-        // mapped. Nobody can: the file has no name, and this crate never
-        // changes its size after `new`.
+        // mapped, or touching the lost pages would raise SIGBUS. Nobody can:
+        // the file has no name, so no other program can open it; on Linux it
+        // is sealed against any change of size (`seal_size`), and memory
+        // received from another process is mapped only once that seal is
+        // checked (`map_received`); elsewhere this crate alone has it and
+        // never changes its size after `new`.
         let map =
             unsafe { MmapMut::map_mut(&file) }.map_err(|e| Error::os("map shared memory", e))?;
         Ok(SharedMemory {
@@ -74,12 +87,55 @@ fn anonymous_file(what: &'static str) -> Result<File> {
     use std::os::fd::FromRawFd;
     let name = std::ffi::CString::new(format!("mp-{what}")).expect("no NUL in a type name");
     // SAFETY: `name` is a valid C string; memfd_create returns a new descriptor or -1.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    let fd =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     if fd == -1 {
         return Err(Error::last_os("create shared memory (memfd_create)"));
     }
     // SAFETY: memfd_create just returned this descriptor; nothing else owns it.
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// The seals that fix a memfd's size for good: it can neither shrink (which
+/// would pull pages from under every mapping) nor grow, and the seals cannot
+/// be lifted.
+#[cfg(target_os = "linux")]
+const SIZE_SEALS: libc::c_int = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+
+/// Seals the memory's file at its present size.
+#[cfg(target_os = "linux")]
+fn seal_size(file: &File) -> Result<()> {
+    // SAFETY: F_ADD_SEALS takes an int of seal bits and touches no memory of ours.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, SIZE_SEALS) } == -1 {
+        return Err(Error::last_os("seal shared memory at its size"));
+    }
+    Ok(())
+}
+
+/// Checks that a received file is memory sealed at its size, as `seal_size` leaves it.
+#[cfg(target_os = "linux")]
+fn check_size_sealed(file: &File) -> Result<()> {
+    // SAFETY: F_GET_SEALS reads the file's seals and touches no memory of ours;
+    // for a file that cannot be sealed (not a memfd) it fails with EINVAL.
+    let seals = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
+    if seals == -1 || seals & SIZE_SEALS != SIZE_SEALS {
+        return Err(Error::from(crate::error::ErrorKind::InvalidArgument(
+            "the descriptor received as shared memory is not memory this crate made \
+             (a memfd sealed at its size)",
+        )));
+    }
+    Ok(())
+}
+
+/// Elsewhere there are no seals: the memory has no name, and only this crate has it.
+#[cfg(not(target_os = "linux"))]
+fn seal_size(_file: &File) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn check_size_sealed(_file: &File) -> Result<()> {
+    Ok(())
 }
 
 /// A file that lives only in memory: `shm_open` under a random name, unlinked
@@ -140,6 +196,43 @@ impl SharedMemory {
 impl<'de> Deserialize<'de> for SharedMemory {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let fd = inherit::deserialize_fd(d)?;
-        SharedMemory::map("shared object", File::from(fd)).map_err(serde::de::Error::custom)
+        SharedMemory::map_received(File::from(fd)).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// Nobody can change the size of the crate's shared memory, not even with
+    /// its own descriptor: a smaller file would make every mapping of it fault.
+    #[test]
+    fn shared_memory_is_sealed_at_its_size() {
+        let memory = SharedMemory::new("test", 100).unwrap();
+        let err = memory.inner.file.set_len(0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+        assert!(memory.inner.file.set_len(1 << 20).is_err());
+    }
+
+    /// Memory received from another process is mapped only if it is the
+    /// crate's sealed memory: any other file could shrink under the mapping.
+    #[test]
+    fn received_memory_must_be_sealed() {
+        let memory = SharedMemory::new("test", 100).unwrap();
+        let copy = memory.inner.file.try_clone().unwrap();
+        assert_eq!(
+            SharedMemory::map_received(copy).unwrap().len(),
+            memory.len()
+        );
+
+        let plain = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/zero")
+            .unwrap();
+        assert!(SharedMemory::map_received(plain).is_err());
+        let unsealed = anonymous_file("unsealed").unwrap();
+        unsealed.set_len(100).unwrap();
+        assert!(SharedMemory::map_received(unsealed).is_err());
     }
 }
