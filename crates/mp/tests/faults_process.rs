@@ -211,6 +211,125 @@ fn a_worker_death_is_seen_while_a_process_it_started_holds_its_pipes() {
     );
 }
 
+/// In a worker: starts a helper that will kill this worker halfway through
+/// writing its result (see `kill_worker_halfway`), then returns a result four
+/// times bigger than a pipe holds.
+fn big_result_killed_halfway(fds: (RawFd, RawFd, RawFd)) -> Vec<u8> {
+    let worker = std::process::id();
+    let mut helper =
+        Process::new(kill_worker_halfway, (worker, fds)).start_method(StartMethod::Fork);
+    helper.start().unwrap();
+    // Not joined: the worker dies first, and the test (a subreaper) reaps it.
+    std::mem::forget(helper);
+    vec![7; 4 << 20]
+}
+
+/// The one pipe, among this process's inherited descriptors, that is open
+/// for writing and full: the worker's result pipe, which nobody reads yet.
+fn full_pipe(skip: [RawFd; 2]) -> Option<RawFd> {
+    (3..1024).filter(|fd| !skip.contains(fd)).find(|&fd| {
+        // SAFETY: F_GETFL and F_GETPIPE_SZ only read flags of descriptor `fd`
+        // (failing on one that is not open, or not a pipe).
+        let (flags, size) = unsafe {
+            (
+                libc::fcntl(fd, libc::F_GETFL),
+                libc::fcntl(fd, libc::F_GETPIPE_SZ),
+            )
+        };
+        flags != -1 && flags & libc::O_ACCMODE == libc::O_WRONLY && size > 0 && {
+            unread(fd) == size as usize
+        }
+    })
+}
+
+/// How many bytes wait in the pipe (either end of it).
+fn unread(fd: RawFd) -> usize {
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through a valid pointer.
+    assert_eq!(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut count) }, 0);
+    count as usize
+}
+
+/// In the helper: once the worker's result fills the pipe, freezes the worker
+/// halfway through its frame (SIGSTOP) and tells the test, which starts
+/// reading. Once the test has read all there is, and so waits for the rest,
+/// kills the worker, then waits (at most `HANG`) for the test to let it go.
+/// Until then it holds a copy of the result pipe, which therefore never
+/// reaches end of file.
+fn kill_worker_halfway((worker, (report, release, release_w)): (u32, (RawFd, RawFd, RawFd))) {
+    let worker = worker as libc::pid_t;
+    let pipe = loop {
+        match full_pipe([report, release_w]) {
+            Some(fd) => break fd,
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    };
+    // SAFETY: kill has no memory-safety preconditions; the worker is our parent.
+    assert_eq!(unsafe { libc::kill(worker, libc::SIGSTOP) }, 0);
+    let me = std::process::id();
+    // SAFETY: `report` is the test's pipe, inherited by fork; 4 bytes readable.
+    assert_eq!(unsafe { libc::write(report, (&raw const me).cast(), 4) }, 4);
+    while unread(pipe) > 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(worker, libc::SIGKILL) }, 0);
+    let mut released = libc::pollfd {
+        fd: release,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let ready = unsafe { libc::poll(&mut released, 1, HANG.as_millis() as libc::c_int) };
+    assert_eq!(
+        ready, 1,
+        "the test never let the helper go: it waited on the dead worker"
+    );
+}
+
+/// A worker killed halfway through writing a result, while a process it
+/// started keeps the result pipe open: the parent, waiting for the rest of
+/// the frame, sees the death at once instead of waiting for the helper.
+fn a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the_pipe() {
+    set_subreaper(true);
+    let (release_r, release_w) = pipe();
+    let (report_r, report_w) = pipe();
+    let pool = Pool::with_start_method(1, StartMethod::Fork).unwrap();
+    let fds = (
+        report_w.as_raw_fd(),
+        release_r.as_raw_fd(),
+        release_w.as_raw_fd(),
+    );
+    let handle = pool.apply_async(big_result_killed_halfway, fds).unwrap();
+    // The helper says when the worker is frozen halfway through its result.
+    let mut pid = [0u8; 4];
+    std::fs::File::from(report_r).read_exact(&mut pid).unwrap();
+    let helper = u32::from_ne_bytes(pid) as libc::pid_t;
+    let result = handle.get_timeout(HANG);
+    std::fs::File::from(release_w).write_all(&[1]).unwrap();
+    let mut status = 0;
+    // SAFETY: the helper was orphaned to this subreaper; `status` is valid.
+    let reaped = unsafe { libc::waitpid(helper, &mut status, 0) };
+    assert_eq!(reaped, helper);
+    set_subreaper(false);
+    drop((release_r, report_w, pool));
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the helper was not let go in time: the parent waited on the dead worker's pipe"
+    );
+    let err = result.unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::WorkerDied {
+                status: ExitStatus::Signal(libc::SIGKILL),
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
 // ---- item 6: no death by SIGPIPE ----------------------------------------------
 
 /// Waits until child `pid` is dead, without reaping it.
@@ -751,6 +870,7 @@ fn main() -> ExitCode {
         forks_while_another_thread_prints_all_finish,
         grandchildren_know_who_they_are,
         a_worker_death_is_seen_while_a_process_it_started_holds_its_pipes,
+        a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the_pipe,
         the_pool_survives_writing_to_a_dead_worker_with_sigpipe_at_its_default,
         the_spawned_child_entry_point_trusts_nothing,
         bad_arguments_get_errors_not_panics_or_zombies,

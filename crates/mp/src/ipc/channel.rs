@@ -70,29 +70,67 @@ pub(crate) struct FrameReader {
 /// parent polls a worker's result pipe without holding the pool's lock, and
 /// the `Arc` keeps the descriptor open (and its number unused by anything
 /// else) for as long as the poll needs it.
-struct SharedFile(Arc<File>);
+struct SharedFile {
+    file: Arc<File>,
+    /// Readable once the writer has ended (a pidfd), when the reader watches it.
+    writer_ended: Option<Arc<File>>,
+}
 
 impl Read for SharedFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self.0).read(buf)
+        let Some(ended) = &self.writer_ended else {
+            return (&*self.file).read(buf);
+        };
+        // The pipe does not block (see `FrameReader::watching`): when it is
+        // empty, wait for bytes or for the writer's death, whichever comes.
+        loop {
+            match (&*self.file).read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                done => return done,
+            }
+            let ready = crate::sys::poll_readable(&[self.file.as_fd(), ended.as_fd()], None)?;
+            if !ready.contains(&0) {
+                // The writer is dead and left nothing more: what it wrote
+                // before it died is all there will ever be, even while a
+                // process it started keeps the pipe open. Read as end of file.
+                return Ok(0);
+            }
+        }
     }
 }
 
 impl FrameReader {
     pub(crate) fn new(fd: OwnedFd) -> Self {
         FrameReader {
-            reader: BufReader::new(SharedFile(Arc::new(File::from(fd)))),
+            reader: BufReader::new(SharedFile {
+                file: Arc::new(File::from(fd)),
+                writer_ended: None,
+            }),
         }
+    }
+
+    /// A reader that also watches its one writer, a process, through
+    /// `writer_ended` (its pidfd): when the writer dies, even halfway through
+    /// a frame, reading ends at once, however long other processes keep the
+    /// pipe open (a worker's children inherit its end).
+    pub(crate) fn watching(fd: OwnedFd, writer_ended: Arc<File>) -> io::Result<Self> {
+        crate::sys::set_nonblocking(fd.as_fd())?;
+        Ok(FrameReader {
+            reader: BufReader::new(SharedFile {
+                file: Arc::new(File::from(fd)),
+                writer_ended: Some(writer_ended),
+            }),
+        })
     }
 
     /// The pipe, to wait on with `poll` (see [`crate::sys::poll_readable`]).
     pub(crate) fn file(&self) -> Arc<File> {
-        Arc::clone(&self.reader.get_ref().0)
+        Arc::clone(&self.reader.get_ref().file)
     }
 
     /// The pipe's descriptor.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.reader.get_ref().0.as_fd()
+        self.reader.get_ref().file.as_fd()
     }
 
     /// Whether bytes already read from the pipe wait in the buffer; if not,

@@ -583,13 +583,20 @@ impl State {
         // The worker is our child and not reaped: its pid cannot be reused
         // before the pidfd is made.
         let ended = sys::pidfd(pid as libc::pid_t).map(|fd| Arc::new(File::from(fd)));
+        // Reading a result ends at once if the worker dies mid-frame, where
+        // the system tells a death apart from the pipe's end of file.
+        let results = match &ended {
+            Some(ended) => FrameReader::watching(result_reader, Arc::clone(ended))
+                .map_err(|e| Error::os("watch a pool worker's result pipe", e))?,
+            None => FrameReader::new(result_reader),
+        };
         // A `Queue` does not wait for a worker: it can hold none.
         process::holds_no_queue(pid as libc::pid_t);
         self.workers.push(Worker {
             process,
             pid,
             tasks: FrameWriter::new(task_writer),
-            results: FrameReader::new(result_reader),
+            results,
             ended,
             running: None,
             broken: false,
