@@ -143,7 +143,10 @@ impl RawLock {
     /// other, the robust mutex refuses (`EPERM`) and the lock stays held, so
     /// the error must not be ignored.
     pub(crate) fn unlock(&self) -> Result<()> {
-        let previous = self.owner.swap(0, Ordering::Relaxed);
+        // Only the holder writes this field, so a load and a store do what a
+        // swap would, without a locked instruction on the lock's cache line.
+        let previous = self.owner.load(Ordering::Relaxed);
+        self.owner.store(0, Ordering::Relaxed);
         // SAFETY: the mutex was initialized by `init` and lives as long as
         // `self`; unlocking a mutex this thread does not hold is an error
         // the call reports, not undefined behaviour, for a robust mutex
