@@ -7,6 +7,7 @@
 //! only turns a hang of the old code into a failure, it never decides a pass.
 
 mod harness;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -332,22 +333,6 @@ fn a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the
 
 // ---- item 6: no death by SIGPIPE ----------------------------------------------
 
-/// Waits until child `pid` is dead, without reaping it.
-fn wait_until_dead(pid: u32) {
-    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is a valid place to write; WNOWAIT leaves the child unreaped.
-    let ret = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOWAIT,
-        )
-    };
-    assert_eq!(ret, 0, "waitid: {}", std::io::Error::last_os_error());
-}
-
 fn set_sigpipe(action: libc::sighandler_t) {
     // SAFETY: SIG_DFL and SIG_IGN are valid dispositions; no handler runs.
     unsafe { libc::signal(libc::SIGPIPE, action) };
@@ -363,7 +348,7 @@ fn the_pool_survives_writing_to_a_dead_worker_with_sigpipe_at_its_default() {
         let worker = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
         // SAFETY: kill has no memory-safety preconditions; `worker` is the pool's child.
         unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
-        wait_until_dead(worker);
+        support::wait_until_dead(worker);
         // The idle worker's death is not yet noticed: this task is written
         // to its pipe, which nobody reads any more.
         let result = pool.apply_async(square, 7).unwrap().get();

@@ -3,6 +3,7 @@
 //! with fork and spawn, and after a parent is killed.
 
 mod harness;
+mod support;
 
 use std::process::ExitCode;
 
@@ -21,24 +22,6 @@ fn report_here() -> Report {
 
 fn report(q: Queue<Report>) {
     q.put(report_here()).unwrap();
-}
-
-/// Waits until child `pid` has ended, without reaping it: its `Process`
-/// must still be the one to join it.
-fn wait_until_ended(pid: u32) {
-    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is a valid place for the kernel to write; WNOWAIT leaves
-    // the child unreaped.
-    let ret = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOWAIT,
-        )
-    };
-    assert_eq!(ret, 0, "waitid: {}", std::io::Error::last_os_error());
 }
 
 fn the_main_process_is_mainprocess_without_a_parent() {
@@ -132,7 +115,7 @@ fn active_children_lists_running_children_until_they_end() {
     assert_ne!(still[0], first_pid);
 
     go.put(()).unwrap();
-    wait_until_ended(still[0]);
+    support::wait_until_dead(still[0]);
     assert!(mp::active_children().is_empty());
     for p in &mut children {
         assert_eq!(p.join().unwrap(), ExitStatus::Code(0));

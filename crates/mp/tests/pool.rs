@@ -2,6 +2,7 @@
 //! timeouts, many outstanding tasks, and ending a pool in every way.
 
 mod harness;
+mod support;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,24 +53,6 @@ fn put_four(queue: Queue<u64>) {
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Waits until `pid` is dead (a zombie), without reaping it: the pool must
-/// still be the one to reap it.
-fn wait_until_dead(pid: u32) {
-    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is a valid place for the kernel to write; WNOWAIT leaves
-    // the child unreaped.
-    let ret = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOWAIT,
-        )
-    };
-    assert_eq!(ret, 0, "waitid: {}", std::io::Error::last_os_error());
 }
 
 fn the_tutorials_three_calls() {
@@ -252,7 +235,7 @@ fn a_worker_killed_while_idle_is_replaced() {
         // pool's idle worker, not yet reaped, so the pid is still its own.
         let killed = unsafe { libc::kill(victim as libc::pid_t, libc::SIGKILL) };
         assert_eq!(killed, 0);
-        wait_until_dead(victim);
+        support::wait_until_dead(victim);
         // The next task finds the dead worker's pipe closed, and waits for
         // the replacement instead of failing.
         assert_eq!(
