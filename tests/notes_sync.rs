@@ -97,6 +97,31 @@ fn fence_at(lines: &[&str], open: usize) -> Option<Fence> {
     })
 }
 
+/// Every fenced block of a note, in order.
+fn fences(lines: &[&str]) -> Vec<Fence> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        match fence_at(lines, i) {
+            Some(fence) => {
+                i = fence.close + 1;
+                found.push(fence);
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// The words of a fence's opening line: ```` ```rust,compile_fail,E0277 ````
+/// gives `rust`, `compile_fail` and `E0277`.
+fn info_words(line: &str) -> Vec<&str> {
+    line.trim_start_matches('`')
+        .split(',')
+        .map(str::trim)
+        .collect()
+}
+
 /// What the block after `marker` must hold, or why it cannot be known.
 fn source_of(marker: &str) -> Option<Result<String, String>> {
     let inner = marker
@@ -276,26 +301,21 @@ fn notes_show_the_code_and_output_they_name() {
 /// line number, its error code, and its code.
 fn compile_fail_blocks(text: &str) -> Vec<(usize, String, String)> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut blocks = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let Some(fence) = fence_at(&lines, i) else {
-            i += 1;
-            continue;
-        };
-        let info = lines[i].trim_start_matches('`');
-        let words: Vec<&str> = info.split(',').map(str::trim).collect();
-        if words.first() == Some(&"rust") && words.contains(&"compile_fail") {
+    fences(&lines)
+        .into_iter()
+        .filter_map(|fence| {
+            let words = info_words(lines[fence.open]);
+            if words.first() != Some(&"rust") || !words.contains(&"compile_fail") {
+                return None;
+            }
             let code = words
                 .iter()
                 .find(|w| w.len() == 5 && w.starts_with('E'))
                 .map(|w| (*w).to_owned())
                 .unwrap_or_default();
-            blocks.push((i + 1, code, fence.body));
-        }
-        i = fence.close + 1;
-    }
-    blocks
+            Some((fence.open + 1, code, fence.body))
+        })
+        .collect()
 }
 
 #[test]
@@ -356,14 +376,9 @@ fn ignored_snippets_are_rare_and_explained() {
     let mut report = Vec::new();
     for Note { name, text, .. } in notes() {
         let lines: Vec<&str> = text.lines().collect();
-        let mut i = 0;
-        while i < lines.len() {
-            let Some(fence) = fence_at(&lines, i) else {
-                i += 1;
-                continue;
-            };
-            let info = lines[i].trim_start_matches('`');
-            let words: Vec<&str> = info.split(',').map(str::trim).collect();
+        for fence in fences(&lines) {
+            let i = fence.open;
+            let words = info_words(lines[i]);
             let synced = i > 0 && is_sync_marker(lines[i - 1]);
             if words.first() == Some(&"rust") && !synced {
                 snippets += 1;
@@ -386,7 +401,6 @@ fn ignored_snippets_are_rare_and_explained() {
                     }
                 }
             }
-            i = fence.close + 1;
         }
     }
     if ignored.len() * 10 > snippets {
