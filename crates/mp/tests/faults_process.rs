@@ -193,12 +193,25 @@ fn a_worker_death_is_seen_while_a_process_it_started_holds_its_pipes() {
     let mut pid = [0u8; 4];
     std::fs::File::from(report_r).read_exact(&mut pid).unwrap();
     let helper = u32::from_ne_bytes(pid) as libc::pid_t;
+    release_and_reap(release_w, helper);
+    drop((release_r, report_w, pool));
+    assert_worker_killed(result);
+}
+
+/// Lets the helper go, reaps it (this process is its subreaper) and stops
+/// being a subreaper; returns the helper's wait status.
+fn release_and_reap(release_w: OwnedFd, helper: libc::pid_t) -> libc::c_int {
     std::fs::File::from(release_w).write_all(&[1]).unwrap();
-    // SAFETY: the helper was orphaned to this subreaper; a null status is allowed.
-    let reaped = unsafe { libc::waitpid(helper, std::ptr::null_mut(), 0) };
+    let mut status = 0;
+    // SAFETY: the helper was orphaned to this subreaper; `status` is valid.
+    let reaped = unsafe { libc::waitpid(helper, &mut status, 0) };
     assert_eq!(reaped, helper);
     set_subreaper(false);
-    drop((release_r, report_w, pool));
+    status
+}
+
+/// The task failed because its worker was killed with SIGKILL.
+fn assert_worker_killed<T: std::fmt::Debug>(result: mp::Result<T>) {
     let err = result.unwrap_err();
     assert!(
         matches!(
@@ -307,28 +320,13 @@ fn a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the
     std::fs::File::from(report_r).read_exact(&mut pid).unwrap();
     let helper = u32::from_ne_bytes(pid) as libc::pid_t;
     let result = handle.get_timeout(HANG);
-    std::fs::File::from(release_w).write_all(&[1]).unwrap();
-    let mut status = 0;
-    // SAFETY: the helper was orphaned to this subreaper; `status` is valid.
-    let reaped = unsafe { libc::waitpid(helper, &mut status, 0) };
-    assert_eq!(reaped, helper);
-    set_subreaper(false);
+    let status = release_and_reap(release_w, helper);
     drop((release_r, report_w, pool));
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "the helper was not let go in time: the parent waited on the dead worker's pipe"
     );
-    let err = result.unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::WorkerDied {
-                status: ExitStatus::Signal(libc::SIGKILL),
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_worker_killed(result);
 }
 
 // ---- item 6: no death by SIGPIPE ----------------------------------------------
