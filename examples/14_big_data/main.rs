@@ -1,6 +1,7 @@
 //! One big array summed four ways: alone, by two threads that borrow it, by two processes sent
 //! copies through a `Queue`, by two processes reading one `SharedSlice` (beyond 三.2 Queue and
 //! 三.4 共享内存). Run: `cargo run --release --example 14_big_data -- [--n N]`
+mod size; // the --n flag: how many numbers to sum
 
 use std::{ops::Range, thread, time::Instant};
 
@@ -19,21 +20,6 @@ fn sum_sent_half((halves, sums): (Queue<Vec<f64>>, Queue<f64>)) {
 /// A worker that reads its half where it is, in memory both processes map.
 fn sum_shared_half((data, half, sums): (SharedSlice<f64>, Range<usize>, Queue<f64>)) {
     sums.put(sum(&data[half])).expect("the parent waits");
-}
-
-/// Starts both workers, lets `feed` send them their work, and adds the sums they send back.
-fn run(
-    mut workers: [Process; 2],
-    sums: Queue<f64>,
-    feed: &dyn Fn() -> mp::Result<()>,
-) -> mp::Result<f64> {
-    workers.iter_mut().try_for_each(Process::start)?;
-    feed()?;
-    let total = sums.get()? + sums.get()?;
-    for worker in &mut workers {
-        worker.join()?;
-    }
-    Ok(total)
 }
 
 fn big_data(n: usize) -> mp::Result<()> {
@@ -64,34 +50,30 @@ fn big_data(n: usize) -> mp::Result<()> {
 
     let start = Instant::now();
     let (halves, sums) = (Queue::new()?, Queue::new()?);
-    let workers = [(); 2].map(|()| Process::new(sum_sent_half, (halves.clone(), sums.clone())));
-    let total = run(workers, sums, &|| {
-        halves.put(data[..half].to_vec())?; // put takes what it sends: a copy of the half
-        halves.put(data[half..].to_vec())
-    })?;
+    let mut workers = [(); 2].map(|()| Process::new(sum_sent_half, (halves.clone(), sums.clone())));
+    workers.iter_mut().try_for_each(Process::start)?;
+    halves.put(data[..half].to_vec())?; // put takes what it sends: a copy of the half
+    halves.put(data[half..].to_vec())?;
+    let total = sums.get()? + sums.get()?;
+    for worker in &mut workers {
+        worker.join()?;
+    }
     report("2 processes, Queue", start, total, &sent);
 
     let start = Instant::now();
     let (shared, sums) = (SharedSlice::new(&data)?, Queue::new()?); // written once, here
     let args = [0..half, half..n].map(|range| (shared.clone(), range, sums.clone()));
-    let workers = args.map(|a| Process::new(sum_shared_half, a));
-    let total = run(workers, sums, &|| Ok(()))?; // nothing to send: the data is there
+    let mut workers = args.map(|a| Process::new(sum_shared_half, a));
+    workers.iter_mut().try_for_each(Process::start)?; // nothing to send: the data is there
+    let total = sums.get()? + sums.get()?;
+    for worker in &mut workers {
+        worker.join()?;
+    }
     report("2 processes, SharedSlice", start, total, &once);
     Ok(())
 }
 
 fn main() -> mp::Result<()> {
     mp::init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let n = match args.as_slice() {
-        [] => Some(1_000_000),
-        [flag, n] if flag == "--n" => n.replace('_', "").parse().ok().filter(|n| *n >= 2),
-        _ => None,
-    };
-    let Some(n @ ..=100_000_000) = n else {
-        let given = args.join(" ");
-        eprintln!("error: `{given}`: expected --n N, with N from 2 to 100,000,000");
-        std::process::exit(2) // a bad flag: a message, no panic trace
-    };
-    big_data(n)
+    big_data(size::from_command_line())
 }

@@ -1,11 +1,12 @@
 //! Python's `concurrent.futures` (`submit`, `as_completed`, `map`) on threads, with
 //! `thread::scope` and rayon, and on processes, with `mp::Pool`; then a process worker killed
 //! mid-task (beyond 三.3 进程池). Run: `cargo run --example 17_executors`
+mod threads; // the thread half: thread::scope, an mpsc channel and rayon
 
-use std::{sync::mpsc, thread, time::Instant};
+use std::time::Instant;
 
 use mp::{AsyncResult, ErrorKind, ExitStatus, Pool};
-use rayon::prelude::*;
+use threads::on_threads;
 
 fn job(x: u64) -> u64 {
     x * x
@@ -18,24 +19,7 @@ fn killed_mid_task(_: u64) -> u64 {
     unreachable!("SIGKILL cannot be caught")
 }
 
-/// Python's `submit` then `result()`, `as_completed` and `map`, on threads.
-fn on_threads(threads: &rayon::ThreadPool, tasks: u64) -> [Vec<u64>; 3] {
-    let submitted = thread::scope(|s| {
-        let futures: Vec<_> = (0..tasks).map(|x| s.spawn(move || job(x))).collect(); // submit
-        futures.into_iter().map(|f| f.join().unwrap()).collect() // result(); job never panics
-    });
-    let (finished, results) = mpsc::channel(); // as_completed: each task sends when it is done
-    for x in 0..tasks {
-        let finished = finished.clone();
-        threads.spawn(move || finished.send(job(x)).expect("main takes every result"));
-    }
-    drop(finished); // the channel ends once the last task has sent its result
-    let completed = results.into_iter().collect();
-    let mapped = threads.install(|| (0..tasks).into_par_iter().map(job).collect()); // map
-    [submitted, completed, mapped]
-}
-
-/// The same three, on worker processes.
+/// Python's `submit` then `result()`, `as_completed` and `map`, on worker processes.
 fn on_processes(pool: &Pool, tasks: u64) -> mp::Result<[Vec<u64>; 3]> {
     let submit = |x| pool.apply_async(job, x); // executor.submit(job, x)
     let futures: Vec<AsyncResult<u64>> = (0..tasks).map(submit).collect::<mp::Result<_>>()?;
@@ -73,15 +57,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop((pool, lone)); // Python's `with` block ends: the workers are stopped and reaped
 
     let threads = rayon::ThreadPoolBuilder::new().num_threads(2).build()?; // ThreadPoolExecutor(2)
-    let on_threads_results = on_threads(&threads, 4);
+    let threaded = on_threads(&threads, 4);
     let start = Instant::now();
     on_threads(&threads, 1000);
     let thread_task = start.elapsed() / 3000;
 
-    report(
-        "threads: thread::scope, rayon (2 threads)",
-        on_threads_results,
-    );
+    report("threads: thread::scope, rayon (2 threads)", threaded);
     report("processes: mp::Pool (2 workers)", processes);
     let sigkill = ExitStatus::Signal(libc::SIGKILL);
     assert!(matches!(killed.kind(), ErrorKind::WorkerDied { status, .. } if *status == sigkill));
