@@ -226,8 +226,9 @@ fn assert_worker_killed<T: std::fmt::Debug>(result: mp::Result<T>) {
 }
 
 /// In a worker: starts a helper that will kill this worker halfway through
-/// writing its result (see `kill_worker_halfway`), then returns a result four
-/// times bigger than a pipe holds.
+/// sending its result (see `kill_worker_halfway`), then returns a result four
+/// times bigger than the result channel can hold, so that the worker is
+/// still sending it when nobody reads.
 fn big_result_killed_halfway(fds: (RawFd, RawFd, RawFd)) -> Vec<u8> {
     let worker = std::process::id();
     let mut helper =
@@ -235,45 +236,58 @@ fn big_result_killed_halfway(fds: (RawFd, RawFd, RawFd)) -> Vec<u8> {
     helper.start().unwrap();
     // Not joined: the worker dies first, and the test (a subreaper) reaps it.
     std::mem::forget(helper);
-    vec![7; 4 << 20]
+    vec![7; 4 * channel_capacity()]
 }
 
-/// The one pipe, among this process's inherited descriptors, that is open
-/// for writing and full: the worker's result pipe, which nobody reads yet.
-fn full_pipe(skip: [RawFd; 2]) -> Option<RawFd> {
+/// The most a pool worker's result channel (a Unix socket pair) can hold,
+/// at least: its send buffer is at most `wmem_max` (or `wmem_default`, if
+/// larger), and at least a megabyte is assumed where `/proc` cannot tell.
+fn channel_capacity() -> usize {
+    let limit = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    // The kernel counts twice the bytes asked for, for its bookkeeping.
+    (2 * limit("wmem_max").max(limit("wmem_default"))).max(1 << 20)
+}
+
+/// The one socket, among this process's inherited descriptors, that has
+/// bytes waiting for its peer: the worker's end of its result channel,
+/// which nobody reads yet.
+fn result_socket(skip: [RawFd; 2]) -> Option<RawFd> {
     (3..1024).filter(|fd| !skip.contains(fd)).find(|&fd| {
-        // SAFETY: F_GETFL and F_GETPIPE_SZ only read flags of descriptor `fd`
-        // (failing on one that is not open, or not a pipe).
-        let (flags, size) = unsafe {
-            (
-                libc::fcntl(fd, libc::F_GETFL),
-                libc::fcntl(fd, libc::F_GETPIPE_SZ),
-            )
-        };
-        flags != -1 && flags & libc::O_ACCMODE == libc::O_WRONLY && size > 0 && {
-            unread(fd) == size as usize
-        }
+        // SAFETY: `stat` is a plain C struct, for which all zeroes is a value.
+        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat writes one `stat` through a valid pointer, or fails
+        // on a descriptor that is not open.
+        let is_socket = unsafe { libc::fstat(fd, &mut stat) } == 0
+            && stat.st_mode & libc::S_IFMT == libc::S_IFSOCK;
+        is_socket && unread(fd) > 0
     })
 }
 
-/// How many bytes wait in the pipe (either end of it).
+/// How many bytes the socket's peer has not read yet (`SIOCOUTQ`, which
+/// Linux defines as `TIOCOUTQ`).
 fn unread(fd: RawFd) -> usize {
     let mut count: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one c_int through a valid pointer.
-    assert_eq!(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut count) }, 0);
+    // SAFETY: SIOCOUTQ writes one c_int through a valid pointer.
+    assert_eq!(unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut count) }, 0);
     count as usize
 }
 
-/// In the helper: once the worker's result fills the pipe, freezes the worker
-/// halfway through its frame (SIGSTOP) and tells the test, which starts
-/// reading. Once the test has read all there is, and so waits for the rest,
+/// In the helper: once the worker has started to send its result, freezes
+/// the worker halfway through its frame (SIGSTOP: it cannot have finished,
+/// the result being bigger than the channel holds) and tells the test, which
+/// starts reading. Once the test has read all there is, and so waits for the rest,
 /// kills the worker, then waits (at most `HANG`) for the test to let it go.
-/// Until then it holds a copy of the result pipe, which therefore never
+/// Until then it holds a copy of the result channel, which therefore never
 /// reaches end of file.
 fn kill_worker_halfway((worker, (report, release, release_w)): (u32, (RawFd, RawFd, RawFd))) {
     let worker = worker as libc::pid_t;
-    let pipe = loop {
-        match full_pipe([report, release_w]) {
+    let socket = loop {
+        match result_socket([report, release_w]) {
             Some(fd) => break fd,
             None => std::thread::sleep(Duration::from_millis(1)),
         }
@@ -283,7 +297,7 @@ fn kill_worker_halfway((worker, (report, release, release_w)): (u32, (RawFd, Raw
     let me = std::process::id();
     // SAFETY: `report` is the test's pipe, inherited by fork; 4 bytes readable.
     assert_eq!(unsafe { libc::write(report, (&raw const me).cast(), 4) }, 4);
-    while unread(pipe) > 0 {
+    while unread(socket) > 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
     // SAFETY: as above.

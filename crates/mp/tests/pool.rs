@@ -274,6 +274,108 @@ fn large_arguments_and_results_cross_whole() {
     }
 }
 
+/// Result lengths on both sides of the size at which a worker sends a byte
+/// or float vector raw, alone in its frame, instead of gathered with others.
+const LENGTHS: [usize; 8] = [
+    0,
+    1,
+    (64 << 10) - 1,
+    64 << 10,
+    (1 << 20) + 3,
+    5,
+    13,
+    200_000,
+];
+
+fn bytes_of_len(len: usize) -> Vec<u8> {
+    if len == 13 {
+        panic!("item of length {len} is bad");
+    }
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn floats_of_len(len: usize) -> Vec<f64> {
+    (0..len / 8).map(|i| i as f64 * 0.5).collect()
+}
+
+/// Big results go raw and small ones gathered, in one chunk: they come back
+/// whole and in order, and a panicking item fails alone.
+fn big_and_small_results_of_one_chunk_come_back_in_order() {
+    for method in METHODS {
+        let pool = Pool::with_start_method(2, method).unwrap();
+        let items = LENGTHS.iter().copied().filter(|&len| len != 13);
+        let got = pool
+            .map_chunked(bytes_of_len, items.clone(), LENGTHS.len())
+            .unwrap();
+        assert!(
+            got == items.clone().map(bytes_of_len).collect::<Vec<_>>(),
+            "{method:?}"
+        );
+        let got = pool
+            .map_chunked(floats_of_len, LENGTHS, LENGTHS.len())
+            .unwrap();
+        assert!(got == LENGTHS.map(floats_of_len), "{method:?}");
+
+        let results: Vec<_> = pool
+            .imap_chunked(bytes_of_len, LENGTHS, 3)
+            .unwrap()
+            .collect();
+        for (len, result) in LENGTHS.into_iter().zip(results) {
+            match result {
+                Ok(bytes) => assert!(bytes == bytes_of_len(len), "{method:?}: {len}"),
+                Err(err) => {
+                    assert_eq!(len, 13, "{method:?}: {err}");
+                    assert!(err.to_string().contains("length 13 is bad"), "{err}");
+                }
+            }
+        }
+    }
+}
+
+/// A result asked for again, or checked with `successful` first, is still
+/// all there.
+fn a_big_result_can_be_read_more_than_once() {
+    let pool = Pool::new(1).unwrap();
+    let handle = pool.apply_async(bytes_of_len, 1 << 20).unwrap();
+    let first = handle.get_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(handle.successful(), Some(true));
+    assert!(handle.get_timeout(Duration::ZERO).unwrap() == first);
+    assert!(handle.get().unwrap() == first);
+    assert!(first == bytes_of_len(1 << 20));
+}
+
+fn big_result_then_die(n: u64) -> Vec<u8> {
+    if n == 2 {
+        // SAFETY: kill has no memory-safety preconditions; this worker ends here.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+    vec![n as u8; 1 << 20]
+}
+
+/// A worker that dies after sending part of its chunk's results fails the
+/// whole chunk; what it sent is not taken for the answer.
+fn a_worker_dying_halfway_through_a_chunk_fails_the_whole_chunk() {
+    for method in METHODS {
+        let pool = Pool::with_start_method(1, method).unwrap();
+        let err = pool.map_chunked(big_result_then_die, 0..4, 4).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::WorkerDied {
+                    status: ExitStatus::Signal(libc::SIGKILL),
+                    ..
+                }
+            ),
+            "{method:?}: {err}"
+        );
+        let results: Vec<_> = pool.imap(big_result_then_die, 0..4).unwrap().collect();
+        assert!(results[2].is_err(), "{method:?}");
+        for n in [0, 1, 3] {
+            assert!(results[n].as_ref().unwrap() == &vec![n as u8; 1 << 20]);
+        }
+    }
+}
+
 fn many_outstanding_tasks_use_no_more_files() {
     let pool = Pool::new(4).unwrap();
     let fds = open_fds();
@@ -400,6 +502,9 @@ fn main() -> ExitCode {
         a_worker_killed_while_idle_is_replaced,
         get_timeout_gives_up_then_succeeds,
         large_arguments_and_results_cross_whole,
+        big_and_small_results_of_one_chunk_come_back_in_order,
+        a_big_result_can_be_read_more_than_once,
+        a_worker_dying_halfway_through_a_chunk_fails_the_whole_chunk,
         many_outstanding_tasks_use_no_more_files,
         several_threads_can_wait_at_once,
         zero_processes_is_an_error,

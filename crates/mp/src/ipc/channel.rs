@@ -1,21 +1,43 @@
-//! Framed messages over a pipe with exactly one writer and one reader.
+//! Framed messages over a pipe (or a socket) with exactly one writer and one reader.
 //!
 //! A pipe carries a stream of bytes, not messages: a reader may get half a
-//! message, or two at once. So each message travels as a *frame*: its length
-//! as four little-endian bytes, then the bytes themselves. With a single
-//! writer nothing can interleave, so frames of any size are safe (a pipe
-//! shared by several writers is another story: see `queue.rs`).
+//! message, or two at once. So each message travels as a *frame*: two
+//! lengths as four little-endian bytes each, then a short *head* (what the
+//! message is) and a *payload* (the data it carries). With a single writer
+//! nothing can interleave, so frames of any size are safe (a pipe shared by
+//! several writers is another story: see `queue.rs`).
 //!
-//! The pool gives each worker two such pipes: tasks from the parent to the
-//! worker, results from the worker to the parent.
+//! Head and payload are apart so that neither side copies the data on the
+//! way: the writer sends the payload straight from where it lies, and the
+//! reader reads it straight into a buffer of its own, exactly as long, which
+//! it can hand on as it is (a pool's `Vec<u8>` result is that buffer).
+//!
+//! The pool gives each worker two such channels: tasks from the parent to
+//! the worker (a pipe), results from the worker to the parent (a socket
+//! pair: see `pool/engine.rs`).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-/// The largest frame: its length must fit in the four-byte header.
+/// The largest head or payload: its length must fit in four bytes.
 pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
+
+/// Two lengths: the head's and the payload's.
+const HEADER: usize = 8;
+
+/// Up to this size, a payload's buffer is made at its full size before the
+/// bytes arrive; a larger one grows as they really come in, so that a length
+/// that lies costs no huge allocation.
+const TRUSTED_SIZE: usize = 64 << 20;
+
+/// A frame as it was received.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    pub(crate) head: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
+}
 
 /// The sending end of a framed pipe.
 pub(crate) struct FrameWriter {
@@ -24,7 +46,6 @@ pub(crate) struct FrameWriter {
 
 impl FrameWriter {
     pub(crate) fn new(fd: OwnedFd) -> Self {
-        crate::sys::enlarge_pipe(fd.as_fd(), crate::ipc::queue::PIPE_SIZE);
         FrameWriter {
             file: File::from(fd),
         }
@@ -35,16 +56,20 @@ impl FrameWriter {
         self.file.as_fd()
     }
 
-    /// Sends one frame whose body is `head` then `payload`: a small
-    /// description, then the data, which is not copied on the way. The three
-    /// pieces go out in one `writev` call (more only if the pipe fills up), so
-    /// the reader usually wakes up once.
+    /// Sends one frame. The lengths, the head and the payload go out in one
+    /// `writev` call (more only if the pipe fills up), so the reader usually
+    /// wakes up once, and the payload is not copied on the way.
     pub(crate) fn send(&mut self, head: &[u8], payload: &[u8]) -> io::Result<()> {
-        let len = u32::try_from(head.len() + payload.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-        let len = len.to_le_bytes();
+        let too_large = |_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large");
+        let mut lengths = [0; HEADER];
+        lengths[..4].copy_from_slice(&u32::try_from(head.len()).map_err(too_large)?.to_le_bytes());
+        lengths[4..].copy_from_slice(
+            &u32::try_from(payload.len())
+                .map_err(too_large)?
+                .to_le_bytes(),
+        );
         let mut pieces = [
-            IoSlice::new(&len),
+            IoSlice::new(&lengths),
             IoSlice::new(head),
             IoSlice::new(payload),
         ];
@@ -67,7 +92,7 @@ pub(crate) struct FrameReader {
 }
 
 /// A file that the reader and a `poll` elsewhere can both hold: the pool's
-/// parent polls a worker's result pipe without holding the pool's lock, and
+/// parent polls a worker's result channel without holding the pool's lock, and
 /// the `Arc` keeps the descriptor open (and its number unused by anything
 /// else) for as long as the poll needs it.
 struct SharedFile {
@@ -139,11 +164,11 @@ impl FrameReader {
         !self.reader.buffer().is_empty()
     }
 
-    /// Waits for the next frame and returns its body. `Ok(None)` means a
-    /// clean end of file: the writer closed its end (or died) between two
-    /// frames. A writer that dies halfway through a frame gives an
-    /// `UnexpectedEof` error instead.
-    pub(crate) fn recv(&mut self) -> io::Result<Option<Vec<u8>>> {
+    /// Waits for the next frame and returns it. `Ok(None)` means a clean end
+    /// of file: the writer closed its end (or died) between two frames. A
+    /// writer that dies halfway through a frame gives an `UnexpectedEof`
+    /// error instead.
+    pub(crate) fn recv(&mut self) -> io::Result<Option<Frame>> {
         // End of file right at a frame boundary is the normal way a stream ends.
         loop {
             match self.reader.fill_buf() {
@@ -153,10 +178,79 @@ impl FrameReader {
                 Err(e) => return Err(e),
             }
         }
-        let mut header = [0; 4];
-        self.reader.read_exact(&mut header)?;
-        let mut body = vec![0; u32::from_le_bytes(header) as usize];
-        self.reader.read_exact(&mut body)?;
-        Ok(Some(body))
+        let mut lengths = [0; HEADER];
+        self.reader.read_exact(&mut lengths)?;
+        let length =
+            |at: usize| u32::from_le_bytes(lengths[at..at + 4].try_into().expect("4 bytes"));
+        let head = self.read_exactly(length(0) as usize)?;
+        let payload = self.read_exactly(length(4) as usize)?;
+        Ok(Some(Frame { head, payload }))
+    }
+
+    /// Reads `len` bytes into a buffer of their own, straight from the pipe
+    /// once the few bytes read ahead are used up.
+    fn read_exactly(&mut self, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(len.min(TRUSTED_SIZE));
+        (&mut self.reader).take(len as u64).read_to_end(&mut buf)?;
+        if buf.len() < len {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel() -> (FrameWriter, FrameReader) {
+        let (reader, writer) = crate::sys::pipe().unwrap();
+        (FrameWriter::new(writer), FrameReader::new(reader))
+    }
+
+    #[test]
+    fn frames_arrive_whole_and_in_order_with_their_head_and_payload_apart() {
+        let (mut writer, mut reader) = channel();
+        writer.send(b"one", &[7; 100]).unwrap();
+        writer.send(b"", b"").unwrap();
+        writer.send(&[9; 3000], b"two").unwrap();
+        drop(writer);
+        let frame = reader.recv().unwrap().unwrap();
+        assert_eq!(
+            (&frame.head[..], &frame.payload[..]),
+            (&b"one"[..], &[7; 100][..])
+        );
+        let frame = reader.recv().unwrap().unwrap();
+        assert!(frame.head.is_empty() && frame.payload.is_empty());
+        let frame = reader.recv().unwrap().unwrap();
+        assert_eq!(
+            (&frame.head[..], &frame.payload[..]),
+            (&[9; 3000][..], &b"two"[..])
+        );
+        assert!(
+            reader.recv().unwrap().is_none(),
+            "end of file between frames"
+        );
+    }
+
+    /// A frame cut short is an error, and a length that claims far more than
+    /// ever comes is not allocated up front.
+    #[test]
+    fn a_frame_cut_short_is_an_error_whatever_its_lengths_claim() {
+        for claimed in [10_u32, u32::MAX] {
+            let (writer, mut reader) = channel();
+            let mut file = writer.file;
+            let mut bytes = 0_u32.to_le_bytes().to_vec();
+            bytes.extend_from_slice(&claimed.to_le_bytes());
+            bytes.extend_from_slice(b"only this");
+            file.write_all(&bytes).unwrap();
+            drop(file);
+            let err = reader.recv().unwrap_err();
+            assert_eq!(
+                err.kind(),
+                io::ErrorKind::UnexpectedEof,
+                "claimed {claimed}"
+            );
+        }
     }
 }

@@ -21,7 +21,7 @@
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -74,21 +74,7 @@ const NO_SIGPIPE: libc::c_int = 0;
 /// }
 /// ```
 pub fn pipe<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>)> {
-    let mut fds = [0; 2];
-    #[cfg(target_os = "linux")]
-    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
-    #[cfg(not(target_os = "linux"))]
-    let kind = libc::SOCK_STREAM;
-    // SAFETY: `fds` has room for the two descriptors socketpair writes.
-    if unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) } == -1 {
-        return Err(Error::last_os("create a pipe (socketpair)"));
-    }
-    // SAFETY: socketpair just returned these two descriptors; nothing else owns them.
-    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    #[cfg(not(target_os = "linux"))]
-    for fd in [&a, &b] {
-        sys::set_cloexec(fd.as_raw_fd(), true).map_err(|e| Error::os("create a pipe", e))?;
-    }
+    let (a, b) = sys::socketpair().map_err(|e| Error::os("create a pipe (socketpair)", e))?;
     Ok((
         Connection::new(a, true, duplex),
         Connection::new(b, duplex, true),

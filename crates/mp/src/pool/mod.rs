@@ -12,7 +12,7 @@
 //!
 //! The parent gives each worker **one task at a time**. So it always knows
 //! which task a worker is running, and when a worker dies (killed, aborted),
-//! its pidfd (Linux; elsewhere its result pipe's end of file) says so and the
+//! its pidfd (Linux; elsewhere its result channel's end of file) says so and the
 //! parent knows exactly which task died with it: it reaps the worker, fails that one task with
 //! [`ErrorKind::WorkerDied`], starts a replacement, and goes on. Python's
 //! `Pool` waits forever for such a task.
@@ -43,8 +43,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::engine::{Engine, Settings, Slot, Task};
-use self::worker::MAX_ORDER;
+use self::engine::{Engine, Read, Settings, Slot, Task};
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
 use crate::process::function::{self, RemoteFn};
@@ -229,7 +228,7 @@ impl Pool {
     fn async_result<T>(
         &self,
         chunks: Vec<Chunk>,
-        decode: fn(&[Chunk]) -> Result<T>,
+        decode: fn(&[Chunk], Read) -> Result<T>,
     ) -> AsyncResult<T> {
         AsyncResult {
             engine: Arc::clone(&self.engine),
@@ -277,7 +276,7 @@ impl Pool {
         let mut first_error = None;
         for chunk in &chunks {
             self.engine.wait_for(None, || chunk.slot.is_filled())?;
-            match chunk.slot.results::<R>(chunk.len).into_values() {
+            match chunk.slot.results::<R>(chunk.len, Read::Take).into_values() {
                 Ok(values) if first_error.is_none() => results.extend(values),
                 Ok(_) => {}
                 Err(err) => {
@@ -420,10 +419,10 @@ impl Pool {
         }
         for items in items.chunks(chunksize) {
             let input = function::to_bytes(items)?;
-            if input.len() > MAX_FRAME - MAX_ORDER {
+            if input.len() > MAX_FRAME {
                 return Err(ErrorKind::MessageTooLarge {
                     len: input.len(),
-                    max: MAX_FRAME - MAX_ORDER,
+                    max: MAX_FRAME,
                 }
                 .into());
             }
@@ -472,14 +471,14 @@ pub struct AsyncResult<T> {
     chunks: Vec<Chunk>,
     /// Turns the chunks' results into a `T` (or the first error). A plain
     /// `fn` also makes the handle movable between threads whatever `T` is.
-    decode: fn(&[Chunk]) -> Result<T>,
+    decode: fn(&[Chunk], Read) -> Result<T>,
 }
 
 impl<T> AsyncResult<T> {
     /// Waits for the result (Python's `get()`).
     pub fn get(self) -> Result<T> {
         self.wait()?;
-        (self.decode)(&self.chunks)
+        (self.decode)(&self.chunks, Read::Take)
     }
 
     /// Waits at most `timeout` for the result: [`ErrorKind::Timeout`] if it
@@ -493,7 +492,7 @@ impl<T> AsyncResult<T> {
             }
             .into());
         }
-        (self.decode)(&self.chunks)
+        (self.decode)(&self.chunks, Read::Copy)
     }
 
     /// Whether the result is in (Python's `ready()`), after collecting, without
@@ -527,7 +526,8 @@ impl<T> AsyncResult<T> {
     /// if [`AsyncResult::get`] will return an error (a panic, a dead worker;
     /// for a `map_async`, any item's).
     pub fn successful(&self) -> Option<bool> {
-        self.ready().then(|| (self.decode)(&self.chunks).is_ok())
+        self.ready()
+            .then(|| (self.decode)(&self.chunks, Read::Copy).is_ok())
     }
 
     fn is_filled(&self) -> bool {
@@ -544,19 +544,19 @@ impl<T> fmt::Debug for AsyncResult<T> {
 }
 
 /// [`AsyncResult`]'s decoder for a task of one item.
-fn first_result<R: DeserializeOwned + 'static>(chunks: &[Chunk]) -> Result<R> {
+fn first_result<R: DeserializeOwned + 'static>(chunks: &[Chunk], read: Read) -> Result<R> {
     match chunks {
-        [chunk] => chunk.slot.first_result(),
+        [chunk] => chunk.slot.first_result(read),
         _ => Err(ErrorKind::PoolClosed.into()),
     }
 }
 
 /// [`AsyncResult`]'s decoder for a whole map: every item's result, in order,
 /// or the first failing item's error.
-fn all_results<R: DeserializeOwned + 'static>(chunks: &[Chunk]) -> Result<Vec<R>> {
+fn all_results<R: DeserializeOwned + 'static>(chunks: &[Chunk], read: Read) -> Result<Vec<R>> {
     let mut results = Vec::with_capacity(chunks.iter().map(|c| c.len).sum());
     for chunk in chunks {
-        results.extend(chunk.slot.results::<R>(chunk.len).into_values()?);
+        results.extend(chunk.slot.results::<R>(chunk.len, read).into_values()?);
     }
     Ok(results)
 }
@@ -671,7 +671,7 @@ impl<R: DeserializeOwned + 'static> Iterator for IMap<R> {
             let ready = &mut self.ready;
             chunk
                 .slot
-                .results(chunk.len)
+                .results(chunk.len, Read::Take)
                 .for_each(|result| ready.push_back(result));
         }
     }
@@ -719,7 +719,7 @@ impl<R: DeserializeOwned + 'static> Iterator for IMapUnordered<R> {
             let ready = &mut self.ready;
             chunk
                 .slot
-                .results(chunk.len)
+                .results(chunk.len, Read::Take)
                 .for_each(|result| ready.push_back(result));
         }
     }

@@ -1,10 +1,10 @@
 //! The worker's side of the pool: what each worker process runs, and the
 //! messages it exchanges with the parent.
 //!
-//! A worker waits for an order on its task pipe, runs the task, and writes
-//! the reply on its result pipe; then it waits for the next one. It runs one
-//! task at a time and answers in order, so the parent always knows which
-//! task a worker is on.
+//! A worker waits for an order on its task pipe, runs the task, and sends
+//! its results back, in one or more frames, as they come; then it waits for
+//! the next order. It runs one task at a time and answers in order, so the
+//! parent always knows which task a worker is on.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
@@ -13,23 +13,36 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::panic_message;
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process;
-use crate::process::function::{self, RemoteFn};
+use crate::process::function::{self, Discard, Output, RemoteFn};
 use crate::{inherit, sys};
 
-/// What the parent tells a worker. A `Run` frame continues with the task's input.
+/// What the parent tells a worker: a frame's head. A `Run` frame's payload is
+/// the task's input.
 #[derive(Serialize, Deserialize)]
 pub(super) enum Order {
     Run(RemoteFn),
     Stop,
 }
 
-/// How a worker answers a `Run`. A `Done` frame continues with the result.
+/// How a worker answers a `Run`, in a frame's head: some `Values` and `Raw`
+/// frames as the results come, then `Done`, or one of the failures, which
+/// ends the task too (any results sent before it are void).
 #[derive(Serialize, Deserialize)]
 pub(super) enum Reply {
-    Done,
+    /// `count` results, serialized back to back in the frame's payload.
+    Values(usize),
+    /// One result's raw bytes in the frame's payload (a big `Vec<u8>` or
+    /// `Vec<f64>`: see `function.rs`).
+    Raw,
+    /// The task is done: the payload holds its last `count` results; these
+    /// items (by position) panicked.
+    Done {
+        count: usize,
+        panics: Vec<(usize, String)>,
+    },
     /// The task panicked outside any one item (say, serializing a result).
     Panicked(String),
     Serialize(String),
@@ -38,10 +51,6 @@ pub(super) enum Reply {
     /// The pool's initializer failed in this worker, which runs no task.
     InitFailed(String),
 }
-
-/// Room left in a frame for an `Order` and a `Reply` before the payload.
-pub(super) const MAX_ORDER: usize = 64;
-pub(super) const MAX_REPLY: usize = 64;
 
 /// A worker's start arguments: its ends of its two pipes. With spawn, the
 /// descriptors travel by number (see `inherit.rs`).
@@ -89,23 +98,28 @@ pub(super) fn worker_main(args: WorkerArgs) {
         .and_then(|(function, input)| initialize(function, &input));
 
     let mut tasks = FrameReader::new(args.tasks);
-    let mut results = FrameWriter::new(args.results);
+    let mut results = ToParent {
+        pipe: FrameWriter::new(args.results),
+        broken: false,
+    };
     while parent_alive_while_waiting(&tasks) {
         // End of file: the parent closed the pipe, or died.
         let Ok(Some(frame)) = tasks.recv() else {
             break;
         };
-        let Ok((Order::Run(function), input)) = postcard::take_from_bytes::<Order>(&frame) else {
+        let Ok(Order::Run(function)) = postcard::from_bytes::<Order>(&frame.head) else {
             break; // a stop order (or a garbled frame: only a bug makes one)
         };
-        let (reply, output) = match &init_failed {
-            None => run_task(function, input),
-            Some(message) => (Reply::InitFailed(message.clone()), Vec::new()),
+        let failure = match &init_failed {
+            None => run_task(function, &frame.payload, &mut results),
+            Some(message) => Some(Reply::InitFailed(message.clone())),
         };
-        let reply = function::to_bytes(&reply).unwrap_or_default();
-        // Should the pool's process be gone, the write fails with EPIPE
-        // rather than killing the worker by SIGPIPE: it ends as it should.
-        if sys::without_sigpipe(|| results.send(&reply, &output)).is_err() {
+        if let Some(failure) = failure {
+            let _ = results.send(&failure, &[]);
+        }
+        // Should the pool's process be gone, a write fails with EPIPE rather
+        // than killing the worker by SIGPIPE: it ends as it should.
+        if results.broken {
             break; // nobody reads the results any more: the parent has gone
         }
         // Lines a task printed show up now, not when the worker ends.
@@ -113,39 +127,76 @@ pub(super) fn worker_main(args: WorkerArgs) {
     }
 }
 
+/// The worker's end of its result channel, as a task's [`Output`]: each
+/// piece of results goes to the parent as one frame, at once.
+struct ToParent {
+    pipe: FrameWriter,
+    /// A write failed: the parent is gone.
+    broken: bool,
+}
+
+impl ToParent {
+    fn send(&mut self, reply: &Reply, payload: &[u8]) -> Result<()> {
+        if payload.len() > MAX_FRAME {
+            return Err(ErrorKind::MessageTooLarge {
+                len: payload.len(),
+                max: MAX_FRAME,
+            }
+            .into());
+        }
+        let head = function::to_bytes(reply)?;
+        sys::without_sigpipe(|| self.pipe.send(&head, payload)).map_err(|e| {
+            self.broken = true;
+            Error::os("send results to the pool's process", e)
+        })
+    }
+}
+
+impl Output for ToParent {
+    fn values(&mut self, count: usize, bytes: &[u8]) -> Result<()> {
+        self.send(&Reply::Values(count), bytes)
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.send(&Reply::Raw, bytes)
+    }
+
+    fn done(&mut self, count: usize, bytes: &[u8], panics: &[(usize, String)]) -> Result<()> {
+        let panics = panics.to_vec();
+        self.send(&Reply::Done { count, panics }, bytes)
+    }
+}
+
 /// Runs the pool's initializer; the reason, if it failed.
 fn initialize(function: RemoteFn, input: &[u8]) -> Option<String> {
-    match panic::catch_unwind(AssertUnwindSafe(|| function.prepare(input)?())) {
-        Ok(Ok(_)) => None,
+    match panic::catch_unwind(AssertUnwindSafe(|| function.prepare(input)?(&mut Discard))) {
+        Ok(Ok(())) => None,
         Ok(Err(err)) => Some(err.to_string()),
         Err(payload) => Some(panic_message(payload.as_ref())),
     }
 }
 
-/// Runs one task, returning the reply and the result's bytes.
-fn run_task(function: RemoteFn, input: &[u8]) -> (Reply, Vec<u8>) {
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| function.prepare(input)?()));
-    match outcome {
-        Ok(Ok(output)) if output.len() > MAX_FRAME - MAX_REPLY => {
-            (Reply::TooLarge(output.len() as u64), Vec::new())
+/// Runs one task, whose results go to `results` as they come. If it fails
+/// as a whole, returns the reply that says why.
+fn run_task(function: RemoteFn, input: &[u8], results: &mut ToParent) -> Option<Reply> {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| function.prepare(input)?(&mut *results)));
+    let err = match outcome {
+        Ok(Ok(())) => return None,
+        Ok(Err(err)) => err,
+        Err(payload) => return Some(Reply::Panicked(panic_message(payload.as_ref()))),
+    };
+    let here = std::process::id();
+    Some(match err.kind() {
+        ErrorKind::Serialize(message) => {
+            Reply::Serialize(format!("in worker process {here}: {message}"))
         }
-        Ok(Ok(output)) => (Reply::Done, output),
-        Ok(Err(err)) => {
-            let here = std::process::id();
-            let reply = match err.kind() {
-                ErrorKind::Serialize(message) => {
-                    Reply::Serialize(format!("in worker process {here}: {message}"))
-                }
-                ErrorKind::Deserialize(message) => {
-                    Reply::Deserialize(format!("in worker process {here}: {message}"))
-                }
-                // Nothing else can fail in a batch; say what it was all the same.
-                _ => Reply::Deserialize(err.to_string()),
-            };
-            (reply, Vec::new())
+        ErrorKind::Deserialize(message) => {
+            Reply::Deserialize(format!("in worker process {here}: {message}"))
         }
-        Err(payload) => (Reply::Panicked(panic_message(payload.as_ref())), Vec::new()),
-    }
+        ErrorKind::MessageTooLarge { len, .. } => Reply::TooLarge(*len as u64),
+        // Nothing else can fail in a batch; say what it was all the same.
+        _ => Reply::Deserialize(err.to_string()),
+    })
 }
 
 /// Waits until a task frame can be read; `false` if the pool's process died

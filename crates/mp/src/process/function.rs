@@ -41,6 +41,7 @@
 //! `/proc` the fourth check is skipped.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
 use serde::de::DeserializeOwned;
@@ -57,10 +58,17 @@ use crate::inherit;
 /// start arguments.
 pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     inherit::take_refused(); // forget a refusal from an earlier, unrelated call
-    postcard::to_stdvec(value).map_err(|e| match inherit::take_refused() {
+    postcard::to_stdvec(value).map_err(serialize_error)
+}
+
+/// The error for a value that postcard could not serialize: a shared object
+/// that refused to travel, if one did (call `inherit::take_refused` before
+/// serializing, to forget older refusals), or postcard's own error.
+fn serialize_error(err: postcard::Error) -> Error {
+    match inherit::take_refused() {
         Some(what) => Error::new(ErrorKind::NotInStartArguments { what }),
-        None => Error::new(ErrorKind::Serialize(e.to_string())),
-    })
+        None => Error::new(ErrorKind::Serialize(err.to_string())),
+    }
 }
 
 /// Turns bytes made by [`to_bytes`] back into a value.
@@ -186,9 +194,39 @@ impl CodeOffset {
     }
 }
 
-/// A call that has decoded its argument and is ready to run: it returns the
-/// serialized result.
-pub(crate) type Prepared = Box<dyn FnOnce() -> Result<Vec<u8>>>;
+/// A call that has decoded its argument and is ready to run: it hands its
+/// results to an [`Output`] as it makes them.
+pub(crate) type Prepared = Box<dyn FnOnce(&mut dyn Output) -> Result<()>>;
+
+/// Where a call's results go, as they are made. A pool's worker sends each
+/// piece to the parent at once (see `pool/worker.rs`), so a big result
+/// leaves the worker as soon as it exists, straight from its own memory.
+pub(crate) trait Output {
+    /// `count` results, serialized back to back in `bytes`; more follow.
+    fn values(&mut self, count: usize, bytes: &[u8]) -> Result<()>;
+    /// One result as its raw bytes (see [`raw_bytes`]); more follow.
+    fn raw(&mut self, bytes: &[u8]) -> Result<()>;
+    /// The call is over: its last `count` results, serialized in `bytes`,
+    /// and the position and panic message of each argument whose call
+    /// panicked (a batch goes on after a panic).
+    fn done(&mut self, count: usize, bytes: &[u8], panics: &[(usize, String)]) -> Result<()>;
+}
+
+/// An [`Output`] that keeps nothing: for a process's target and a pool's
+/// initializer, whose results nobody reads.
+pub(crate) struct Discard;
+
+impl Output for Discard {
+    fn values(&mut self, _: usize, _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn raw(&mut self, _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn done(&mut self, _: usize, _: &[u8], _: &[(usize, String)]) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// Decodes an argument for the function at `function` and returns the call.
 type Trampoline = fn(function: usize, input: &[u8]) -> Result<Prepared>;
@@ -214,10 +252,10 @@ impl RemoteFn {
     }
 
     /// Describes `f` to be run on a whole batch of arguments, one after
-    /// another, in one message each way: the pool's chunks. The input is a
-    /// serialized `Vec<A>` (or `&[A]`, the same bytes). The call returns a
-    /// serialized [`BatchResults<R>`]: an argument whose call panics is
-    /// recorded there with the panic's message, and the batch goes on.
+    /// another: the pool's chunks. The input is a serialized `Vec<A>` (or
+    /// `&[A]`, the same bytes). The call hands the results to its [`Output`]
+    /// as they come (see [`run_batch`]); an argument whose call panics is
+    /// recorded with the panic's message, and the batch goes on.
     pub(crate) fn new_batch<A: DeserializeOwned + 'static, R: Serialize + 'static>(
         f: fn(A) -> R,
     ) -> Self {
@@ -271,7 +309,9 @@ fn trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     // `RemoteFn::prepare`).
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
     let argument: A = from_bytes(input)?;
-    Ok(Box::new(move || to_bytes(&f(argument))))
+    Ok(Box::new(move |out| {
+        out.done(1, &to_bytes(&f(argument))?, &[])
+    }))
 }
 
 /// Decodes a `Vec<A>`, and returns the call that runs the `fn(A) -> R` at
@@ -285,7 +325,7 @@ fn batch_trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     // (see `RemoteFn::prepare`).
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
     let arguments: Vec<A> = from_bytes(input)?;
-    Ok(Box::new(move || run_batch(arguments, f)))
+    Ok(Box::new(move |out| run_batch(arguments, f, out)))
 }
 
 /// Decodes a `Vec<(A, B)>`, and returns the call that runs the `fn(A, B) -> R`
@@ -303,36 +343,154 @@ fn pair_batch_trampoline<
     // valid in this process (see `RemoteFn::prepare`).
     let f = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(function) };
     let arguments: Vec<(A, B)> = from_bytes(input)?;
-    Ok(Box::new(move || run_batch(arguments, |(a, b)| f(a, b))))
+    Ok(Box::new(move |out| {
+        run_batch(arguments, |(a, b)| f(a, b), out)
+    }))
 }
 
-/// Runs `f` on each argument in turn and serializes the [`BatchResults`].
-fn run_batch<T, R: Serialize + 'static>(arguments: Vec<T>, f: impl Fn(T) -> R) -> Result<Vec<u8>> {
-    let mut values = Vec::with_capacity(arguments.len());
+/// Results at least this big travel alone, as raw bytes sent straight from
+/// the result's own memory (only `Vec<u8>` and `Vec<f64>` have a raw form).
+const RAW_AT_LEAST: usize = 64 << 10;
+
+/// Smaller results are gathered, and sent once they fill this much: a long
+/// chunk's results flow to the parent while the rest are made.
+const SEND_EVERY: usize = 1 << 20;
+
+/// Runs `f` on each argument in turn and hands the results to `out` as they
+/// come: big byte and float vectors one by one (the worker keeps no more
+/// than one in memory, and its allocator reuses that memory for the next),
+/// other results gathered into pieces of about [`SEND_EVERY`] bytes.
+fn run_batch<T, R: Serialize + 'static>(
+    arguments: Vec<T>,
+    f: impl Fn(T) -> R,
+    out: &mut dyn Output,
+) -> Result<()> {
+    let mut gathered = Vec::new();
+    let mut count = 0;
     let mut panics = Vec::new();
+    inherit::take_refused(); // see `serialize_error`
     for (index, argument) in arguments.into_iter().enumerate() {
         // One panicking item fails alone; the others still run.
-        match panic::catch_unwind(AssertUnwindSafe(|| f(argument))) {
-            Ok(value) => values.push(value),
-            Err(payload) => panics.push((index, panic_message(payload.as_ref()))),
+        let value = match panic::catch_unwind(AssertUnwindSafe(|| f(argument))) {
+            Ok(value) => value,
+            Err(payload) => {
+                panics.push((index, panic_message(payload.as_ref())));
+                continue;
+            }
+        };
+        if let Some(raw) = raw_bytes(&value, RAW_AT_LEAST) {
+            // What was gathered goes first: the results stay in order.
+            if count > 0 {
+                out.values(count, &gathered)?;
+                (gathered, count) = (Vec::new(), 0);
+            }
+            out.raw(&raw)?;
+        } else {
+            append_value(&mut gathered, &value)?;
+            count += 1;
+            if gathered.len() >= SEND_EVERY {
+                out.values(count, &gathered)?;
+                (gathered, count) = (Vec::new(), 0);
+            }
         }
     }
-    batch_to_bytes(&values, &panics)
+    out.done(count, &gathered, &panics)
 }
 
 // ---------------------------------------------------------------------------
-// Big results of bytes and floats, without serde's element-by-element path
+// Byte and float vectors, without serde's element-by-element path
 // ---------------------------------------------------------------------------
 //
 // Serde hands a serializer a `Vec<u8>` one byte at a time (and a `Vec<f64>`
-// one float at a time), and postcard spends nanoseconds on each: a pool
-// returning 1 MiB results spent most of its time there, twice (in the worker
-// and in the parent), plus page faults from a buffer grown by doubling. Yet
+// one float at a time), and postcard spends nanoseconds on each. Yet
 // postcard's bytes for such a vector are its length as a varint, then the
-// elements' little-endian bytes as they are. So a batch of such results is
-// written and read here in exactly postcard's bytes, whole slices at a time,
-// into a buffer of the right size from the start (the queue does the same
-// for its messages: see `ipc/queue.rs`). Other types go through postcard.
+// elements' little-endian bytes as they are. So these two types are written
+// and read here in exactly postcard's bytes, whole slices at a time (the
+// queue does the same for its messages: see `ipc/queue.rs`); big ones skip
+// even that and travel raw. Other types go through postcard.
+
+/// The raw form of a result of at least `min` bytes, if it has one: a
+/// `Vec<u8>`'s bytes as they are, a `Vec<f64>`'s floats as little-endian bytes.
+fn raw_bytes<R: 'static>(value: &R, min: usize) -> Option<Cow<'_, [u8]>> {
+    let any: &dyn Any = value;
+    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
+        return (bytes.len() >= min).then_some(Cow::Borrowed(&bytes[..]));
+    }
+    let floats = any.downcast_ref::<Vec<f64>>()?;
+    (8 * floats.len() >= min)
+        .then(|| Cow::Owned(floats.iter().flat_map(|x| x.to_le_bytes()).collect()))
+}
+
+/// Turns a result's raw bytes (see [`raw_bytes`]) back into the result.
+fn from_raw<R: 'static>(bytes: Vec<u8>) -> Result<R> {
+    let mut value: Option<R> = None;
+    let any: &mut dyn Any = &mut value;
+    if let Some(value) = any.downcast_mut::<Option<Vec<u8>>>() {
+        *value = Some(bytes); // the buffer the bytes were read into is the result
+    } else if let Some(value) = any.downcast_mut::<Option<Vec<f64>>>()
+        && bytes.len().is_multiple_of(8)
+    {
+        let floats = bytes.chunks_exact(8);
+        *value = Some(
+            floats
+                .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
+                .collect(),
+        );
+    }
+    value.ok_or_else(|| {
+        malformed("raw bytes that are not a whole number of the result type's values")
+    })
+}
+
+/// Appends `value` serialized, exactly as postcard would.
+fn append_value<R: Serialize + 'static>(out: &mut Vec<u8>, value: &R) -> Result<()> {
+    let any: &dyn Any = value;
+    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
+        put_varint(out, bytes.len());
+        out.extend_from_slice(bytes);
+    } else if let Some(floats) = any.downcast_ref::<Vec<f64>>() {
+        put_varint(out, floats.len());
+        out.reserve(8 * floats.len());
+        for x in floats {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    } else {
+        // Straight onto the end of `out`, with no buffer of its own.
+        let bytes = std::mem::take(out);
+        *out = postcard::to_extend(value, bytes).map_err(serialize_error)?;
+    }
+    Ok(())
+}
+
+/// Reads one value from the front of `bytes`, as [`append_value`] wrote it;
+/// the value and the rest.
+fn take_value<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<(R, &[u8])> {
+    use std::any::TypeId;
+    let width = if TypeId::of::<R>() == TypeId::of::<Vec<u8>>() {
+        1
+    } else if TypeId::of::<R>() == TypeId::of::<Vec<f64>>() {
+        8
+    } else {
+        return postcard::take_from_bytes(bytes)
+            .map_err(|e| Error::new(ErrorKind::Deserialize(e.to_string())));
+    };
+    // Every length is checked against the bytes actually there before
+    // anything is allocated, so a bad length is an error, never a huge
+    // allocation.
+    let (len, rest) = take_varint(bytes).ok_or_else(|| malformed("a result has no length"))?;
+    let size = len
+        .checked_mul(width)
+        .filter(|&size| size <= rest.len())
+        .ok_or_else(|| malformed("a result is longer than the bytes sent"))?;
+    let (value, rest) = rest.split_at(size);
+    Ok((from_raw(value.to_vec())?, rest))
+}
+
+fn malformed(what: &str) -> Error {
+    Error::new(ErrorKind::Deserialize(format!(
+        "a batch of results is malformed: {what}"
+    )))
+}
 
 /// Appends `len` as postcard's varint: 7 bits a byte, low first.
 fn put_varint(out: &mut Vec<u8>, mut len: usize) {
@@ -355,152 +513,197 @@ fn take_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
     None
 }
 
-/// Serializes a batch's values and panics as postcard serializes the pair
-/// [`BatchResults<R>`], the fast way when `R` is `Vec<u8>` or `Vec<f64>`.
-fn batch_to_bytes<R: Serialize + 'static>(
-    values: &Vec<R>,
-    panics: &[(usize, String)],
-) -> Result<Vec<u8>> {
-    let any: &dyn Any = values;
-    let fast = if let Some(vectors) = any.downcast_ref::<Vec<Vec<u8>>>() {
-        Some(fast_batch(vectors, 1, |out, bytes| {
-            out.extend_from_slice(bytes)
-        }))
-    } else {
-        any.downcast_ref::<Vec<Vec<f64>>>().map(|vectors| {
-            fast_batch(vectors, 8, |out, floats| {
-                for x in floats {
-                    out.extend_from_slice(&x.to_le_bytes());
+/// One piece of a batch's results, as the parent received it from the
+/// worker's [`Output`].
+#[derive(Clone, Debug)]
+pub(crate) enum Part {
+    /// `count` results, serialized back to back.
+    Values { count: usize, bytes: Vec<u8> },
+    /// One result's raw bytes.
+    Raw(Vec<u8>),
+}
+
+/// Turns the pieces of a batch's results back into the results, in order.
+/// `most` is how many the batch can have (its number of arguments): a piece
+/// that claims more is an error, not a long loop.
+pub(crate) fn results_from_parts<R: DeserializeOwned + 'static>(
+    parts: Vec<Part>,
+    most: usize,
+) -> Result<Vec<R>> {
+    let mut values = Vec::new();
+    for part in parts {
+        match part {
+            Part::Values { count, bytes } => {
+                if count > most - values.len() {
+                    return Err(malformed("more results than arguments"));
                 }
-            })
-        })
-    };
-    match fast {
-        Some(mut out) => {
-            out.extend_from_slice(&to_bytes(panics)?);
-            Ok(out)
+                let mut rest = &bytes[..];
+                for _ in 0..count {
+                    let (value, after) = take_value(rest)?;
+                    values.push(value);
+                    rest = after;
+                }
+                if !rest.is_empty() {
+                    return Err(malformed("bytes left over after the results"));
+                }
+            }
+            Part::Raw(_) if values.len() == most => {
+                return Err(malformed("more results than arguments"));
+            }
+            Part::Raw(bytes) => values.push(from_raw(bytes)?),
         }
-        None => to_bytes(&(values, panics)),
     }
+    Ok(values)
 }
-
-/// Writes `vectors` as postcard writes a `Vec<Vec<E>>` whose elements take
-/// `width` bytes each, into a buffer sized once.
-fn fast_batch<E>(vectors: &[Vec<E>], width: usize, put: impl Fn(&mut Vec<u8>, &[E])) -> Vec<u8> {
-    // Each vector already holds `width * len` bytes in memory: no overflow.
-    let size: usize = vectors.iter().map(|v| 10 + width * v.len()).sum();
-    let mut out = Vec::with_capacity(10 + size + 16);
-    put_varint(&mut out, vectors.len());
-    for vector in vectors {
-        put_varint(&mut out, vector.len());
-        put(&mut out, vector);
-    }
-    out
-}
-
-/// Turns bytes made by [`batch_to_bytes`] (or by postcard from a
-/// [`BatchResults<R>`]) back into the values and panics.
-pub(crate) fn batch_from_bytes<R: DeserializeOwned + 'static>(
-    bytes: &[u8],
-) -> Result<BatchResults<R>> {
-    use std::any::TypeId;
-    let fast: Option<Box<dyn Any>> = if TypeId::of::<R>() == TypeId::of::<Vec<u8>>() {
-        let (values, rest) = take_fast_batch(bytes, 1, |b| b.to_vec())?;
-        Some(Box::new((
-            values,
-            from_bytes::<Vec<(usize, String)>>(rest)?,
-        )))
-    } else if TypeId::of::<R>() == TypeId::of::<Vec<f64>>() {
-        let (values, rest) = take_fast_batch(bytes, 8, |b| {
-            b.chunks_exact(8)
-                .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
-                .collect::<Vec<f64>>()
-        })?;
-        Some(Box::new((
-            values,
-            from_bytes::<Vec<(usize, String)>>(rest)?,
-        )))
-    } else {
-        None
-    };
-    match fast {
-        Some(fast) => Ok(*fast
-            .downcast::<BatchResults<R>>()
-            .expect("R is the type just compared with")),
-        None => from_bytes(bytes),
-    }
-}
-
-/// Reads a `Vec<Vec<E>>` written by [`fast_batch`]; the values and the rest.
-/// Every length is checked against the bytes actually there before anything
-/// is allocated, so a bad length is an error, never a huge allocation.
-fn take_fast_batch<V>(
-    bytes: &[u8],
-    width: usize,
-    make: impl Fn(&[u8]) -> V,
-) -> Result<(Vec<V>, &[u8])> {
-    let wrong = |what: &str| {
-        Error::new(ErrorKind::Deserialize(format!(
-            "a batch of results is malformed: {what}"
-        )))
-    };
-    let (count, mut rest) = take_varint(bytes).ok_or_else(|| wrong("no count"))?;
-    // Each vector takes at least one byte (its length).
-    if count > rest.len() {
-        return Err(wrong("more results claimed than bytes sent"));
-    }
-    let mut values = Vec::with_capacity(count);
-    for _ in 0..count {
-        let (len, after) = take_varint(rest).ok_or_else(|| wrong("no length"))?;
-        let size = len
-            .checked_mul(width)
-            .filter(|&size| size <= after.len())
-            .ok_or_else(|| wrong("a result is longer than the bytes sent"))?;
-        values.push(make(&after[..size]));
-        rest = &after[size..];
-    }
-    Ok((values, rest))
-}
-
-/// What a batch sends back: the values of the calls that returned, in order,
-/// and the position and panic message of each call that panicked. Kept apart
-/// so that the usual case, nothing panicked, costs nothing per item.
-pub(crate) type BatchResults<R> = (Vec<R>, Vec<(usize, String)>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The fast way writes exactly postcard's bytes, and reads them back.
-    #[test]
-    fn batches_of_byte_and_float_vectors_are_encoded_exactly_as_postcard_does() {
-        let panics = vec![(1, "boom".to_owned())];
-        let bytes = vec![vec![7_u8; 300], Vec::new(), vec![1, 2, 3]];
-        let encoded = batch_to_bytes(&bytes, &panics).unwrap();
-        assert_eq!(encoded, postcard::to_stdvec(&(&bytes, &panics)).unwrap());
-        let back: BatchResults<Vec<u8>> = batch_from_bytes(&encoded).unwrap();
-        assert_eq!(back, (bytes, panics.clone()));
-
-        let floats = vec![vec![0.5_f64, -1.0, f64::MAX], vec![2.0; 200]];
-        let encoded = batch_to_bytes(&floats, &[]).unwrap();
-        assert_eq!(
-            encoded,
-            postcard::to_stdvec(&(&floats, Vec::<(usize, String)>::new())).unwrap()
-        );
-        let back: BatchResults<Vec<f64>> = batch_from_bytes(&encoded).unwrap();
-        assert_eq!(back, (floats, Vec::new()));
+    /// Keeps what a batch hands it, as the pool's parent receives it.
+    #[derive(Default)]
+    struct Collect {
+        parts: Vec<Part>,
+        panics: Vec<(usize, String)>,
     }
 
-    /// Lengths that claim more than was sent are errors, not allocations.
-    #[test]
-    fn a_batch_claiming_more_than_it_holds_is_refused() {
-        let mut huge_count = Vec::new();
-        put_varint(&mut huge_count, usize::MAX >> 1);
-        let mut huge_vector = vec![1];
-        put_varint(&mut huge_vector, usize::MAX);
-        for bytes in [huge_count, huge_vector, vec![1, 5, 1, 2], vec![]] {
-            assert!(batch_from_bytes::<Vec<u8>>(&bytes).is_err(), "{bytes:?}");
-            assert!(batch_from_bytes::<Vec<f64>>(&bytes).is_err(), "{bytes:?}");
+    impl Output for Collect {
+        fn values(&mut self, count: usize, bytes: &[u8]) -> Result<()> {
+            let bytes = bytes.to_vec();
+            self.parts.push(Part::Values { count, bytes });
+            Ok(())
         }
+        fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+            self.parts.push(Part::Raw(bytes.to_vec()));
+            Ok(())
+        }
+        fn done(&mut self, count: usize, bytes: &[u8], panics: &[(usize, String)]) -> Result<()> {
+            self.values(count, bytes)?;
+            self.panics = panics.to_vec();
+            Ok(())
+        }
+    }
+
+    /// The fast way writes exactly postcard's bytes, so either side may
+    /// take either way.
+    #[test]
+    fn byte_and_float_vectors_are_encoded_exactly_as_postcard_does() {
+        for bytes in [vec![7_u8; 300], Vec::new(), vec![1, 2, 3]] {
+            let mut out = Vec::new();
+            append_value(&mut out, &bytes).unwrap();
+            assert_eq!(out, postcard::to_stdvec(&bytes).unwrap());
+            assert_eq!(take_value::<Vec<u8>>(&out).unwrap(), (bytes, &[][..]));
+        }
+        for floats in [vec![0.5_f64, -1.0, f64::MAX], vec![2.0; 200]] {
+            let mut out = Vec::new();
+            append_value(&mut out, &floats).unwrap();
+            assert_eq!(out, postcard::to_stdvec(&floats).unwrap());
+            assert_eq!(take_value::<Vec<f64>>(&out).unwrap(), (floats, &[][..]));
+        }
+    }
+
+    fn make_bytes(len: usize) -> Vec<u8> {
+        assert_ne!(len, 13, "unlucky");
+        vec![len as u8; len]
+    }
+
+    fn make_floats(len: usize) -> Vec<f64> {
+        vec![len as f64; len]
+    }
+
+    /// Small results are gathered, big ones go raw, a panic is noted by its
+    /// position, and the parent's side puts them all back in order.
+    #[test]
+    fn a_batch_sends_big_results_raw_and_the_parent_puts_everything_back_in_order() {
+        let lens = vec![1, RAW_AT_LEAST, 2, 13, RAW_AT_LEAST + 1, 3];
+        let mut out = Collect::default();
+        run_batch(lens.clone(), make_bytes, &mut out).unwrap();
+        let kinds: Vec<&str> = out
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Values { .. } => "values",
+                Part::Raw(_) => "raw",
+            })
+            .collect();
+        assert_eq!(kinds, ["values", "raw", "values", "raw", "values"]);
+        assert_eq!(out.panics.len(), 1);
+        assert_eq!(out.panics[0].0, 3);
+        let values: Vec<Vec<u8>> = results_from_parts(out.parts, lens.len()).unwrap();
+        let expected: Vec<Vec<u8>> = [1, RAW_AT_LEAST, 2, RAW_AT_LEAST + 1, 3]
+            .into_iter()
+            .map(make_bytes)
+            .collect();
+        assert_eq!(values, expected);
+
+        let lens = vec![RAW_AT_LEAST / 8, 5];
+        let mut out = Collect::default();
+        run_batch(lens.clone(), make_floats, &mut out).unwrap();
+        assert!(
+            matches!(out.parts[0], Part::Raw(_)),
+            "the big float vector goes raw"
+        );
+        let values: Vec<Vec<f64>> = results_from_parts(out.parts, 2).unwrap();
+        assert_eq!(
+            values,
+            lens.into_iter().map(make_floats).collect::<Vec<_>>()
+        );
+    }
+
+    /// Counts and lengths that claim more than was sent are errors, not
+    /// allocations or long loops.
+    #[test]
+    fn parts_claiming_more_than_they_hold_are_refused() {
+        let mut huge_vector = Vec::new();
+        put_varint(&mut huge_vector, usize::MAX);
+        let bad = [
+            Part::Values {
+                count: 1,
+                bytes: huge_vector,
+            },
+            Part::Values {
+                count: 1,
+                bytes: vec![5, 1, 2],
+            },
+            Part::Values {
+                count: 1,
+                bytes: vec![],
+            },
+            Part::Values {
+                count: 1,
+                bytes: vec![0, 0],
+            },
+            Part::Values {
+                count: usize::MAX,
+                bytes: vec![0],
+            },
+            Part::Raw(vec![0; 7]),
+        ];
+        for part in bad {
+            let floats = results_from_parts::<Vec<f64>>(vec![part.clone()], 10);
+            assert!(floats.is_err(), "{part:?}");
+            if !matches!(part, Part::Raw(_)) {
+                let bytes = results_from_parts::<Vec<u8>>(vec![part.clone()], 10);
+                assert!(bytes.is_err(), "{part:?}");
+            }
+        }
+        let units = vec![Part::Values {
+            count: usize::MAX,
+            bytes: vec![],
+        }];
+        assert!(
+            results_from_parts::<()>(units, 10).is_err(),
+            "a count beyond the arguments"
+        );
+        let strings = vec![Part::Raw(b"abc".to_vec())];
+        assert!(
+            results_from_parts::<String>(strings, 10).is_err(),
+            "raw bytes for a String"
+        );
+        let too_many = vec![Part::Raw(vec![1]), Part::Raw(vec![2])];
+        assert!(
+            results_from_parts::<Vec<u8>>(too_many, 1).is_err(),
+            "two results for one argument"
+        );
     }
 }

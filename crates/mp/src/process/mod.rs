@@ -735,7 +735,7 @@ pub fn init() {
     let prepared = inherit::with_incoming(&payload.fds, || payload.function.prepare(&payload.args));
     match prepared {
         Ok(call) => run_child(payload.me, || {
-            if let Err(err) = call() {
+            if let Err(err) = call(&mut function::Discard) {
                 panic!("{err}");
             }
         }),
