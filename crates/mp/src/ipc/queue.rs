@@ -260,6 +260,8 @@ enum Received {
     Inline { record: [u8; RECORD], len: usize },
     /// A longer message.
     Long(Vec<u8>),
+    /// A long `Vec<u8>` or `Vec<f64>`, already built as it was read.
+    Built(Box<dyn Any>),
 }
 
 impl Received {
@@ -267,6 +269,7 @@ impl Received {
         match self {
             Received::Inline { record, len } => &record[LENGTH..LENGTH + len],
             Received::Long(bytes) => bytes,
+            Received::Built(_) => &[],
         }
     }
 }
@@ -332,8 +335,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// a lock or shared memory.
     pub fn put(&self, item: T) -> Result<()> {
         self.check_open()?;
-        let bytes = encode(&item)?;
-        self.send(&bytes, true)
+        self.send(&encode(&item)?, true)
     }
 
     /// Adds `item` at the back if there is room in the pipe now (Python's
@@ -349,8 +351,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// Other errors as [`Queue::put`].
     pub fn try_put(&self, item: T) -> Result<()> {
         self.check_open()?;
-        let bytes = encode(&item)?;
-        self.send(&bytes, false)
+        self.send(&encode(&item)?, false)
     }
 
     /// Takes the item at the front, waiting for one (Python's `get`).
@@ -452,20 +453,17 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// Writes one message: its record, then (for a long one) the rest. If
     /// `wait` is false and the pipe has no room for the record, returns
     /// [`ErrorKind::QueueFull`] having written nothing.
-    fn send(&self, bytes: &[u8], wait: bool) -> Result<()> {
+    fn send(&self, message: &Outgoing<'_>, wait: bool) -> Result<()> {
         let max = self.shared.max_message as usize;
-        if bytes.len() > max {
-            return Err(ErrorKind::MessageTooLarge {
-                len: bytes.len(),
-                max,
-            }
-            .into());
+        let len = message.len();
+        if len > max {
+            return Err(ErrorKind::MessageTooLarge { len, max }.into());
         }
-        let (head, rest) = bytes.split_at(bytes.len().min(INLINE));
         let mut record = [0; RECORD];
         // `max` fits in a u32, so the length does too.
-        record[..LENGTH].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
-        record[LENGTH..LENGTH + head.len()].copy_from_slice(head);
+        record[..LENGTH].copy_from_slice(&(len as u32).to_le_bytes());
+        message.copy_head(&mut record[LENGTH..]);
+        let long = len > INLINE;
 
         let control = self.control();
         let _held = control.lock(&control.write)?;
@@ -478,14 +476,14 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             return Err(ErrorKind::QueueFull.into());
         }
         let record_left: &[u8] = if wait { &record } else { &[] };
-        let written = if rest.is_empty() {
+        let written = if !long {
             // No "halfway" to mark: see above.
             self.write_all(record_left)
         } else {
             control.write.busy.store(true, Ordering::Relaxed);
             let written = self
                 .write_all(record_left)
-                .and_then(|()| self.write_all(rest));
+                .and_then(|()| message.write_after(INLINE, &mut |bytes| self.write_all(bytes)));
             if written.is_ok() {
                 control.write.busy.store(false, Ordering::Relaxed);
             } else {
@@ -632,10 +630,19 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
         let message = if len <= INLINE {
             Received::Inline { record, len }
         } else if len <= self.shared.max_message as usize {
-            let mut bytes = vec![0; len];
-            bytes[..INLINE].copy_from_slice(&record[LENGTH..]);
-            self.read_rest(&mut bytes[INLINE..])?;
-            Received::Long(bytes)
+            // The value is built as its bytes come, a chunk at a time: a long
+            // message is never held twice, and a big `Vec<u8>` or `Vec<f64>`
+            // is never held as bytes at all.
+            let mut building = Building::start::<T>(&record[LENGTH..], len);
+            let mut chunk = [0; 64 << 10];
+            let mut left = len - INLINE;
+            while left > 0 {
+                let take = left.min(chunk.len());
+                self.read_rest(&mut chunk[..take])?;
+                building.push(&chunk[..take]);
+                left -= take;
+            }
+            building.finish()
         } else {
             // No writer of this queue sends that: the stream is out of step.
             return Err(control.truncated());
@@ -721,42 +728,209 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 // whole slices: the wire format does not change, and a message encoded one way
 // decodes the other way. Other types go through postcard (`function::to_bytes`).
 
+/// A message on its way into the pipe: the bytes postcard gives for an item,
+/// or, for a `Vec<u8>` or `Vec<f64>`, the length prefix postcard would write
+/// and the vector itself, which is written from where it lies, never copied
+/// into a message first.
+enum Outgoing<'a> {
+    Encoded(Vec<u8>),
+    Bytes(Prefix, &'a [u8]),
+    Floats(Prefix, &'a [f64]),
+}
+
+/// A vector's length as postcard's varint: 7 bits a byte, low first.
+struct Prefix {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl Prefix {
+    fn new(mut len: usize) -> Self {
+        let mut prefix = Prefix {
+            bytes: [0; 10],
+            len: 0,
+        };
+        while len >= 0x80 {
+            prefix.bytes[prefix.len] = len as u8 | 0x80;
+            prefix.len += 1;
+            len >>= 7;
+        }
+        prefix.bytes[prefix.len] = len as u8;
+        prefix.len += 1;
+        prefix
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// Serializes `item` as postcard does, taking the fast way for `Vec<u8>`
 /// and `Vec<f64>`.
-fn encode<T: Serialize + 'static>(item: &T) -> Result<Vec<u8>> {
+fn encode<T: Serialize + 'static>(item: &T) -> Result<Outgoing<'_>> {
     let any: &dyn Any = item;
     if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
-        let mut out = length_prefix(bytes.len(), bytes.len());
-        out.extend_from_slice(bytes);
-        return Ok(out);
+        return Ok(Outgoing::Bytes(Prefix::new(bytes.len()), bytes));
     }
     if let Some(floats) = any.downcast_ref::<Vec<f64>>() {
-        // A Vec of n floats already holds 8n bytes: this cannot overflow.
-        let size = floats.len() * 8;
-        let mut out = length_prefix(floats.len(), size);
-        let start = out.len();
-        out.resize(start + size, 0);
-        for (to, x) in out[start..].chunks_exact_mut(8).zip(floats) {
-            to.copy_from_slice(&x.to_le_bytes());
+        return Ok(Outgoing::Floats(Prefix::new(floats.len()), floats));
+    }
+    function::to_bytes(item).map(Outgoing::Encoded)
+}
+
+impl Outgoing<'_> {
+    /// The message's length in bytes.
+    fn len(&self) -> usize {
+        match self {
+            Outgoing::Encoded(bytes) => bytes.len(),
+            // A vector of n elements already holds its bytes in memory: no overflow.
+            Outgoing::Bytes(prefix, bytes) => prefix.len + bytes.len(),
+            Outgoing::Floats(prefix, floats) => prefix.len + 8 * floats.len(),
         }
-        return Ok(out);
     }
-    function::to_bytes(item)
+
+    /// Copies the message's first bytes into `out`, as many as fit.
+    fn copy_head(&self, out: &mut [u8]) {
+        let mut at = 0;
+        self.each_piece(0, out.len(), &mut |piece| {
+            out[at..at + piece.len()].copy_from_slice(piece);
+            at += piece.len();
+            Ok(())
+        })
+        .expect("copying cannot fail");
+    }
+
+    /// Hands `write` the message's bytes from offset `start` to the end, in
+    /// pieces.
+    fn write_after(&self, start: usize, write: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        self.each_piece(start, usize::MAX, write)
+    }
+
+    /// Hands `each` the message's bytes from offset `start` on, at most
+    /// `most` of them, in pieces: slices of the item itself, or, for floats,
+    /// a few thousand at a time turned into little-endian bytes.
+    fn each_piece(
+        &self,
+        start: usize,
+        most: usize,
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let end = self.len().min(start.saturating_add(most));
+        let (prefix, elements, width) = match self {
+            Outgoing::Encoded(bytes) => return each(&bytes[start.min(end)..end]),
+            Outgoing::Bytes(prefix, bytes) => (prefix, Elements::Bytes(bytes), 1),
+            Outgoing::Floats(prefix, floats) => (prefix, Elements::Floats(floats), 8),
+        };
+        let mut at = start;
+        if at < prefix.len && at < end {
+            let upto = prefix.len.min(end);
+            each(&prefix.as_slice()[at..upto])?;
+            at = upto;
+        }
+        // From here on, offsets are into the elements' bytes.
+        let (mut at, end) = (at - prefix.len, end.saturating_sub(prefix.len));
+        match elements {
+            Elements::Bytes(bytes) if at < end => each(&bytes[at..end]),
+            Elements::Bytes(_) => Ok(()),
+            Elements::Floats(floats) => {
+                let mut buf = [0_u8; 64 << 10];
+                while at < end {
+                    // Whole floats from the one `at` falls in, into `buf`.
+                    let first = at / width;
+                    let last = end.div_ceil(width).min(first + buf.len() / width);
+                    for (to, x) in buf.chunks_exact_mut(8).zip(&floats[first..last]) {
+                        to.copy_from_slice(&x.to_le_bytes());
+                    }
+                    let skip = at - first * width;
+                    let upto = (last * width).min(end) - first * width;
+                    each(&buf[skip..upto])?;
+                    at = first * width + upto;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
-/// A buffer holding `len` as postcard's varint (7 bits a byte, low first),
-/// with room for `more` bytes after it.
-fn length_prefix(mut len: usize, more: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(10 + more);
-    while len >= 0x80 {
-        out.push(len as u8 | 0x80);
-        len >>= 7;
-    }
-    out.push(len as u8);
-    out
+/// The elements of a byte or float vector, for [`Outgoing::each_piece`].
+enum Elements<'a> {
+    Bytes(&'a [u8]),
+    Floats(&'a [f64]),
 }
 
-/// Reads back what [`length_prefix`] wrote: the length, and where the
+/// A long message's value, built as its bytes come out of the pipe.
+enum Building {
+    /// A `Vec<u8>`, whose elements are the message's bytes after the prefix.
+    Bytes(Vec<u8>),
+    /// A `Vec<f64>`, and the first bytes of a float that a chunk cut in two.
+    Floats(Vec<f64>, [u8; 8], usize),
+    /// Any other type, or a vector whose length prefix does not match the
+    /// message: all the message's bytes, for `decode` to judge.
+    Other(Vec<u8>),
+}
+
+impl Building {
+    /// Starts on a message of `len` bytes (more than [`INLINE`]) for an item
+    /// of type `T`, whose first [`INLINE`] bytes are `head`.
+    fn start<T: 'static>(head: &[u8], len: usize) -> Building {
+        use std::any::TypeId;
+        let width = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
+            1
+        } else if TypeId::of::<T>() == TypeId::of::<Vec<f64>>() {
+            8
+        } else {
+            0
+        };
+        let matching = read_length(head)
+            .filter(|&(count, start)| width > 0 && count.checked_mul(width) == Some(len - start));
+        let Some((count, start)) = matching else {
+            let mut bytes = Vec::with_capacity(len);
+            bytes.extend_from_slice(head);
+            return Building::Other(bytes);
+        };
+        let mut building = if width == 1 {
+            Building::Bytes(Vec::with_capacity(count))
+        } else {
+            Building::Floats(Vec::with_capacity(count), [0; 8], 0)
+        };
+        building.push(&head[start..]);
+        building
+    }
+
+    /// Adds the message's next bytes.
+    fn push(&mut self, mut bytes: &[u8]) {
+        match self {
+            Building::Bytes(vec) | Building::Other(vec) => vec.extend_from_slice(bytes),
+            Building::Floats(floats, partial, filled) => {
+                if *filled > 0 {
+                    let take = (8 - *filled).min(bytes.len());
+                    partial[*filled..*filled + take].copy_from_slice(&bytes[..take]);
+                    (*filled, bytes) = (*filled + take, &bytes[take..]);
+                    if *filled < 8 {
+                        return;
+                    }
+                    floats.push(f64::from_le_bytes(*partial));
+                    *filled = 0;
+                }
+                let whole = bytes.chunks_exact(8);
+                let tail = whole.remainder();
+                floats.extend(whole.map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes"))));
+                partial[..tail.len()].copy_from_slice(tail);
+                *filled = tail.len();
+            }
+        }
+    }
+
+    fn finish(self) -> Received {
+        match self {
+            Building::Bytes(bytes) => Received::Built(Box::new(bytes)),
+            Building::Floats(floats, ..) => Received::Built(Box::new(floats)),
+            Building::Other(bytes) => Received::Long(bytes),
+        }
+    }
+}
+
+/// Reads back a length prefix (see [`Prefix`]): the length, and where the
 /// elements start. `None` if the bytes do not start with a varint.
 fn read_length(bytes: &[u8]) -> Option<(usize, usize)> {
     let mut len = 0_usize;
@@ -779,7 +953,9 @@ fn decode<T: DeserializeOwned + 'static>(message: Received) -> Result<T> {
             "a message's length does not match its size".into(),
         ))
     };
-    let fast: Box<dyn Any> = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
+    let fast: Box<dyn Any> = if let Received::Built(value) = message {
+        value
+    } else if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
         let (len, start) = read_length(message.bytes()).ok_or_else(wrong)?;
         if message.bytes().len() - start != len {
             return Err(wrong());
@@ -790,6 +966,7 @@ fn decode<T: DeserializeOwned + 'static>(message: Received) -> Result<T> {
                 bytes
             }
             Received::Inline { record, len } => record[LENGTH + start..LENGTH + len].to_vec(),
+            Received::Built(_) => unreachable!("taken above"),
         })
     } else if TypeId::of::<T>() == TypeId::of::<Vec<f64>>() {
         let bytes = message.bytes();
@@ -876,6 +1053,32 @@ mod tests {
         }
     }
 
+    /// All of a message's bytes, as `send` writes them.
+    fn bytes_of(message: &Outgoing<'_>) -> Vec<u8> {
+        let mut head = vec![0; message.len().min(INLINE)];
+        message.copy_head(&mut head);
+        message
+            .write_after(INLINE, &mut |piece| {
+                head.extend_from_slice(piece);
+                Ok(())
+            })
+            .unwrap();
+        head
+    }
+
+    /// What the reading side makes of a message's bytes, read in chunks of
+    /// `chunk` bytes after the record.
+    fn read_back<T: DeserializeOwned + 'static>(bytes: &[u8], chunk: usize) -> Result<T> {
+        if bytes.len() <= INLINE {
+            return decode(received(bytes.to_vec()));
+        }
+        let mut building = Building::start::<T>(&bytes[..INLINE], bytes.len());
+        for piece in bytes[INLINE..].chunks(chunk) {
+            building.push(piece);
+        }
+        decode(building.finish())
+    }
+
     /// The fast way writes exactly postcard's bytes, and each side reads the
     /// other's: the wire format is postcard's, whichever way a message took.
     #[test]
@@ -883,20 +1086,37 @@ mod tests {
         for len in [0, 1, 59, 60, 127, 128, 16_383, 16_384, 1 << 20] {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
             let postcard_bytes = postcard::to_stdvec(&bytes).unwrap();
-            assert_eq!(encode(&bytes).unwrap(), postcard_bytes, "Vec<u8> of {len}");
-            let back: Vec<u8> = decode(received(postcard_bytes)).unwrap();
+            assert_eq!(
+                bytes_of(&encode(&bytes).unwrap()),
+                postcard_bytes,
+                "Vec<u8> of {len}"
+            );
+            let back: Vec<u8> = decode(received(postcard_bytes.clone())).unwrap();
             assert_eq!(back, bytes);
+            for chunk in [1, 7, 8, 64 << 10] {
+                let back: Vec<u8> = read_back(&postcard_bytes, chunk).unwrap();
+                assert_eq!(back, bytes, "read in chunks of {chunk}");
+            }
 
             let floats: Vec<f64> = (0..len / 8).map(|i| i as f64 * 0.5 - 3.0).collect();
             let postcard_floats = postcard::to_stdvec(&floats).unwrap();
             assert_eq!(
-                encode(&floats).unwrap(),
+                bytes_of(&encode(&floats).unwrap()),
                 postcard_floats,
                 "Vec<f64> of {}",
                 len / 8
             );
-            let back: Vec<f64> = decode(received(postcard_floats)).unwrap();
+            let back: Vec<f64> = decode(received(postcard_floats.clone())).unwrap();
             assert_eq!(back, floats);
+            for chunk in [1, 7, 8, 64 << 10] {
+                let back: Vec<f64> = read_back(&postcard_floats, chunk).unwrap();
+                assert_eq!(back, floats, "read in chunks of {chunk}");
+                let all: Vec<u8> = read_back(&postcard_floats, chunk).unwrap_or_default();
+                assert!(
+                    all.len() < postcard_floats.len(),
+                    "a float vector is no byte vector"
+                );
+            }
         }
     }
 
@@ -909,5 +1129,13 @@ mod tests {
         floats.push(0);
         assert!(decode::<Vec<f64>>(received(floats)).is_err());
         assert!(decode::<Vec<u8>>(received(vec![0xff; 11])).is_err());
+        // The same, for long messages built as they are read.
+        let mut bytes = postcard::to_stdvec(&vec![1_u8; 1000]).unwrap();
+        bytes.pop();
+        assert!(read_back::<Vec<u8>>(&bytes, 100).is_err());
+        let mut floats = postcard::to_stdvec(&vec![1.0_f64; 100]).unwrap();
+        floats.push(0);
+        assert!(read_back::<Vec<f64>>(&floats, 100).is_err());
+        assert!(read_back::<Vec<u8>>(&[0xff; 100], 10).is_err());
     }
 }
