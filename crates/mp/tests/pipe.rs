@@ -222,6 +222,41 @@ fn a_sender_killed_mid_message_is_a_truncated_message() {
     }
 }
 
+/// In a child forked while another thread of its parent was halfway through
+/// sending on `conn`: a send of its own must say why it cannot, not wait
+/// forever for a lock whose holder is not in this process. Exits 0 if so.
+fn send_on_an_end_another_thread_was_sending_on(conn: Connection<Vec<u8>>) {
+    let outcome = conn.send(vec![1]);
+    let refused = matches!(outcome, Err(ref e) if matches!(e.kind(), ErrorKind::Unsupported(_)));
+    std::process::exit(if refused { 0 } else { 6 });
+}
+
+fn a_child_forked_while_a_thread_sends_gets_an_error_not_a_hang() {
+    let (ours, theirs) = mp::pipe::<Vec<u8>>(true).unwrap();
+    let sender = theirs.clone();
+    let thread = std::thread::spawn(move || sender.send(vec![7; 4 << 20]));
+    // The first bytes are in: the thread is inside its send, which cannot
+    // finish (4 MiB never fit in the buffer) until we read.
+    assert!(ours.poll(Duration::from_secs(3600)).unwrap());
+    let mut child = start(
+        send_on_an_end_another_thread_was_sending_on,
+        theirs,
+        StartMethod::Fork,
+    );
+    let status = child.join_timeout(Duration::from_secs(30)).unwrap();
+    if status.is_none() {
+        child.kill().unwrap();
+        child.join().unwrap();
+    }
+    assert_eq!(ours.recv().unwrap().len(), 4 << 20);
+    thread.join().unwrap().unwrap();
+    assert_eq!(
+        status,
+        Some(ExitStatus::Code(0)),
+        "the child's send hung or did not refuse"
+    );
+}
+
 /// Restores SIGPIPE's default (which kills), sends to a closed end, and
 /// exits 0 if the send returned ConnectionClosed instead.
 fn send_to_closed_end_with_sigpipe_armed(conn: Connection<u32>) {
@@ -266,6 +301,7 @@ fn main() -> ExitCode {
         recv_when_the_sender_is_killed_is_connection_closed,
         recv_gives_up_when_a_forgotten_copy_keeps_the_pipe_open,
         a_sender_killed_mid_message_is_a_truncated_message,
+        a_child_forked_while_a_thread_sends_gets_an_error_not_a_hang,
         send_to_a_closed_end_is_an_error_never_sigpipe,
         a_connection_inside_a_message_is_refused,
     ])

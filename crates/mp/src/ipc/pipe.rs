@@ -22,7 +22,8 @@ use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -123,6 +124,10 @@ struct Inner {
     /// Taken by a sender for a whole message, so two threads' messages never mix.
     #[serde(skip)]
     sending: Mutex<()>,
+    /// The process whose thread holds `sending`; 0 while nobody does (see
+    /// [`Connection::lock_sending`]).
+    #[serde(skip)]
+    sender: AtomicU32,
 }
 
 /// Received bytes: `buf[start..end]` is what has not been handed out yet.
@@ -191,6 +196,7 @@ impl<T> Connection<T> {
                 writable,
                 incoming: Mutex::default(),
                 sending: Mutex::default(),
+                sender: AtomicU32::new(0),
             }),
             _items: PhantomData,
         }
@@ -218,7 +224,9 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// Errors: [`ErrorKind::ConnectionClosed`] if the other end is closed;
     /// [`ErrorKind::WaitAbandoned`] if the buffer stays full and nobody is left
     /// who could read; [`ErrorKind::MessageTooLarge`] past 1 GiB;
-    /// [`ErrorKind::InvalidArgument`] on the receiving end of a one-way pipe.
+    /// [`ErrorKind::InvalidArgument`] on the receiving end of a one-way pipe;
+    /// [`ErrorKind::Unsupported`] in a child forked while another thread of
+    /// its parent was sending on this end (its message is not finished).
     pub fn send(&self, item: T) -> Result<()> {
         if !self.inner.writable {
             return Err(ErrorKind::InvalidArgument(
@@ -238,8 +246,41 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
         let mut frame = Vec::with_capacity(HEADER + bytes.len());
         frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         frame.extend_from_slice(&bytes);
-        let _sending = lock(&self.inner.sending);
+        let _sending = self.lock_sending()?;
         self.write_all(&frame)
+    }
+
+    /// Takes the sending lock, for one whole message.
+    ///
+    /// A sender holds it while it waits for room in the buffer, which may be
+    /// long. If this process was forked meanwhile, by another thread, its
+    /// copy of the lock stays held forever: the holder is not here. Waiting
+    /// for it would hang, and sending anyway would put this message in the
+    /// middle of that one, which the parent's thread is still sending on the
+    /// same socket. So that is an error. (Forked in the instant between a
+    /// sender taking the lock and writing its pid, a child still waits.)
+    fn lock_sending(&self) -> Result<Sending<'_>> {
+        let guard = match self.inner.sending.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                let holder = self.inner.sender.load(Ordering::Relaxed);
+                if holder != 0 && holder != sys::pid() {
+                    return Err(ErrorKind::Unsupported(
+                        "send on a pipe end that another thread was sending on when this \
+                         process was forked: the rest of that message is not this process's \
+                         to send. Pass each process its own end, or fork before sending",
+                    )
+                    .into());
+                }
+                lock(&self.inner.sending)
+            }
+        };
+        self.inner.sender.store(sys::pid(), Ordering::Relaxed);
+        Ok(Sending {
+            _guard: guard,
+            sender: &self.inner.sender,
+        })
     }
 
     fn write_all(&self, mut bytes: &[u8]) -> Result<()> {
@@ -436,6 +477,19 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
 
 /// Locks a mutex that a panicking thread may have poisoned: the data inside
 /// (a buffer, or nothing) stays consistent, or is marked broken.
+/// Holding a connection's sending lock (see [`Connection::lock_sending`]).
+struct Sending<'a> {
+    _guard: MutexGuard<'a, ()>,
+    sender: &'a AtomicU32,
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        // Before the guard (a field) lets go of the lock.
+        self.sender.store(0, Ordering::Relaxed);
+    }
+}
+
 fn lock<G>(mutex: &Mutex<G>) -> MutexGuard<'_, G> {
     mutex
         .lock()
