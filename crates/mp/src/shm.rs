@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
 use memmap2::MmapMut;
@@ -35,6 +36,9 @@ struct Mapping {
     file: File,
     /// What kind of object uses this memory, for error messages.
     what: &'static str,
+    /// The file's device and inode: the same for every mapping of this
+    /// memory, in every process, where addresses differ (see [`SharedMemory::is_same`]).
+    id: (u64, u64),
 }
 
 impl SharedMemory {
@@ -65,14 +69,30 @@ impl SharedMemory {
         // never changes its size after `new`.
         let map =
             unsafe { MmapMut::map_mut(&file) }.map_err(|e| Error::os("map shared memory", e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::os("identify shared memory", e))?;
+        let id = (meta.dev(), meta.ino());
         Ok(SharedMemory {
-            inner: Arc::new(Mapping { map, file, what }),
+            inner: Arc::new(Mapping {
+                map,
+                file,
+                what,
+                id,
+            }),
         })
     }
 
     /// The start of the memory. It is page-aligned, so any type fits at offset 0.
     pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.inner.map.as_ptr().cast_mut()
+    }
+
+    /// Whether `other` is this very memory, mapped once more: a spawned
+    /// child that receives one object twice maps its memory twice, at two
+    /// addresses, so comparing addresses is not enough.
+    pub(crate) fn is_same(&self, other: &SharedMemory) -> bool {
+        self.inner.id == other.inner.id
     }
 
     /// Its size in bytes.

@@ -752,6 +752,28 @@ fn condition_wait_timeout_and_the_wrong_guard() {
     assert!(cond.try_lock().is_some());
 }
 
+/// In a spawned child that received one condition twice (two copies, each
+/// mapping the same memory at its own address): a guard taken through one
+/// copy is the right guard for the other. Exits 0 if the wait took it.
+fn wait_with_the_other_copys_guard((one, other): (Condition, Condition)) {
+    let guard = one.lock().unwrap();
+    let took_it = other.wait_timeout(guard, Duration::from_millis(1)).is_ok();
+    // (The guard, in the result, is dropped above: the lock is free again.)
+    std::process::exit(if took_it { 0 } else { 7 });
+}
+
+fn two_copies_of_one_condition_accept_each_others_guards() {
+    let cond = Condition::new().unwrap();
+    for method in METHODS {
+        let mut p = start(
+            wait_with_the_other_copys_guard,
+            (cond.clone(), cond.clone()),
+            method,
+        );
+        assert_eq!(p.join().unwrap(), ExitStatus::Code(0), "{method:?}");
+    }
+}
+
 fn condition_wait_gives_up_with_the_lock_held_when_nobody_can_notify() {
     let cond = Condition::new().unwrap();
     let guard = cond.lock().unwrap();
@@ -935,6 +957,7 @@ fn main() -> ExitCode {
         condition_notify_all_wakes_every_waiting_process,
         condition_between_threads_hands_over_items_one_by_one,
         condition_wait_timeout_and_the_wrong_guard,
+        two_copies_of_one_condition_accept_each_others_guards,
         condition_wait_gives_up_with_the_lock_held_when_nobody_can_notify,
         condition_holder_death_is_reported_to_the_next,
         a_waiter_killed_while_asleep_leaves_the_condition_working,

@@ -244,7 +244,7 @@ impl Condition {
         timeout: Option<Duration>,
         what: &'static str,
     ) -> WaitResult<(ConditionGuard<'a>, bool)> {
-        if !std::ptr::eq(guard.condition.memory.as_ptr(), self.memory.as_ptr()) {
+        if !guard.condition.memory.is_same(&self.memory) {
             return Err(WaitError {
                 guard: (guard, false),
                 error: Error::new(ErrorKind::InvalidArgument(
