@@ -416,9 +416,23 @@ fn a_queue_or_lock_inside_a_message_is_refused() {
     );
 }
 
+/// Big messages go through threads whose stacks are small: the queue keeps
+/// its buffers on the heap.
+fn big_messages_pass_through_threads_with_small_stacks() {
+    let q: Queue<Vec<f64>> = Queue::new().unwrap();
+    let floats: Vec<f64> = (0..100_000).map(|i| i as f64 / 3.0).collect();
+    let small = || std::thread::Builder::new().stack_size(32 << 10);
+    let (producer, expected) = (q.clone(), floats.clone());
+    let put = small().spawn(move || producer.put(floats)).unwrap();
+    let get = small().spawn(move || q.get()).unwrap();
+    put.join().unwrap().unwrap();
+    assert!(get.join().unwrap().unwrap() == expected);
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
         tutorial_pattern_join_then_get,
+        big_messages_pass_through_threads_with_small_stacks,
         four_producers_of_big_messages_one_consumer,
         four_producers_two_consumers_at_once,
         get_timeout_times_out_while_a_producer_lives,

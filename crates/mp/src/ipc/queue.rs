@@ -63,6 +63,9 @@ const SLICE: Duration = Duration::from_millis(50);
 /// The size a queue asks its pipe to have: a 1 MiB message then crosses in
 /// two steps instead of seventeen. The kernel may refuse; see `sys::enlarge_pipe`.
 pub(crate) const PIPE_SIZE: usize = 1 << 20;
+/// How many bytes of a long message are read, or of a float vector turned
+/// into bytes, at a time.
+const CHUNK: usize = 64 << 10;
 /// The default largest message, in bytes (after serialization): 1 GiB.
 const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 
@@ -634,7 +637,9 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             // message is never held twice, and a big `Vec<u8>` or `Vec<f64>`
             // is never held as bytes at all.
             let mut building = Building::start::<T>(&record[LENGTH..], len);
-            let mut chunk = [0; 64 << 10];
+            // On the heap: a thread's stack may be small. At 64 KiB the
+            // allocator serves it from memory it already has.
+            let mut chunk = vec![0; CHUNK];
             let mut left = len - INLINE;
             while left > 0 {
                 let take = left.min(chunk.len());
@@ -833,7 +838,7 @@ impl Outgoing<'_> {
             Elements::Bytes(bytes) if at < end => each(&bytes[at..end]),
             Elements::Bytes(_) => Ok(()),
             Elements::Floats(floats) => {
-                let mut buf = [0_u8; 64 << 10];
+                let mut buf = vec![0_u8; CHUNK]; // see `try_receive`
                 while at < end {
                     // Whole floats from the one `at` falls in, into `buf`.
                     let first = at / width;
@@ -1093,7 +1098,7 @@ mod tests {
             );
             let back: Vec<u8> = decode(received(postcard_bytes.clone())).unwrap();
             assert_eq!(back, bytes);
-            for chunk in [1, 7, 8, 64 << 10] {
+            for chunk in [1, 7, 8, CHUNK] {
                 let back: Vec<u8> = read_back(&postcard_bytes, chunk).unwrap();
                 assert_eq!(back, bytes, "read in chunks of {chunk}");
             }
@@ -1108,7 +1113,7 @@ mod tests {
             );
             let back: Vec<f64> = decode(received(postcard_floats.clone())).unwrap();
             assert_eq!(back, floats);
-            for chunk in [1, 7, 8, 64 << 10] {
+            for chunk in [1, 7, 8, CHUNK] {
                 let back: Vec<f64> = read_back(&postcard_floats, chunk).unwrap();
                 assert_eq!(back, floats, "read in chunks of {chunk}");
                 let all: Vec<u8> = read_back(&postcard_floats, chunk).unwrap_or_default();
