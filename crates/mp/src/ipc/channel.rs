@@ -101,24 +101,35 @@ struct SharedFile {
     writer_ended: Option<Arc<File>>,
 }
 
+impl SharedFile {
+    /// After a read found the pipe empty: waits until it has bytes (or is at
+    /// its end), and says whether it has. `false` means the watched writer
+    /// is dead and left nothing more.
+    ///
+    /// Only a watching reader's pipe does not block (see
+    /// [`FrameReader::watching`]); a read on another waits in the kernel.
+    fn wait_for_bytes(&self) -> io::Result<bool> {
+        let Some(ended) = &self.writer_ended else {
+            return Ok(true);
+        };
+        // Bytes or the writer's death, whichever comes first.
+        let ready = crate::sys::poll_readable(&[self.file.as_fd(), ended.as_fd()], None)?;
+        // The writer is dead and the pipe empty: what it wrote before it died
+        // is all there will ever be, even while a process it started keeps
+        // the pipe open.
+        Ok(ready.contains(&0))
+    }
+}
+
 impl Read for SharedFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(ended) = &self.writer_ended else {
-            return (&*self.file).read(buf);
-        };
-        // The pipe does not block (see `FrameReader::watching`): when it is
-        // empty, wait for bytes or for the writer's death, whichever comes.
         loop {
             match (&*self.file).read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 done => return done,
             }
-            let ready = crate::sys::poll_readable(&[self.file.as_fd(), ended.as_fd()], None)?;
-            if !ready.contains(&0) {
-                // The writer is dead and left nothing more: what it wrote
-                // before it died is all there will ever be, even while a
-                // process it started keeps the pipe open. Read as end of file.
-                return Ok(0);
+            if !self.wait_for_bytes()? {
+                return Ok(0); // read as end of file
             }
         }
     }
@@ -187,13 +198,31 @@ impl FrameReader {
         Ok(Some(Frame { head, payload }))
     }
 
-    /// Reads `len` bytes into a buffer of their own, straight from the pipe
-    /// once the few bytes read ahead are used up.
+    /// Reads `len` bytes into a buffer of their own: first the few read
+    /// ahead, then straight from the pipe.
     fn read_exactly(&mut self, len: usize) -> io::Result<Vec<u8>> {
         let mut buf = Vec::with_capacity(len.min(TRUSTED_SIZE));
-        (&mut self.reader).take(len as u64).read_to_end(&mut buf)?;
-        if buf.len() < len {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        let ahead = self.reader.buffer();
+        let ahead = &ahead[..ahead.len().min(len)];
+        buf.extend_from_slice(ahead);
+        self.reader.consume(buf.len());
+        // `read_to_end` on the `File` itself: it reads into the buffer's spare
+        // room as it is. Through a reader of our own, std would first fill
+        // that room with zeroes, one more pass over fresh memory.
+        let file = Arc::clone(&self.reader.get_ref().file);
+        while buf.len() < len {
+            let before = buf.len();
+            match (&*file).take((len - before) as u64).read_to_end(&mut buf) {
+                Ok(_) if buf.len() == before => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !self.reader.get_ref().wait_for_bytes()? {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(buf)
     }
