@@ -4,11 +4,13 @@
 //!
 //! Each worker is an ordinary [`Process`](crate::Process) running
 //! `worker_main` (in `pool/worker.rs`), so both start methods work. It has two
-//! pipes of its own: tasks go down one, results come back up the other
-//! (`ipc/channel.rs` frames the bytes into messages). A task is a `RemoteFn` with
-//! its serialized arguments; `map` sends a whole chunk of arguments as one
-//! task, so a hundred thousand tiny items cost a handful of messages, not a
-//! hundred thousand.
+//! channels of its own: tasks go down a pipe, results come back up a socket
+//! pair (`ipc/channel.rs` frames the bytes into messages). A task is a
+//! `RemoteFn` with its serialized arguments; `map` sends a whole chunk of
+//! arguments as one task, so a hundred thousand tiny items cost a handful of
+//! messages, not a hundred thousand. The worker sends the chunk's results
+//! back as they come: big byte and float vectors one by one, each written
+//! from its own memory, small results gathered.
 //!
 //! The parent gives each worker **one task at a time**. So it always knows
 //! which task a worker is running, and when a worker dies (killed, aborted),
