@@ -195,7 +195,7 @@ fn a_worker_death_is_seen_while_a_process_it_started_holds_its_pipes() {
     let helper = u32::from_ne_bytes(pid) as libc::pid_t;
     release_and_reap(release_w, helper);
     drop((release_r, report_w, pool));
-    assert_worker_killed(result);
+    support::assert_worker_killed(result, "the worker that started a helper and died");
 }
 
 /// Lets the helper go, reaps it (this process is its subreaper) and stops
@@ -208,21 +208,6 @@ fn release_and_reap(release_w: OwnedFd, helper: libc::pid_t) -> libc::c_int {
     assert_eq!(reaped, helper);
     set_subreaper(false);
     status
-}
-
-/// The task failed because its worker was killed with SIGKILL.
-fn assert_worker_killed<T: std::fmt::Debug>(result: mp::Result<T>) {
-    let err = result.unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::WorkerDied {
-                status: ExitStatus::Signal(libc::SIGKILL),
-                ..
-            }
-        ),
-        "{err}"
-    );
 }
 
 /// In a worker: starts a helper that will kill this worker halfway through
@@ -338,9 +323,9 @@ fn a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the
     drop((release_r, report_w, pool));
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the helper was not let go in time: the parent waited on the dead worker's pipe"
+        "the helper was not let go in time: the parent waited on the dead worker's channel"
     );
-    assert_worker_killed(result);
+    support::assert_worker_killed(result, "the worker killed halfway");
 }
 
 // ---- item 6: no death by SIGPIPE ----------------------------------------------

@@ -198,17 +198,7 @@ fn every_other_task_completes_when_a_worker_dies() {
         let fatal = pool.apply_async(kill_own_process, ()).unwrap();
         let exits = pool.apply_async(exit_with, 3).unwrap();
         let after: Vec<_> = (0..10).map(|i| pool.apply_async(job, i).unwrap()).collect();
-        let err = fatal.get().unwrap_err();
-        assert!(
-            matches!(
-                err.kind(),
-                ErrorKind::WorkerDied {
-                    status: ExitStatus::Signal(libc::SIGKILL),
-                    ..
-                }
-            ),
-            "{method:?}: {err}"
-        );
+        support::assert_worker_killed(fatal.get(), &format!("{method:?}"));
         let err = exits.get().unwrap_err();
         assert!(
             matches!(
@@ -357,17 +347,8 @@ fn big_result_then_die(n: u64) -> Vec<u8> {
 fn a_worker_dying_halfway_through_a_chunk_fails_the_whole_chunk() {
     for method in METHODS {
         let pool = Pool::with_start_method(1, method).unwrap();
-        let err = pool.map_chunked(big_result_then_die, 0..4, 4).unwrap_err();
-        assert!(
-            matches!(
-                err.kind(),
-                ErrorKind::WorkerDied {
-                    status: ExitStatus::Signal(libc::SIGKILL),
-                    ..
-                }
-            ),
-            "{method:?}: {err}"
-        );
+        let chunk = pool.map_chunked(big_result_then_die, 0..4, 4);
+        support::assert_worker_killed(chunk, &format!("{method:?}"));
         let results: Vec<_> = pool.imap(big_result_then_die, 0..4).unwrap().collect();
         assert!(results[2].is_err(), "{method:?}");
         for n in [0, 1, 3] {
