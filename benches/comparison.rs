@@ -11,7 +11,7 @@
 #[allow(dead_code)]
 mod comparison;
 
-use comparison::Method;
+use comparison::method::Method;
 
 fn main() {
     mp::init(); // a spawned worker re-runs this benchmark binary: send it to its job

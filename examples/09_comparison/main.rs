@@ -6,19 +6,17 @@ mod args;
 #[path = "../10_gil/gil.rs"]
 mod gil; // the simulated GIL is 10_gil's lesson: this comparison borrows it
 mod measure;
+pub(crate) mod method; // `pub(crate)`: the benchmark runs the methods too
 mod report;
 mod sweep;
 mod timeline;
+#[path = "../10_gil/under_gil.rs"]
+mod under_gil;
 mod workers;
 
 use std::hint::black_box;
 use std::ops::Range;
 use std::process::ExitCode;
-
-use mp::StartMethod;
-use rayon::prelude::*;
-use timeline::{Run, timed_job};
-use workers::{in_processes, on_threads};
 
 /// The tutorial's job: the sum of `i + i*i` for `i` in `numbers`.
 #[inline(never)] // one copy of the loop, so that every method times the same machine code
@@ -30,40 +28,6 @@ fn job(numbers: Range<u64>) -> u128 {
         result += u128::from(i + i * i); // each term fits u64; their sum may not
     }
     result
-}
-
-/// One way to run `workers` copies of the job (`pub(crate)`: the benchmark runs them too).
-#[derive(Clone, Copy, PartialEq)]
-pub(crate) enum Method {
-    Sequential, // one after the other, on the main thread: the tutorial's "normal"
-    Fork,       // one process each, forked: Python's default start method on Linux
-    Spawn,      // one process each, the program started afresh
-    Threads,    // one std::thread each
-    Rayon,      // one task each, on rayon's pool of threads
-    Gil,        // one thread each, all under one simulated GIL (10_gil)
-}
-
-impl Method {
-    /// Every method, forking first: a fork is only safe before any thread has started.
-    pub(crate) const ALL: [Method; 6] = {
-        use Method::*;
-        [Sequential, Fork, Spawn, Threads, Rayon, Gil]
-    };
-
-    /// Runs the job `workers` times this way; returns each worker's run.
-    pub(crate) fn run(self, n: u64, workers: usize) -> mp::Result<Vec<Run>> {
-        Ok(match self {
-            Method::Sequential => (0..workers).map(|_| timed_job(n)).collect(),
-            Method::Fork => in_processes(n, workers, StartMethod::Fork)?,
-            Method::Spawn => in_processes(n, workers, StartMethod::Spawn)?,
-            Method::Threads => on_threads(workers, || timed_job(n)),
-            Method::Rayon => (0..workers).into_par_iter().map(|_| timed_job(n)).collect(),
-            Method::Gil => {
-                let gil = gil::Gil::default(); // one lock, shared by every thread
-                on_threads(workers, || gil::job_under_gil(&gil, n, job).into())
-            }
-        })
-    }
 }
 
 /// The answer every method must find: `workers` times the job, whose closed form is

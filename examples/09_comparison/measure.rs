@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::timeline::Run;
-use super::{Method, expected};
+use super::expected;
+use super::method::Method;
+use super::workers::Run;
 
 /// Each method runs at least this many times, and for at least `MIN_TIME`: enough runs for
 /// a median that one disturbed run cannot move, even when a run takes microseconds.

@@ -1,37 +1,11 @@
-//! What the comparison prints: each method's name, its median time and speedup, and the
-//! number formats they share with the sweep.
+//! What the comparison prints: each method's median time and speedup, and the number
+//! formats they share with the sweep.
 
 use std::time::Duration;
 
-use super::Method;
 use super::measure::measure;
+use super::method::Method;
 use super::timeline::timeline;
-
-impl Method {
-    /// The method's name in the report: `2 processes (fork)`.
-    pub fn label(self, workers: usize) -> String {
-        match self {
-            Method::Sequential => "sequential".into(),
-            Method::Fork => format!("{workers} processes (fork)"),
-            Method::Spawn => format!("{workers} processes (spawn)"),
-            Method::Threads => format!("{workers} threads"),
-            Method::Rayon => format!("rayon, {workers} tasks"),
-            Method::Gil => format!("{workers} threads + GIL"),
-        }
-    }
-
-    /// The method's name as a column heading of the sweep.
-    pub fn short(self) -> &'static str {
-        match self {
-            Method::Sequential => "sequential",
-            Method::Fork => "fork",
-            Method::Spawn => "spawn",
-            Method::Threads => "threads",
-            Method::Rayon => "rayon",
-            Method::Gil => "GIL",
-        }
-    }
-}
 
 /// Times every method at one size, and prints one line for each, then the timeline.
 pub fn compare(n: u64, workers: usize) -> mp::Result<()> {

@@ -1,8 +1,8 @@
 //! `--sweep`: every method at n = 1,000 … 100,000,000, as a table of speedups, and the size
 //! from which each parallel method beats sequential code.
 
-use super::Method;
 use super::measure::measure;
+use super::method::Method;
 use super::report::{show, speedup, thousands};
 
 /// Times every method at each power of ten up to `largest`, and prints the table.

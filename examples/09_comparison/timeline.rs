@@ -1,42 +1,11 @@
-//! When each worker was busy: what a worker records while it runs the job, and the text
-//! timeline drawn from it.
+//! The text timeline: when each worker of each method was busy, drawn on one time axis.
 
 use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
-use super::Method;
-use super::job;
 use super::measure::Timing;
+use super::method::Method;
 use super::report::show;
-
-/// What one worker sends back: its result, and when it was busy (wall-clock time,
-/// because an `Instant` cannot cross to another process).
-#[derive(Serialize, Deserialize)]
-pub struct Run {
-    /// The job's result.
-    pub result: u128,
-    /// When the worker was running the job.
-    pub busy: Vec<Range<SystemTime>>,
-}
-
-/// A run from what `job_under_gil` returns: the result, and when the thread held the GIL.
-impl From<(u128, Vec<Range<SystemTime>>)> for Run {
-    fn from((result, busy): (u128, Vec<Range<SystemTime>>)) -> Run {
-        Run { result, busy }
-    }
-}
-
-/// `job(0..n)`, and when it ran.
-pub fn timed_job(n: u64) -> Run {
-    let start = SystemTime::now();
-    let result = job(0..n);
-    Run {
-        result,
-        busy: vec![start..SystemTime::now()],
-    }
-}
 
 /// Draws when each worker of each method was busy, on one time axis.
 pub fn timeline(timings: &[Timing], workers: usize) {

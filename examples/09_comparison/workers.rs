@@ -1,11 +1,42 @@
-//! Starting the workers: one thread, or one process, per copy of the job, each sending its
-//! `Run` back (processes through a queue, as in 05_queue).
+//! The workers: what each records while it runs the job (a `Run`), and how they are started,
+//! one thread or one process per copy of the job (processes send theirs through a queue, as
+//! in 05_queue).
 
+use std::ops::Range;
 use std::thread;
+use std::time::SystemTime;
 
 use mp::{Process, Queue, StartMethod};
+use serde::{Deserialize, Serialize};
 
-use super::timeline::{Run, timed_job};
+use super::job;
+
+/// What one worker sends back: its result, and when it was busy (wall-clock time,
+/// because an `Instant` cannot cross to another process).
+#[derive(Serialize, Deserialize)]
+pub struct Run {
+    /// The job's result.
+    pub result: u128,
+    /// When the worker was running the job.
+    pub busy: Vec<Range<SystemTime>>,
+}
+
+/// A run from what `job_under_gil` returns: the result, and when the thread held the GIL.
+impl From<(u128, Vec<Range<SystemTime>>)> for Run {
+    fn from((result, busy): (u128, Vec<Range<SystemTime>>)) -> Run {
+        Run { result, busy }
+    }
+}
+
+/// `job(0..n)`, and when it ran.
+pub fn timed_job(n: u64) -> Run {
+    let start = SystemTime::now();
+    let result = job(0..n);
+    Run {
+        result,
+        busy: vec![start..SystemTime::now()],
+    }
+}
 
 /// Runs `worker` on `workers` threads of its own, and collects what each returns.
 pub fn on_threads(workers: usize, worker: impl Fn() -> Run + Sync) -> Vec<Run> {

@@ -1,17 +1,12 @@
 //! The simulated GIL: one lock that a thread must hold to compute, handed over the way
 //! CPython hands over its own (10_gil's lesson; 09_comparison and its benchmark borrow it).
 
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// CPython's default switch interval, `sys.getswitchinterval()`: 0.005 s.
 const SWITCH_INTERVAL: Duration = Duration::from_millis(5);
-
-/// Loop turns between two looks at `drop_request`. CPython looks between bytecodes; every
-/// 1,000 turns is cheaper and still answers within microseconds.
-const TICK: u64 = 1_000;
 
 /// A global interpreter lock: a thread must hold it to run "Python bytecode".
 #[derive(Default)]
@@ -31,7 +26,8 @@ struct State {
 }
 
 impl Gil {
-    fn acquire(&self) {
+    /// Takes the GIL; after a whole switch interval in vain, asks the holder to let go.
+    pub fn acquire(&self) {
         let mut state = self.state.lock().unwrap();
         while state.held {
             let taken = state.taken;
@@ -47,13 +43,19 @@ impl Gil {
         self.changed.notify_all();
     }
 
-    fn release(&self) {
+    /// Lets go of the GIL for good: the thread's job is done.
+    pub fn release(&self) {
         self.state.lock().unwrap().held = false;
         self.changed.notify_all();
     }
 
+    /// Whether another thread has asked the holder to let go.
+    pub fn drop_requested(&self) -> bool {
+        self.drop_request.load(Ordering::Relaxed)
+    }
+
     /// Hands the GIL to the thread that asked for it, then queues up again.
-    fn switch(&self) {
+    pub fn switch(&self) {
         let mut state = self.state.lock().unwrap();
         let taken = state.taken;
         state.held = false;
@@ -72,27 +74,4 @@ impl Gil {
     pub fn times_taken(&self) -> u64 {
         self.state.lock().unwrap().taken
     }
-}
-
-/// `job(0..n)` as a Python thread runs it: only while holding the GIL. Returns the result
-/// and the spans of (wall-clock) time this thread held the GIL.
-pub fn job_under_gil(
-    gil: &Gil,
-    n: u64,
-    job: fn(Range<u64>) -> u128,
-) -> (u128, Vec<Range<SystemTime>>) {
-    let (mut result, mut held) = (0, Vec::new());
-    gil.acquire();
-    let mut since = SystemTime::now();
-    for start in (0..n).step_by(TICK as usize) {
-        if gil.drop_request.load(Ordering::Relaxed) {
-            held.push(since..SystemTime::now());
-            gil.switch();
-            since = SystemTime::now();
-        }
-        result += job(start..n.min(start + TICK));
-    }
-    held.push(since..SystemTime::now());
-    gil.release();
-    (result, held)
 }

@@ -2,6 +2,8 @@
 //! (beyond the tutorial; why 四 对比's threads lose): `cargo run --release --example 10_gil`.
 
 mod gil;
+mod timeline;
+mod under_gil;
 
 use std::hint::black_box;
 use std::ops::Range;
@@ -9,7 +11,9 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use gil::{Gil, job_under_gil};
+use gil::Gil;
+use timeline::timeline;
+use under_gil::job_under_gil;
 
 /// The tutorial's job: the sum of `i + i*i` for `i` in `numbers` (see 09_comparison).
 #[inline(never)]
@@ -62,23 +66,8 @@ fn main() -> ExitCode {
         let speedup = ms(sequential_time) / ms(time);
         println!("{label:>18}: {:7.1} ms -> {speedup:.2}x", ms(time));
     }
-    println!("who held the GIL during those {:.1} ms:", ms(gil_time));
-    for (name, held) in [("thread 1", held_1), ("thread 2", held_2)] {
-        println!("  {name} |{}|", bar(&held, start, gil_time));
-    }
+    timeline([held_1, held_2], start, gil_time);
     let taken = gil.times_taken();
     println!("the GIL was taken {taken} times, and never held by both threads at once");
     ExitCode::SUCCESS
-}
-
-/// One row of 60 columns over `total` from `start`: `#` where the thread held the GIL at
-/// the middle of the column.
-fn bar(held: &[Range<SystemTime>], start: SystemTime, total: Duration) -> String {
-    let held_at = |column: usize| {
-        let at = start + total.mul_f64((column as f64 + 0.5) / 60.0);
-        held.iter().any(|span| span.contains(&at))
-    };
-    (0..60)
-        .map(|c| if held_at(c) { '#' } else { '.' })
-        .collect()
 }
