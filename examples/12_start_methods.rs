@@ -28,10 +28,9 @@ fn child_sees(method: StartMethod) -> mp::Result<u32> {
 
 /// What a forked child and a spawned child see.
 fn children_see() -> mp::Result<(u32, u32)> {
-    Ok((
-        child_sees(StartMethod::Fork)?,
-        child_sees(StartMethod::Spawn)?,
-    ))
+    let forked = child_sees(StartMethod::Fork)?;
+    let spawned = child_sees(StartMethod::Spawn)?;
+    Ok((forked, spawned))
 }
 
 fn main() -> mp::Result<()> {
