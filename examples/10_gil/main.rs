@@ -52,10 +52,10 @@ fn main() -> ExitCode {
     let free_time = clock.elapsed();
 
     let gil = Gil::default();
-    let under_gil = || job_under_gil(&gil, N, job);
+    let one_job = || job_under_gil(&gil, N, job);
     let (start, clock) = (SystemTime::now(), Instant::now());
     let [(a, held_1), (b, held_2)] =
-        thread::scope(|s| [s.spawn(under_gil), s.spawn(under_gil)].map(|t| t.join().unwrap()));
+        thread::scope(|s| [s.spawn(one_job), s.spawn(one_job)].map(|t| t.join().unwrap()));
     let gil_time = clock.elapsed();
 
     assert_eq!([sequential, free, a + b], [expected; 3]);
