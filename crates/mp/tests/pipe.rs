@@ -130,38 +130,42 @@ fn signal_then_block((_conn, here, never): (Connection<u32>, Event, Event)) {
     std::process::exit(3);
 }
 
+/// Starts a child that holds `end` and blocks (see `signal_then_block`),
+/// and returns once it is there.
+fn start_blocked(end: Connection<u32>, method: StartMethod) -> Process {
+    let here = Event::new().unwrap();
+    let p = start(
+        signal_then_block,
+        (end, here.clone(), Event::new().unwrap()),
+        method,
+    );
+    here.wait().unwrap();
+    p
+}
+
+fn kill_and_reap(p: &mut Process) {
+    p.kill().unwrap();
+    assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+}
+
 fn a_long_recv_timeout_times_out_while_the_sender_lives() {
     for method in METHODS {
         let (ours, theirs) = mp::pipe::<u32>(true).unwrap();
-        let here = Event::new().unwrap();
-        let mut p = start(
-            signal_then_block,
-            (theirs, here.clone(), Event::new().unwrap()),
-            method,
-        );
-        here.wait().unwrap();
+        let mut p = start_blocked(theirs, method);
         // Longer than a slice, so the receiver checks for a sender between
         // slices: the child lives and could send, so this is a timeout, not
         // "nobody left".
         let err = ours.recv_timeout(Duration::from_millis(120)).unwrap_err();
         assert!(err.is_timeout(), "{err}");
-        p.kill().unwrap();
-        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+        kill_and_reap(&mut p);
     }
 }
 
 fn recv_when_the_sender_is_killed_is_connection_closed() {
     for method in METHODS {
         let (ours, theirs) = mp::pipe::<u32>(true).unwrap();
-        let here = Event::new().unwrap();
-        let mut p = start(
-            signal_then_block,
-            (theirs, here.clone(), Event::new().unwrap()),
-            method,
-        );
-        here.wait().unwrap();
-        p.kill().unwrap();
-        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+        let mut p = start_blocked(theirs, method);
+        kill_and_reap(&mut p);
         // Our copy of their end went away with `theirs`: the killed child
         // held the last one.
         let err = ours.recv().unwrap_err();
@@ -172,18 +176,11 @@ fn recv_when_the_sender_is_killed_is_connection_closed() {
 fn recv_gives_up_when_a_forgotten_copy_keeps_the_pipe_open() {
     for method in METHODS {
         let (ours, theirs) = mp::pipe::<u32>(true).unwrap();
-        let here = Event::new().unwrap();
         // Python's trap: the parent keeps a handle on the child's end, so
         // the end never closes, and Python's recv would wait forever.
         let forgotten = theirs.clone();
-        let mut p = start(
-            signal_then_block,
-            (theirs, here.clone(), Event::new().unwrap()),
-            method,
-        );
-        here.wait().unwrap();
-        p.kill().unwrap();
-        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+        let mut p = start_blocked(theirs, method);
+        kill_and_reap(&mut p);
         let err = ours.recv().unwrap_err();
         assert!(
             matches!(
@@ -212,8 +209,7 @@ fn a_sender_killed_mid_message_is_a_truncated_message() {
         // The first bytes are in: the child is inside its send, which cannot
         // finish (4 MiB never fit in the buffer) until we read.
         assert!(ours.poll(Duration::from_secs(3600)).unwrap());
-        p.kill().unwrap();
-        assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+        kill_and_reap(&mut p);
         let err = ours.recv().unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::MessageTruncated), "{err}");
         // And it stays so: the stream has lost its place.
