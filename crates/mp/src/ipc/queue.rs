@@ -46,7 +46,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
 use crate::process;
-use crate::process::function;
+use crate::process::function::{self, Varint};
 use crate::shm::SharedMemory;
 use crate::sync::lock::{Acquired, RawLock, unlock_failed};
 use crate::sys;
@@ -739,35 +739,8 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 /// into a message first.
 enum Outgoing<'a> {
     Encoded(Vec<u8>),
-    Bytes(Prefix, &'a [u8]),
-    Floats(Prefix, &'a [f64]),
-}
-
-/// A vector's length as postcard's varint: 7 bits a byte, low first.
-struct Prefix {
-    bytes: [u8; 10],
-    len: usize,
-}
-
-impl Prefix {
-    fn new(mut len: usize) -> Self {
-        let mut prefix = Prefix {
-            bytes: [0; 10],
-            len: 0,
-        };
-        while len >= 0x80 {
-            prefix.bytes[prefix.len] = len as u8 | 0x80;
-            prefix.len += 1;
-            len >>= 7;
-        }
-        prefix.bytes[prefix.len] = len as u8;
-        prefix.len += 1;
-        prefix
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
+    Bytes(Varint, &'a [u8]),
+    Floats(Varint, &'a [f64]),
 }
 
 /// Serializes `item` as postcard does, taking the fast way for `Vec<u8>`
@@ -775,10 +748,10 @@ impl Prefix {
 fn encode<T: Serialize + 'static>(item: &T) -> Result<Outgoing<'_>> {
     let any: &dyn Any = item;
     if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
-        return Ok(Outgoing::Bytes(Prefix::new(bytes.len()), bytes));
+        return Ok(Outgoing::Bytes(Varint::new(bytes.len()), bytes));
     }
     if let Some(floats) = any.downcast_ref::<Vec<f64>>() {
-        return Ok(Outgoing::Floats(Prefix::new(floats.len()), floats));
+        return Ok(Outgoing::Floats(Varint::new(floats.len()), floats));
     }
     function::to_bytes(item).map(Outgoing::Encoded)
 }
@@ -789,8 +762,8 @@ impl Outgoing<'_> {
         match self {
             Outgoing::Encoded(bytes) => bytes.len(),
             // A vector of n elements already holds its bytes in memory: no overflow.
-            Outgoing::Bytes(prefix, bytes) => prefix.len + bytes.len(),
-            Outgoing::Floats(prefix, floats) => prefix.len + 8 * floats.len(),
+            Outgoing::Bytes(prefix, bytes) => prefix.as_slice().len() + bytes.len(),
+            Outgoing::Floats(prefix, floats) => prefix.as_slice().len() + 8 * floats.len(),
         }
     }
 
@@ -823,17 +796,17 @@ impl Outgoing<'_> {
         let end = self.len().min(start.saturating_add(most));
         let (prefix, elements, width) = match self {
             Outgoing::Encoded(bytes) => return each(&bytes[start.min(end)..end]),
-            Outgoing::Bytes(prefix, bytes) => (prefix, Elements::Bytes(bytes), 1),
-            Outgoing::Floats(prefix, floats) => (prefix, Elements::Floats(floats), 8),
+            Outgoing::Bytes(prefix, bytes) => (prefix.as_slice(), Elements::Bytes(bytes), 1),
+            Outgoing::Floats(prefix, floats) => (prefix.as_slice(), Elements::Floats(floats), 8),
         };
         let mut at = start;
-        if at < prefix.len && at < end {
-            let upto = prefix.len.min(end);
-            each(&prefix.as_slice()[at..upto])?;
+        if at < prefix.len() && at < end {
+            let upto = prefix.len().min(end);
+            each(&prefix[at..upto])?;
             at = upto;
         }
         // From here on, offsets are into the elements' bytes.
-        let (mut at, end) = (at - prefix.len, end.saturating_sub(prefix.len));
+        let (mut at, end) = (at - prefix.len(), end.saturating_sub(prefix.len()));
         match elements {
             Elements::Bytes(bytes) if at < end => each(&bytes[at..end]),
             Elements::Bytes(_) => Ok(()),
@@ -935,17 +908,10 @@ impl Building {
     }
 }
 
-/// Reads back a length prefix (see [`Prefix`]): the length, and where the
-/// elements start. `None` if the bytes do not start with a varint.
+/// Reads back a vector's length prefix: the length, and where the elements
+/// start. `None` if the bytes do not start with a varint.
 fn read_length(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut len = 0_usize;
-    for (i, &byte) in bytes.iter().enumerate().take(10) {
-        len |= usize::from(byte & 0x7f).checked_shl(7 * i as u32)?;
-        if byte & 0x80 == 0 {
-            return Some((len, i + 1));
-        }
-    }
-    None
+    function::take_varint(bytes).map(|(len, rest)| (len, bytes.len() - rest.len()))
 }
 
 /// Deserializes a message as postcard does, taking the fast way for

@@ -492,17 +492,41 @@ fn malformed(what: &str) -> Error {
     )))
 }
 
-/// Appends `len` as postcard's varint: 7 bits a byte, low first.
-fn put_varint(out: &mut Vec<u8>, mut len: usize) {
-    while len >= 0x80 {
-        out.push(len as u8 | 0x80);
-        len >>= 7;
+/// A length as postcard's varint, the prefix of a vector's bytes: 7 bits a
+/// byte, low first. (The queue writes it too: see `ipc/queue.rs`.)
+pub(crate) struct Varint {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl Varint {
+    pub(crate) fn new(mut value: usize) -> Self {
+        let mut varint = Varint {
+            bytes: [0; 10],
+            len: 0,
+        };
+        while value >= 0x80 {
+            varint.bytes[varint.len] = value as u8 | 0x80;
+            varint.len += 1;
+            value >>= 7;
+        }
+        varint.bytes[varint.len] = value as u8;
+        varint.len += 1;
+        varint
     }
-    out.push(len as u8);
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Appends `len` as postcard's varint.
+fn put_varint(out: &mut Vec<u8>, len: usize) {
+    out.extend_from_slice(Varint::new(len).as_slice());
 }
 
 /// Reads a varint from the front of `bytes`: its value and the rest.
-fn take_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
+pub(crate) fn take_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
     let mut len = 0_usize;
     for (i, &byte) in bytes.iter().enumerate().take(10) {
         len |= usize::from(byte & 0x7f).checked_shl(7 * i as u32)?;
