@@ -59,7 +59,7 @@ const USUAL: Duration = Duration::from_secs(15);
 /// The limit of an exercise whose bug is a hang: short, so that a hang is reported quickly.
 /// Its check also watches the call that hangs and gives up after `support::HANG_AFTER`
 /// (2 s), saying which call; a solution ends in milliseconds.
-const HANG: Duration = Duration::from_secs(4);
+const HANG: Duration = Duration::from_secs(3);
 
 macro_rules! exercise {
     ($stem:literal, $kind:ident, $note:literal, $shipped:expr, $limit:expr, $hint:literal) => {

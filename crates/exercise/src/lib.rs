@@ -12,6 +12,8 @@ pub mod scratch;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
 
 pub use catalogue::{EXERCISES, Exercise, Kind, Shipped};
 pub use run::{Ended, Run};
@@ -105,51 +107,81 @@ pub fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// Builds these (exercise, side) pairs in one cargo run, then runs every one that built, at
-/// most `parallel` at a time, each within its exercise's limit. Results in the order asked.
+/// Builds these (exercise, side) pairs and runs every one that built, at most `parallel` at a
+/// time, each within its exercise's limit. Results in the order asked.
+///
+/// Two cargo runs, so that the checks overlap the slowest compiling: first what is expected to
+/// compile, whose checks start at once (a hang mostly waits); then the exercises that are
+/// shipped not compiling (cargo keeps no failures: see `Scratch::build` for how they are
+/// remembered).
 pub fn check_all(
     scratch: &Scratch,
     which: &[(&'static Exercise, Side)],
     parallel: usize,
     quiet: bool,
 ) -> io::Result<Vec<Outcome>> {
-    let pairs: Vec<(&str, Side)> = which.iter().map(|(e, side)| (e.stem, *side)).collect();
-    let mut built = scratch.build(&pairs, quiet)?;
-    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
-    let mut to_run = Vec::new();
-    for (i, (exercise, side)) in which.iter().enumerate() {
-        match built.remove(&scratch::bin_name(exercise.stem, *side)) {
-            Some(Built::Binary(path)) => {
-                outcomes.push(None);
-                to_run.push((i, path, exercise.limit));
-            }
-            Some(Built::Failed { messages, codes }) => {
-                outcomes.push(Some(Outcome::DoesNotCompile { messages, codes }))
-            }
-            None => unreachable!("build() answers for every binary it was asked for"),
-        }
-    }
-    // The longest limits first, so that hangs overlap with everything else.
-    to_run.sort_by_key(|(_, _, limit)| std::cmp::Reverse(*limit));
-    let queue = std::sync::Mutex::new(to_run.into_iter());
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
+    let compiles_first = |(exercise, side): &(&'static Exercise, Side)| {
+        *side == Side::Solution || !matches!(exercise.shipped, Shipped::DoesNotCompile(_))
+    };
+    let first: Vec<usize> = (0..which.len())
+        .filter(|&i| compiles_first(&which[i]))
+        .collect();
+    let then: Vec<usize> = (0..which.len())
+        .filter(|&i| !compiles_first(&which[i]))
+        .collect();
+    let outcomes: Mutex<Vec<Option<io::Result<Outcome>>>> =
+        Mutex::new((0..which.len()).map(|_| None).collect());
+    let (jobs, queue) = mpsc::channel::<(usize, PathBuf, Duration)>();
+    let queue = Mutex::new(queue);
+    let built_or_failed = std::thread::scope(|s| {
+        // Owned here: however this closure returns (a failed build too), `jobs` is dropped and
+        // the runners stop, so the scope can end.
+        let jobs = jobs;
         for _ in 0..parallel.max(1) {
             s.spawn(|| {
                 loop {
-                    let next = queue.lock().unwrap().next();
-                    let Some((i, path, limit)) = next else { break };
-                    let ran = run::run(&path, &scratch.root, limit);
-                    results.lock().unwrap().push((i, ran));
+                    let next = queue.lock().unwrap().recv();
+                    let Ok((i, path, limit)) = next else { break };
+                    let ran = run::run(&path, &scratch.root, limit).map(Outcome::Ran);
+                    outcomes.lock().unwrap()[i] = Some(ran);
                 }
             });
         }
+        for group in [first, then] {
+            let pairs: Vec<(&str, Side)> = group
+                .iter()
+                .map(|&i| (which[i].0.stem, which[i].1))
+                .collect();
+            if pairs.is_empty() {
+                continue;
+            }
+            let mut built = scratch.build(&pairs, quiet)?;
+            // The longest limits first, so that hangs overlap with everything else.
+            let mut to_run = Vec::new();
+            for i in group {
+                let (exercise, side) = which[i];
+                match built.remove(&scratch::bin_name(exercise.stem, side)) {
+                    Some(Built::Binary(path)) => to_run.push((i, path, exercise.limit)),
+                    Some(Built::Failed { messages, codes }) => {
+                        outcomes.lock().unwrap()[i] =
+                            Some(Ok(Outcome::DoesNotCompile { messages, codes }))
+                    }
+                    None => unreachable!("build() answers for every binary it was asked for"),
+                }
+            }
+            to_run.sort_by_key(|(_, _, limit)| std::cmp::Reverse(*limit));
+            for job in to_run {
+                jobs.send(job).expect("the runners wait for jobs");
+            }
+        }
+        drop(jobs); // the runners stop once the queue is empty
+        Ok::<(), io::Error>(())
     });
-    for (i, ran) in results.into_inner().unwrap() {
-        outcomes[i] = Some(Outcome::Ran(ran?));
-    }
-    Ok(outcomes
+    built_or_failed?;
+    outcomes
+        .into_inner()
+        .unwrap()
         .into_iter()
-        .map(|o| o.expect("every one built or ran"))
-        .collect())
+        .map(|outcome| outcome.expect("every one built, failed to build, or ran"))
+        .collect()
 }

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -140,6 +141,12 @@ impl Scratch {
 
     /// Builds these binaries in one cargo run (going on past failures) and says, for each,
     /// whether it built. `quiet` hides cargo's progress lines.
+    ///
+    /// Cargo remembers what built, not what failed: a binary that does not compile would be
+    /// compiled again at every run. So a failure is remembered here, under
+    /// `target/exercise/failed/`, with a key made of everything that went into it (the
+    /// exercise, its check, the scratch manifest and lock file, every file of `mp`, and
+    /// rustc's version); any change to one of them compiles it again.
     pub fn build(
         &self,
         which: &[(&str, Side)],
@@ -147,6 +154,111 @@ impl Scratch {
     ) -> io::Result<BTreeMap<String, Built>> {
         self.prepare()?;
         let color = !quiet && io::IsTerminal::is_terminal(&io::stderr());
+        let common = self.common_key(color)?;
+        let mut built: BTreeMap<String, Built> = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        let mut to_build = Vec::new();
+        for (stem, side) in which {
+            let name = bin_name(stem, *side);
+            let key = self.failure_key(common, stem, *side);
+            match self.remembered_failure(&name, &key) {
+                Some(failed) => {
+                    built.insert(name, failed);
+                }
+                None => {
+                    to_build.push((*stem, *side));
+                    keys.insert(name, key);
+                }
+            }
+        }
+        if to_build.is_empty() {
+            return Ok(built);
+        }
+        let mut fresh = self.cargo_build(&to_build, quiet, color)?;
+        for (name, outcome) in &fresh {
+            if let (Built::Failed { messages, codes }, Some(key)) = (outcome, keys.get(name))
+                && !codes.is_empty()
+            {
+                let record =
+                    serde_json::json!({ "key": key, "messages": messages, "codes": codes });
+                let path = self.dir.join("failed").join(format!("{name}.json"));
+                write_if_changed(&path, &record.to_string())?;
+            }
+        }
+        built.append(&mut fresh);
+        Ok(built)
+    }
+
+    /// What every binary's failure key shares: the manifest, the lock file, `mp`'s files, the
+    /// checks' shared helpers, rustc's version, and whether messages are in colour.
+    fn common_key(&self, color: bool) -> io::Result<u64> {
+        let mut hasher = DefaultHasher::new();
+        color.hash(&mut hasher);
+        for file in ["Cargo.toml", "Cargo.lock"] {
+            fs::read(self.dir.join(file))
+                .unwrap_or_default()
+                .hash(&mut hasher);
+        }
+        fs::read(self.root.join("crates/exercise/checks/support.rs"))?.hash(&mut hasher);
+        let mut stack = vec![self.root.join("crates/mp")];
+        let mut files = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        for file in files {
+            file.hash(&mut hasher);
+            fs::read(&file)?.hash(&mut hasher);
+        }
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let version = Command::new(rustc).arg("-vV").output()?;
+        version.stdout.hash(&mut hasher);
+        Ok(hasher.finish())
+    }
+
+    /// The key of one binary's failure: the common key, its own source and its check.
+    fn failure_key(&self, common: u64, stem: &str, side: Side) -> String {
+        let mut hasher = DefaultHasher::new();
+        common.hash(&mut hasher);
+        let source = self.root.join(side.folder()).join(format!("{stem}.rs"));
+        fs::read(source).unwrap_or_default().hash(&mut hasher);
+        let check = self.root.join(format!("crates/exercise/checks/{stem}.rs"));
+        fs::read(check).unwrap_or_default().hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    }
+
+    /// The failure remembered for `name` under `key`, if there is one.
+    fn remembered_failure(&self, name: &str, key: &str) -> Option<Built> {
+        let path = self.dir.join("failed").join(format!("{name}.json"));
+        let text = fs::read_to_string(path).ok()?;
+        let record: serde_json::Value = serde_json::from_str(&text).ok()?;
+        if record["key"].as_str()? != key {
+            return None;
+        }
+        let codes = record["codes"].as_array()?;
+        Some(Built::Failed {
+            messages: record["messages"].as_str()?.to_owned(),
+            codes: codes
+                .iter()
+                .filter_map(|c| Some(c.as_str()?.to_owned()))
+                .collect(),
+        })
+    }
+
+    /// One cargo run for these binaries.
+    fn cargo_build(
+        &self,
+        which: &[(&str, Side)],
+        quiet: bool,
+        color: bool,
+    ) -> io::Result<BTreeMap<String, Built>> {
         let format = if color {
             "--message-format=json-diagnostic-rendered-ansi"
         } else {
@@ -163,7 +275,6 @@ impl Scratch {
             .arg("--target-dir")
             .arg(&self.target)
             .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
             .stdout(Stdio::piped())
             .stderr(if quiet {
                 Stdio::piped()
