@@ -25,8 +25,7 @@ pub fn count(threads: usize, each: usize) -> usize {
     for worker in workers {
         worker.join().expect("a worker panicked");
     }
-    let total = *counter.borrow();
-    total
+    *counter.borrow()
 }
 
 pub fn main() {

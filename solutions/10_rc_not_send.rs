@@ -19,8 +19,7 @@ pub fn count(threads: usize, each: usize) -> usize {
     for worker in workers {
         worker.join().expect("a worker panicked");
     }
-    let total = *counter.lock().unwrap();
-    total
+    *counter.lock().unwrap()
 }
 
 pub fn main() {
