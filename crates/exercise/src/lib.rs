@@ -121,7 +121,7 @@ pub fn check_all(
     quiet: bool,
 ) -> io::Result<Vec<Outcome>> {
     let compiles_first = |(exercise, side): &(&'static Exercise, Side)| {
-        *side == Side::Solution || !matches!(exercise.shipped, Shipped::DoesNotCompile(_))
+        *side != Side::Exercise || !matches!(exercise.shipped, Shipped::DoesNotCompile(_))
     };
     let first: Vec<usize> = (0..which.len())
         .filter(|&i| compiles_first(&which[i]))

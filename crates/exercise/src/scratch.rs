@@ -23,6 +23,10 @@ pub enum Side {
     Exercise,
     /// `solutions/<stem>.rs`.
     Solution,
+    /// `crates/exercise/impostors/<stem>.rs`, where there is one: an answer that looks right
+    /// (the lesson's output, or the right numbers got the wrong way), which the check must
+    /// reject. The tests prove it does.
+    Impostor,
 }
 
 impl Side {
@@ -30,7 +34,13 @@ impl Side {
         match self {
             Side::Exercise => "exercises",
             Side::Solution => "solutions",
+            Side::Impostor => "crates/exercise/impostors",
         }
+    }
+
+    /// The file this side builds for `stem`, from the repository's root.
+    pub fn file(self, stem: &str) -> String {
+        format!("{}/{stem}.rs", self.folder())
     }
 }
 
@@ -63,6 +73,7 @@ pub fn bin_name(stem: &str, side: Side) -> String {
     match side {
         Side::Exercise => format!("exercise-{stem}"),
         Side::Solution => format!("solution-{stem}"),
+        Side::Impostor => format!("impostor-{stem}"),
     }
 }
 
@@ -101,7 +112,10 @@ impl Scratch {
             literal(&mp)
         );
         for exercise in EXERCISES {
-            for side in [Side::Exercise, Side::Solution] {
+            for side in [Side::Exercise, Side::Solution, Side::Impostor] {
+                if !self.root.join(side.file(exercise.stem)).is_file() && side == Side::Impostor {
+                    continue;
+                }
                 let name = bin_name(exercise.stem, side);
                 manifest.push_str(&format!(
                     "\n[[bin]]\nname = \"{name}\"\npath = \"src/{name}.rs\"\ntest = false\n"

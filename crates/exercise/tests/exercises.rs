@@ -3,6 +3,11 @@
 //! time limit. So no exercise can silently become one that passes untouched, or one that
 //! cannot be solved.
 //!
+//! The same test proves that the checks see through the answers in `crates/exercise/impostors/`:
+//! the lesson's output printed from constants, the right numbers computed without the
+//! processes, the lock or the join the exercise is about, the data copied where it should be
+//! borrowed.
+//!
 //! The solution is not copied over the exercise: the scratch project builds each solution as a
 //! binary of its own, with the same check (see `src/scratch.rs`). This test binary makes itself
 //! a subreaper, as `cargo exercise` does, to kill and reap whatever a check leaves behind; that
@@ -30,7 +35,14 @@ fn every_exercise_fails_as_shipped_and_passes_with_its_solution() {
     let scratch = Scratch::new(root.clone(), target_dir(&root));
     let which: Vec<_> = EXERCISES
         .iter()
-        .flat_map(|e| [(e, Side::Exercise), (e, Side::Solution)])
+        .flat_map(|e| {
+            [
+                (e, Side::Exercise),
+                (e, Side::Solution),
+                (e, Side::Impostor),
+            ]
+        })
+        .filter(|(e, side)| root.join(side.file(e.stem)).is_file())
         .collect();
     let outcomes = check_all(&scratch, &which, 4, true).expect("cannot build or run the checks");
     let mut wrong = Vec::new();
@@ -44,6 +56,11 @@ fn every_exercise_fails_as_shipped_and_passes_with_its_solution() {
             )),
             Side::Solution if !outcome.solved() => wrong.push(format!(
                 "solutions/{stem}.rs should pass its check, but {}",
+                describe(outcome)
+            )),
+            // It must compile and run, and be caught by the check itself.
+            Side::Impostor if !outcome.fails_as(Shipped::Wrong) => wrong.push(format!(
+                "crates/exercise/impostors/{stem}.rs should be rejected by its check, but {}",
                 describe(outcome)
             )),
             _ => {}
