@@ -62,6 +62,12 @@ fn check_one(scratch: &Scratch, exercise: &'static Exercise) -> Result<ExitCode,
         Outcome::DoesNotCompile { messages, .. } => {
             print!("{messages}");
             println!("\n✗ {stem} does not compile yet: the compiler's messages are above.");
+            if messages.contains("crates/exercise/checks/") {
+                println!(
+                    "(some are about the check, which calls your `pub fn`s: keep their names and \
+                     signatures as the exercise gave them)"
+                );
+            }
         }
         Outcome::Ran(Run {
             ended,

@@ -127,10 +127,12 @@ impl Scratch {
             }
         }
         write_if_changed(&self.dir.join("Cargo.toml"), &manifest)?;
-        // The workspace's lock file: the same versions, and nothing to look up.
-        let lock = self.dir.join("Cargo.lock");
-        if !lock.exists() {
-            fs::copy(self.root.join("Cargo.lock"), &lock)?;
+        // The workspace's lock file: the same versions, and nothing to look up. Copied again
+        // when the workspace's is newer (cargo then trims it to what this package uses).
+        let (ours, theirs) = (self.dir.join("Cargo.lock"), self.root.join("Cargo.lock"));
+        let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
+        if modified(&ours).is_none() || modified(&theirs) > modified(&ours) {
+            fs::copy(&theirs, &ours)?;
         }
         Ok(())
     }
