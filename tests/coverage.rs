@@ -315,3 +315,84 @@ fn every_example_file_says_what_it_is_for() {
         silent.join("\n  ")
     );
 }
+
+/// The stems of `exercises/*.rs`.
+fn exercise_stems() -> Vec<String> {
+    files("exercises", ".rs")
+        .iter()
+        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The text of a note's last `## ` section, with its heading.
+fn last_section(note: &str) -> &str {
+    note.rfind("\n## ").map_or("", |start| &note[start + 1..])
+}
+
+#[test]
+fn every_exercise_has_a_solution_a_check_and_a_link_from_its_note() {
+    // crates/exercise/tests/exercises.rs proves each fails as shipped and passes with its
+    // solution; here, that a learner can find it from the lesson's note.
+    let mut missing = Vec::new();
+    let stems = exercise_stems();
+    assert!(
+        stems.len() >= 24,
+        "at least 24 exercises, found {}",
+        stems.len()
+    );
+    for stem in &stems {
+        for other in [
+            format!("solutions/{stem}.rs"),
+            format!("crates/exercise/checks/{stem}.rs"),
+        ] {
+            if !root().join(&other).is_file() {
+                missing.push(format!("exercises/{stem}.rs has no {other}"));
+            }
+        }
+        let text = read(&root().join(format!("exercises/{stem}.rs")));
+        let Some(note) = text
+            .lines()
+            .find_map(|line| line.strip_prefix("//! Lesson: "))
+            .and_then(|rest| rest.split('.').next())
+        else {
+            missing.push(format!(
+                "exercises/{stem}.rs has no `//! Lesson: notes/….md` line"
+            ));
+            continue;
+        };
+        let note_text = fs::read_to_string(root().join(format!("{note}.md"))).unwrap_or_default();
+        let section = last_section(&note_text);
+        if !section.starts_with("## Exercises") {
+            missing.push(format!(
+                "{note}.md does not end with an `## Exercises` section"
+            ));
+        } else if !section.contains(&format!("](../exercises/{stem}.rs)")) {
+            missing.push(format!(
+                "{note}.md's Exercises section has no link to exercises/{stem}.rs"
+            ));
+        }
+    }
+    for example in examples() {
+        let lesson = &example.stem[..2];
+        if !stems.iter().any(|stem| stem.starts_with(lesson)) {
+            missing.push(format!("lesson {} has no exercise", example.stem));
+        }
+    }
+    let readme = read(&root().join("README.md"));
+    let exercises = readme
+        .split("\n## ")
+        .find(|section| section.starts_with("Exercises"))
+        .unwrap_or("");
+    for needed in [
+        "cargo exercise ",
+        "cargo exercise 03_lock_twice",
+        "git checkout exercises/",
+    ] {
+        if !exercises.contains(needed) {
+            missing.push(format!(
+                "the README's Exercises section does not show `{needed}`"
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "\n  {}", missing.join("\n  "));
+}
