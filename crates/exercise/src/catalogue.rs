@@ -314,6 +314,16 @@ pub const EXERCISES: &[Exercise] = &[
         "A scoped thread may borrow what outlives the scope, but the loop variable dies at \
          the end of each turn. notes/17_executors.md: how does each `submit` get its own copy?"
     ),
+    exercise!(
+        "18_parts_per_rank",
+        FixTheBug,
+        "18_beyond_one_machine",
+        Wrong,
+        USUAL,
+        "No rank hands out the work: each works its part out from its rank alone. When n does \
+         not divide by the number of ranks, where do the numbers left over go? \
+         notes/18_beyond_one_machine.md: how the lesson's ranks split 0..n."
+    ),
 ];
 
 /// The exercise named `name`: a full stem, a path such as `exercises/03_lock_twice.rs`, or a
