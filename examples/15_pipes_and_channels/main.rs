@@ -27,7 +27,7 @@ fn pipe_between_processes(rounds: u64) -> mp::Result<f64> {
         n = here.recv()?;
     }
     let each = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
-    here.close(); // New: the child's recv fails now, and it returns
+    here.shutdown(); // New: shut for the forked child's copy too: its recv fails, it returns
     child.join()?;
     assert_eq!(n, rounds);
     Ok(each)
