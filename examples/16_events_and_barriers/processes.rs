@@ -8,7 +8,7 @@ use mp::{Barrier, Event, Process, Queue, Semaphore};
 /// How long the parent waits for the runners. A runner killed before it reaches the line is a
 /// party no barrier can know of, and the other runner still lives: without a limit (as in
 /// Python) the parent would wait for ever.
-const PATIENCE: Duration = Duration::from_secs(10);
+const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Puts `items` numbers in the buffer, never more than the semaphore's permits ahead.
 fn producer((slots, buffer, items): (Semaphore, Queue<u32>, u32)) {
