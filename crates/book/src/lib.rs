@@ -73,6 +73,148 @@ fn is_external(target: &str) -> bool {
         || target.starts_with("mailto:")
 }
 
+/// `text` with each `{{#include path}}` and `{{#include path:anchor}}` replaced as mdBook's
+/// `links` preprocessor does: by the file, or by the lines between `ANCHOR: anchor` and
+/// `ANCHOR_END: anchor`, without any anchor line. (A test run by `.ci/book` checks that the
+/// translation test, which uses this, finds the messages mdbook-xgettext finds.)
+pub fn expand_includes(text: &str, dir: &Path) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{#include ") {
+        let end = start
+            + rest[start..]
+                .find("}}")
+                .expect("an {{#include}} without its }}");
+        out.push_str(&rest[..start]);
+        let spec = rest[start + "{{#include ".len()..end].trim();
+        let (path, anchor) = match spec.rsplit_once(':') {
+            Some((path, anchor)) => (path, Some(anchor)),
+            None => (spec, None),
+        };
+        let file = dir.join(path);
+        let included = fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("cannot include {}: {e}", file.display()));
+        let is_anchor = |l: &str| l.contains("ANCHOR:") || l.contains("ANCHOR_END:");
+        let lines: Vec<&str> = included.lines().collect();
+        let body: Vec<&str> = match anchor {
+            None => lines.into_iter().filter(|l| !is_anchor(l)).collect(),
+            Some(name) => {
+                let begin = lines
+                    .iter()
+                    .position(|l| l.contains(&format!("ANCHOR: {name}")))
+                    .unwrap_or_else(|| panic!("{path} has no ANCHOR: {name}"));
+                lines[begin + 1..]
+                    .iter()
+                    .take_while(|l| !l.contains(&format!("ANCHOR_END: {name}")))
+                    .filter(|l| !is_anchor(l))
+                    .copied()
+                    .collect()
+            }
+        };
+        out.push_str(&body.join("\n"));
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The id mdBook gives a heading whose text is `text` (Markdown: code and emphasis marks go).
+fn heading_id(text: &str) -> String {
+    let mut plain = String::new();
+    let mut rest = text;
+    // A link keeps its text: `[text](target)` reads `text`.
+    while let Some(open) = rest.find('[') {
+        plain.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after
+            .find("](")
+            .and_then(|mid| Some((mid, after[mid..].find(')')? + mid)))
+        {
+            Some((mid, close)) => {
+                plain.push_str(&after[..mid]);
+                rest = &after[close + 1..];
+            }
+            None => {
+                plain.push('[');
+                rest = after;
+            }
+        }
+    }
+    plain.push_str(rest);
+    plain
+        .replace(['`', '*'], "")
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c),
+            c if c.is_whitespace() => Some('-'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The lines of `text` that are ATX headings (`## Title`), outside fenced code, by index.
+fn heading_lines(text: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut fence: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let ticks: String = trimmed
+            .chars()
+            .take_while(|&c| c == '`' || c == '~')
+            .collect();
+        if let Some(open) = &fence {
+            if ticks.len() >= open.len() && trimmed.trim_end().len() == ticks.len() {
+                fence = None;
+            }
+        } else if ticks.len() >= 3 {
+            fence = Some(ticks);
+        } else if line.starts_with('#') && line.trim_start_matches('#').starts_with(' ') {
+            found.push(i);
+        }
+    }
+    found
+}
+
+/// `translated`, a translation of the note `english`, with each heading given the id its
+/// English heading has (`## 值得注意的地方 {#what-to-notice}`), so that a link to
+/// `01_thread.md#what-to-notice` works in every language, and the language picker keeps
+/// the reader's place. Unchanged if the two do not have the same number of headings.
+pub fn english_anchors(translated: &str, english: &str) -> String {
+    let english_lines: Vec<&str> = english.lines().collect();
+    let mut used = std::collections::HashSet::new();
+    let ids: Vec<String> = heading_lines(english)
+        .into_iter()
+        .map(|i| {
+            let text = english_lines[i].trim_start_matches('#').trim();
+            let id = heading_id(text);
+            let mut unique = id.clone();
+            let mut n = 0;
+            while !used.insert(unique.clone()) {
+                n += 1;
+                unique = format!("{id}-{n}");
+            }
+            unique
+        })
+        .collect();
+    let headings = heading_lines(translated);
+    if headings.len() != ids.len() {
+        return translated.to_owned();
+    }
+    let mut lines: Vec<String> = translated.lines().map(str::to_owned).collect();
+    for (i, id) in headings.into_iter().zip(ids) {
+        if !lines[i].trim_end().ends_with('}') {
+            lines[i] = format!("{} {{#{id}}}", lines[i].trim_end());
+        }
+    }
+    let mut out = lines.join("\n");
+    if translated.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 /// The pages of source files and folders a book needs, found from its links.
 pub struct CodePages {
     /// The repository's root.
@@ -276,6 +418,32 @@ fn is_picture(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn translated_headings_keep_the_english_ids() {
+        let english = "# 01_thread · 二.1\n\n## What to notice\n\n```python\n# not a heading\n```\n\n\
+                       ## Why `if __name__` and [mp](x.md)\n\n## What to notice\n";
+        let chinese = "# 01_thread · 二.1\n\n## 值得注意的地方\n\n```python\n# not a heading\n```\n\n\
+                       ## 为什么 `if __name__`\n\n## 值得注意的地方\n";
+        let out = english_anchors(chinese, english);
+        assert!(
+            out.contains("## 值得注意的地方 {#what-to-notice}\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("## 为什么 `if __name__` {#why-if-__name__-and-mp}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("## 值得注意的地方 {#what-to-notice-1}"),
+            "{out}"
+        );
+        assert!(out.contains("# not a heading\n"), "{out}");
+        assert_eq!(
+            english_anchors("# 只有一个标题\n", english),
+            "# 只有一个标题\n"
+        );
+    }
 
     #[test]
     fn paths_join_and_relate() {

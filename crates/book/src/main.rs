@@ -1,7 +1,7 @@
 //! `mdbook-notes`: the book's preprocessor (see the crate's docs), run by `mdbook build` as
 //! `book.toml` says. It reads mdBook's `[context, book]` JSON on stdin and writes the book.
 
-use book::{CodePages, relative};
+use book::{CodePages, english_anchors, expand_includes, relative};
 use serde_json::{Value, json};
 use std::io::Read;
 use std::path::PathBuf;
@@ -52,8 +52,16 @@ fn run(input: &str) -> Result<Value, String> {
 
     let mut pages = CodePages::new(&root, &src);
     let items = book["items"].as_array_mut().ok_or("no items in the book")?;
+    // A translated book keeps the English ids of its headings: see `english_anchors`.
+    let english_source = (language != "en").then(|| root.join(&src));
     for item in items.iter_mut() {
-        rewrite_chapters(item, &mut pages, &src, &root_relative);
+        rewrite_chapters(
+            item,
+            &mut pages,
+            &src,
+            &root_relative,
+            english_source.as_deref(),
+        );
     }
     let made = pages.finish();
     if made.is_empty() {
@@ -111,7 +119,13 @@ fn chapter_tree(
 }
 
 /// Rewrites the links of a chapter and of its sub-chapters.
-fn rewrite_chapters(item: &mut Value, pages: &mut CodePages, src: &str, root_relative: &[String]) {
+fn rewrite_chapters(
+    item: &mut Value,
+    pages: &mut CodePages,
+    src: &str,
+    root_relative: &[String],
+    english_source: Option<&std::path::Path>,
+) {
     let Some(chapter) = item.get_mut("Chapter") else {
         return;
     };
@@ -124,12 +138,20 @@ fn rewrite_chapters(item: &mut Value, pages: &mut CodePages, src: &str, root_rel
         } else {
             format!("{src}/{folder}")
         };
-        let content = chapter["content"].as_str().unwrap_or("").to_owned();
+        let mut content = chapter["content"].as_str().unwrap_or("").to_owned();
+        let source = chapter["source_path"].as_str();
+        if let (Some(dir), Some(source)) = (english_source, source) {
+            let file = dir.join(source);
+            if let Ok(english) = std::fs::read_to_string(&file) {
+                let english = expand_includes(&english, file.parent().unwrap_or(dir));
+                content = english_anchors(&content, &english);
+            }
+        }
         chapter["content"] = Value::String(pages.rewrite(&content, &path, &base));
     }
     if let Some(subs) = chapter["sub_items"].as_array_mut() {
         for sub in subs {
-            rewrite_chapters(sub, pages, src, root_relative);
+            rewrite_chapters(sub, pages, src, root_relative, english_source);
         }
     }
 }

@@ -20,6 +20,7 @@
 //! the messages again with mdbook-xgettext and merges them with `msgmerge`, which keeps each
 //! old translation, marked fuzzy), then translate what it lists.
 
+use book::expand_includes;
 use mdbook_i18n_helpers::{extract_events, extract_messages, reconstruct_markdown};
 use polib::catalog::Catalog;
 use pulldown_cmark::{Event, Tag, TagEnd};
@@ -63,51 +64,6 @@ fn chapters(summary: &str) -> Vec<String> {
             target.ends_with(".md").then(|| target.to_owned())
         })
         .collect()
-}
-
-/// `text` with each `{{#include path}}` and `{{#include path:anchor}}` replaced as mdBook's
-/// `links` preprocessor does: by the file, or by the lines between `ANCHOR: anchor` and
-/// `ANCHOR_END: anchor`, without any anchor line. (A test run by `.ci/book` compares the
-/// messages found here with what mdbook-xgettext finds.)
-fn expand_includes(text: &str, dir: &Path) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{#include ") {
-        let end = start
-            + rest[start..]
-                .find("}}")
-                .expect("an {{#include}} without its }}");
-        out.push_str(&rest[..start]);
-        let spec = rest[start + "{{#include ".len()..end].trim();
-        let (path, anchor) = match spec.rsplit_once(':') {
-            Some((path, anchor)) => (path, Some(anchor)),
-            None => (spec, None),
-        };
-        let file = dir.join(path);
-        let included = fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("cannot include {}: {e}", file.display()));
-        let is_anchor = |l: &str| l.contains("ANCHOR:") || l.contains("ANCHOR_END:");
-        let lines: Vec<&str> = included.lines().collect();
-        let body: Vec<&str> = match anchor {
-            None => lines.into_iter().filter(|l| !is_anchor(l)).collect(),
-            Some(name) => {
-                let begin = lines
-                    .iter()
-                    .position(|l| l.contains(&format!("ANCHOR: {name}")))
-                    .unwrap_or_else(|| panic!("{path} has no ANCHOR: {name}"));
-                lines[begin + 1..]
-                    .iter()
-                    .take_while(|l| !l.contains(&format!("ANCHOR_END: {name}")))
-                    .filter(|l| !is_anchor(l))
-                    .copied()
-                    .collect()
-            }
-        };
-        out.push_str(&body.join("\n"));
-        rest = &rest[end + 2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The lines (counted from 1) that lie inside a code block of `text`.
