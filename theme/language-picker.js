@@ -7,7 +7,7 @@
     const languages = [["en", "English"], ["zh-CN", "简体中文"]];
     const current = document.documentElement.lang || "en";
     // path_to_root is set by mdBook on every page: "" or "../" and so on.
-    const bookRoot = new URL(typeof path_to_root === "string" ? path_to_root : "", location.href);
+    const bookRoot = new URL((typeof path_to_root === "string" && path_to_root) || "./", location.href);
     const page = location.href.slice(bookRoot.href.length).split("#")[0] || "index.html";
     const siteRoot = current === "en" ? bookRoot : new URL("../", bookRoot);
 
