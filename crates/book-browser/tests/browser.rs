@@ -19,6 +19,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,13 +31,20 @@ fn root() -> PathBuf {
 /// The built books: the English one at the root of the site, each translation in a folder.
 const LANGUAGES: [(&str, &str); 2] = [("en", ""), ("zh-CN", "zh-CN/")];
 
-/// A process that is killed and reaped when this is dropped, also when the test fails.
-struct Reaped(Child);
+/// chromedriver, started in a process group of its own, which the browsers it starts join:
+/// when this is dropped, also when the test fails half-way, the whole group is killed,
+/// chromedriver reaped, and the browser's profile folder removed.
+struct Driver {
+    child: Child,
+    profile: PathBuf,
+}
 
-impl Drop for Reaped {
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -274,7 +282,7 @@ async fn search(client: &Client, url: &str, word: &str) -> Vec<String> {
         .unwrap();
     wait_for(
         client,
-        "return typeof window.search === 'object';",
+        "return !!(window.search && window.search.index);",
         "the search index",
     )
     .await;
@@ -319,15 +327,17 @@ async fn every_page_of_both_books_opens_in_chromium() {
     }
     let site = serve(book.clone());
     let port = free_port();
-    let _driver = Reaped(
-        Command::new("/usr/bin/chromedriver")
+    let profile = std::env::temp_dir().join(format!("book-browser-{}", std::process::id()));
+    let _driver = Driver {
+        child: Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("cannot start /usr/bin/chromedriver: run .ci/book, which installs it"),
-    );
-    let profile = std::env::temp_dir().join(format!("book-browser-{}", std::process::id()));
+        profile: profile.clone(),
+    };
     let mut capabilities = serde_json::Map::new();
     let mut chrome = json!({"args": [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -424,7 +434,6 @@ async fn every_page_of_both_books_opens_in_chromium() {
         std::fs::write(shots.join(format!("glossary-{language}.png")), png).unwrap();
     }
     client.close().await.expect("cannot close the browser");
-    let _ = std::fs::remove_dir_all(&profile);
 
     eprintln!("opened {opened} pages; screenshots in {}", shots.display());
     assert!(opened > 0, "no pages found under book/");
