@@ -396,3 +396,19 @@ fn every_exercise_has_a_solution_a_check_and_a_link_from_its_note() {
     }
     assert!(missing.is_empty(), "\n  {}", missing.join("\n  "));
 }
+
+/// The book (`book.toml` over `notes/`) shows only the chapters `notes/SUMMARY.md` lists: a note
+/// left out of it would be missing from the book, and from its translation.
+#[test]
+fn every_note_is_a_chapter_of_the_book() {
+    let summary = read(&root().join("notes/SUMMARY.md"));
+    let missing: Vec<String> = files("notes", ".md")
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|name| name != "SUMMARY.md" && !summary.contains(&format!("]({name})")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "notes/SUMMARY.md does not list {missing:?}: add each where it belongs in teaching order"
+    );
+}
