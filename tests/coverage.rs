@@ -8,6 +8,13 @@
 //! that names `"01_thread"` in a `tests/snapshots_*.rs` file, and a README
 //! table row with `cargo run --example 01_thread`. A README row whose lesson
 //! is not built yet says "coming" instead of giving a run command.
+//!
+//! A lesson that needs a cargo feature (`required-features` in its
+//! `[[example]]` of Cargo.toml, as `18_beyond_one_machine` needs `mpi`) is
+//! built only with that feature, so a plain `cargo test --workspace` cannot run
+//! it. It is complete when its README row passes `--features` with it, and its
+//! snapshot tests, ignored without the feature, name in their `ignore` reason a
+//! script (`.ci/mpi`) that exists and runs them with the feature on.
 
 mod common;
 
@@ -80,6 +87,35 @@ fn readme_built_lessons(readme: &str) -> Vec<String> {
         .collect()
 }
 
+/// The examples that need cargo features: each stem with its `required-features`,
+/// read from the `[[example]]` sections of the root Cargo.toml.
+fn gated_examples() -> Vec<(String, Vec<String>)> {
+    let manifest = read(&root().join("Cargo.toml"));
+    let quoted = |text: &str| -> Vec<String> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    manifest
+        .split("[[example]]")
+        .skip(1)
+        .filter_map(|section| {
+            let section = section.split("\n[").next().unwrap_or(section);
+            let line = |key: &str| {
+                section
+                    .lines()
+                    .find(|l| l.trim_start().starts_with(key))
+                    .map(str::to_owned)
+            };
+            let name = quoted(&line("name")?).into_iter().next()?;
+            let features = quoted(&line("required-features")?);
+            Some((name, features))
+        })
+        .collect()
+}
+
 #[test]
 fn every_example_has_a_note_a_snapshot_test_and_a_readme_row() {
     let readme = read(&root().join("README.md"));
@@ -121,6 +157,19 @@ fn every_example_has_a_note_a_snapshot_test_and_a_readme_row() {
             ));
         }
     }
+    for (stem, features) in gated_examples() {
+        let row = readme.lines().find(|line| {
+            line.trim_start().starts_with('|') && line.contains(&format!("--example {stem}"))
+        });
+        for feature in &features {
+            if !row.is_some_and(|row| row.contains(&format!("--features {feature}"))) {
+                missing.push(format!(
+                    "{stem} needs the feature `{feature}`, but its README row does not pass \
+                     `--features {feature}`"
+                ));
+            }
+        }
+    }
     assert!(
         missing.is_empty(),
         "incomplete lessons:\n  {}",
@@ -147,6 +196,61 @@ fn the_readme_lists_no_lesson_that_is_missing() {
         "{}\n(mark a lesson that is not built yet as \"coming\", without a run command)",
         promised.join("\n")
     );
+}
+
+#[test]
+fn a_lesson_behind_a_feature_is_ignored_with_the_command_that_runs_it() {
+    // Without its feature the lesson is not built, so its tests cannot run; they must show as
+    // ignored (never vanish), saying which script runs them, and that script must turn the
+    // feature on.
+    let mut wrong = Vec::new();
+    for (stem, features) in gated_examples() {
+        let quoted = format!("\"{stem}\"");
+        let tests: Vec<(PathBuf, String)> = files("tests", ".rs")
+            .into_iter()
+            .map(|path| {
+                let text = read(&path);
+                (path, text)
+            })
+            .filter(|(_, text)| text.contains(&quoted))
+            .collect();
+        if tests.is_empty() {
+            wrong.push(format!("no test file names {quoted}"));
+        }
+        for (path, text) in tests {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let test_count = text.matches("#[test]").count();
+            for feature in &features {
+                let gate = format!("#[cfg_attr(not(feature = \"{feature}\"), ignore = \"");
+                if text.matches(&gate).count() != test_count {
+                    wrong.push(format!(
+                        "tests/{name}: each of its {test_count} tests needs `{gate}...\")]`"
+                    ));
+                }
+                let scripts: Vec<&str> = text
+                    .split(&gate)
+                    .skip(1)
+                    .filter_map(|rest| rest.split('"').next())
+                    .filter_map(|reason| reason.split_whitespace().find(|w| w.starts_with(".ci/")))
+                    .collect();
+                if scripts.len() != test_count {
+                    wrong.push(format!(
+                        "tests/{name}: each `ignore` reason must name the script that runs it (.ci/...)"
+                    ));
+                }
+                for script in scripts {
+                    let script_text = fs::read_to_string(root().join(script)).unwrap_or_default();
+                    if !script_text.contains(&format!("--features {feature}")) {
+                        wrong.push(format!(
+                            "tests/{name} sends the reader to {script}, which does not run \
+                             `--features {feature}`"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 /// The targets of the relative Markdown links `[text](target)` in `text`.
@@ -209,5 +313,102 @@ fn every_example_file_says_what_it_is_for() {
         silent.is_empty(),
         "these files do not start with a `//!` line saying what they are for:\n  {}",
         silent.join("\n  ")
+    );
+}
+
+/// The stems of `exercises/*.rs`.
+fn exercise_stems() -> Vec<String> {
+    files("exercises", ".rs")
+        .iter()
+        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The text of a note's last `## ` section, with its heading.
+fn last_section(note: &str) -> &str {
+    note.rfind("\n## ").map_or("", |start| &note[start + 1..])
+}
+
+#[test]
+fn every_exercise_has_a_solution_a_check_and_a_link_from_its_note() {
+    // crates/exercise/tests/exercises.rs proves each fails as shipped and passes with its
+    // solution; here, that a learner can find it from the lesson's note.
+    let mut missing = Vec::new();
+    let stems = exercise_stems();
+    assert!(
+        stems.len() >= 24,
+        "at least 24 exercises, found {}",
+        stems.len()
+    );
+    for stem in &stems {
+        for other in [
+            format!("solutions/{stem}.rs"),
+            format!("crates/exercise/checks/{stem}.rs"),
+        ] {
+            if !root().join(&other).is_file() {
+                missing.push(format!("exercises/{stem}.rs has no {other}"));
+            }
+        }
+        let text = read(&root().join(format!("exercises/{stem}.rs")));
+        let Some(note) = text
+            .lines()
+            .find_map(|line| line.strip_prefix("//! Lesson: "))
+            .and_then(|rest| rest.split('.').next())
+        else {
+            missing.push(format!(
+                "exercises/{stem}.rs has no `//! Lesson: notes/….md` line"
+            ));
+            continue;
+        };
+        let note_text = fs::read_to_string(root().join(format!("{note}.md"))).unwrap_or_default();
+        let section = last_section(&note_text);
+        if !section.starts_with("## Exercises") {
+            missing.push(format!(
+                "{note}.md does not end with an `## Exercises` section"
+            ));
+        } else if !section.contains(&format!("](../exercises/{stem}.rs)")) {
+            missing.push(format!(
+                "{note}.md's Exercises section has no link to exercises/{stem}.rs"
+            ));
+        }
+    }
+    for example in examples() {
+        let lesson = &example.stem[..2];
+        if !stems.iter().any(|stem| stem.starts_with(lesson)) {
+            missing.push(format!("lesson {} has no exercise", example.stem));
+        }
+    }
+    let readme = read(&root().join("README.md"));
+    let exercises = readme
+        .split("\n## ")
+        .find(|section| section.starts_with("Exercises"))
+        .unwrap_or("");
+    for needed in [
+        "cargo exercise ",
+        "cargo exercise 03_lock_twice",
+        "git checkout exercises/",
+    ] {
+        if !exercises.contains(needed) {
+            missing.push(format!(
+                "the README's Exercises section does not show `{needed}`"
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "\n  {}", missing.join("\n  "));
+}
+
+/// The book (`book.toml` over `notes/`) shows only the chapters `notes/SUMMARY.md` lists: a note
+/// left out of it would be missing from the book, and from its translation.
+#[test]
+fn every_note_is_a_chapter_of_the_book() {
+    let summary = read(&root().join("notes/SUMMARY.md"));
+    let missing: Vec<String> = files("notes", ".md")
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|name| name != "SUMMARY.md" && !summary.contains(&format!("]({name})")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "notes/SUMMARY.md does not list {missing:?}: add each where it belongs in teaching order"
     );
 }

@@ -64,6 +64,7 @@ mod linux {
             sigterm_to_the_process_group,
             sigkill_to_the_main_process,
             sigkill_to_one_child,
+            sigkill_to_a_runner_before_the_start_line,
         ])
     }
 
@@ -85,6 +86,14 @@ mod linux {
 
     fn sigkill_to_one_child() {
         check_every_example(Stop::OneChild);
+    }
+
+    /// Lesson 16's first runner (its second child: the producer comes first), killed as soon as
+    /// it exists, so mostly before it reaches the barrier: a party no barrier can know of, while
+    /// the other runner lives. The parent must still end (it waits with a limit), and leave
+    /// nothing behind. Whichever point the kill lands at, the example must end.
+    fn sigkill_to_a_runner_before_the_start_line() {
+        check("16_events_and_barriers", Stop::NthChild(2));
     }
 
     /// The examples that start processes.
@@ -120,6 +129,9 @@ mod linux {
         MainProcess,
         /// One of its child processes is killed.
         OneChild,
+        /// Its n-th child (counting from 1, in the order they appear) is killed as soon as it
+        /// appears.
+        NthChild(usize),
     }
 
     fn make_this_process_a_subreaper() {
@@ -143,7 +155,24 @@ mod linux {
         let mut example = start(stem, &output.0);
         let pid = example.id() as libc::pid_t;
 
-        if !matches!(stop, Stop::Never) {
+        if let Stop::NthChild(n) = stop {
+            // A tight loop, not `wait_for`'s naps: the kill must follow the fork at once.
+            let (deadline, mut seen) = (Instant::now() + HANG, Vec::new());
+            while seen.len() < n && Instant::now() < deadline {
+                if example.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                for child in direct_children(pid) {
+                    if !seen.contains(&child) {
+                        seen.push(child);
+                    }
+                }
+            }
+            if let Some(&child) = seen.get(n - 1) {
+                // SAFETY: kill has no memory-safety preconditions; `child` is the example's.
+                unsafe { libc::kill(child, libc::SIGKILL) };
+            }
+        } else if !matches!(stop, Stop::Never) {
             // Mid-run: a child exists, and in the lock lesson one holds the lock.
             // If it ends first, that is legal: there is just nothing left to stop.
             wait_for(stem, &mut example, "the middle of its run", || {
@@ -161,6 +190,7 @@ mod linux {
             Stop::MainProcess => {
                 let _ = example.kill();
             }
+            Stop::NthChild(_) => {} // killed above
             Stop::OneChild => {
                 if let Some(&child) = children_of(pid).first() {
                     // SAFETY: as above; `child` is one of the example's children.
@@ -301,6 +331,16 @@ mod linux {
             .collect();
         children.sort();
         children
+    }
+
+    /// The children of `parent`, from the kernel's own list of its main thread's children: one
+    /// small read, so a kill can follow a fork within microseconds (`children_of` scans `/proc`).
+    fn direct_children(parent: libc::pid_t) -> Vec<libc::pid_t> {
+        fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .collect()
     }
 
     /// The names in `/dev/shm`, where POSIX shared memory (`shm_open`) lives.

@@ -25,6 +25,14 @@
 //! keeps ` ```rust,ignore ` blocks, which nothing compiles, rare: at most one
 //! in ten, each with its reason written beside it.
 //!
+//! Prose may quote an output too ("it prints `All done!`"). A code span of prose that is a
+//! line of the output of the note's example (or of an example the note shows), or a phrase
+//! of one, must be declared in its paragraph with a marker such as
+//! `<!-- quotes 05_queue: "All done!" -->`, at the end of a line of text or alone on the line
+//! before the paragraph; and every declared quote must still be in that output. A changed
+//! output then fails the test instead of leaving the prose stale; `NOTES_UPDATE` cannot mend
+//! prose, so the message says which sentence to rewrite.
+//!
 //! A second test compiles each ```` ```rust,compile_fail,E0499 ```` block of
 //! the notes, the broken programs the notes show on purpose, and checks that
 //! rustc still rejects it with that error code.
@@ -411,4 +419,256 @@ fn ignored_snippets_are_rare_and_explained() {
         ));
     }
     assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
+/// A prose marker that declares quotes of an example's output:
+/// `<!-- quotes 05_queue: "All done!", "333333000" -->`. It may stand on its own line or
+/// at the end of a line of text. Each quoted text must occur in the example's output (as
+/// its snapshot stores it), and as a code span in the marker's paragraph.
+fn quote_marker(line: &str) -> Option<Result<(String, Vec<String>), String>> {
+    let start = line.find("<!-- quotes ")?;
+    let rest = &line[start + "<!-- quotes ".len()..];
+    let Some(end) = rest.find("-->") else {
+        return Some(Err(
+            "a `<!-- quotes ... -->` marker must end on its line".to_owned()
+        ));
+    };
+    let Some((stem, list)) = rest[..end].split_once(':') else {
+        return Some(Err(
+            "write the marker as `<!-- quotes STEM: \"text\", \"text\" -->`".to_owned(),
+        ));
+    };
+    let texts: Vec<String> = list
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    if texts.is_empty() {
+        return Some(Err(format!(
+            "`<!-- quotes {}: ... -->` lists no \"text\"",
+            stem.trim()
+        )));
+    }
+    Some(Ok((stem.trim().to_owned(), texts)))
+}
+
+/// Whether the line holds a quote marker and nothing else.
+fn is_only_a_marker(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with("<!-- quotes ") && line.ends_with("-->") && line.matches("-->").count() == 1
+}
+
+/// The code spans of a line of prose: `` `All done!` `` gives `All done!`.
+fn code_spans(line: &str) -> Vec<&str> {
+    let mut spans = Vec::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('`') {
+        let ticks = rest[open..].len() - rest[open..].trim_start_matches('`').len();
+        let after = &rest[open + ticks..];
+        let fence = "`".repeat(ticks);
+        let Some(close) = after.find(&fence) else {
+            break;
+        };
+        spans.push(after[..close].trim());
+        rest = &after[close + ticks..];
+    }
+    spans
+}
+
+/// The paragraphs of a note's prose, outside fenced blocks: each a run of non-blank lines,
+/// as (index of its first line, its lines).
+fn paragraphs<'a>(lines: &[&'a str]) -> Vec<(usize, Vec<&'a str>)> {
+    let fenced: Vec<(usize, usize)> = fences(lines).iter().map(|f| (f.open, f.close)).collect();
+    let in_fence = |i: usize| {
+        fenced
+            .iter()
+            .any(|&(open, close)| (open..=close).contains(&i))
+    };
+    let mut found: Vec<(usize, Vec<&str>)> = Vec::new();
+    let mut current: Option<(usize, Vec<&str>)> = None;
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() || in_fence(i) {
+            found.extend(current.take());
+        } else {
+            current.get_or_insert((i, Vec::new())).1.push(line);
+        }
+    }
+    found.extend(current);
+    found
+}
+
+/// Checks the quotes of program output in one note's prose. `output` gives an example's
+/// output by its stem; `own` are the stems whose output the note shows or is named after.
+///
+/// A code span that is a line of one of those outputs, or a phrase of one, is a quote, and must be
+/// declared by a `<!-- quotes STEM: "..." -->` marker in its paragraph; every declared
+/// quote must still be in the output. So a quote cannot go stale silently: when the output
+/// changes, the marker's check fails.
+fn check_quotes(
+    text: &str,
+    own: &[String],
+    output: &dyn Fn(&str) -> Result<String, String>,
+) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut problems = Vec::new();
+    let mut whole_lines: Vec<(String, String)> = Vec::new(); // (stem, trimmed line)
+    for stem in own {
+        if let Ok(out) = output(stem) {
+            whole_lines.extend(
+                out.lines()
+                    .map(str::trim)
+                    .filter(|l| l.chars().count() >= 3 && *l != "----- stderr -----")
+                    .map(|l| (stem.clone(), l.to_owned())),
+            );
+        }
+    }
+    let paragraphs = paragraphs(&lines);
+    for (k, (first, para)) in paragraphs.iter().enumerate() {
+        let mut declared: Vec<String> = Vec::new();
+        for (j, line) in para.iter().enumerate() {
+            let Some(marker) = quote_marker(line) else {
+                continue;
+            };
+            let at = first + j + 1;
+            let (stem, texts) = match marker {
+                Ok(found) => found,
+                Err(why) => {
+                    problems.push(format!("line {at}: {why}"));
+                    continue;
+                }
+            };
+            // A marker alone in its paragraph declares the quotes of the next one.
+            let alone = para.iter().all(|l| is_only_a_marker(l));
+            let target: Vec<&str> = if alone {
+                paragraphs
+                    .get(k + 1)
+                    .map(|p| p.1.clone())
+                    .unwrap_or_default()
+            } else {
+                para.clone()
+            };
+            let out = match output(&stem) {
+                Ok(out) => out,
+                Err(why) => {
+                    problems.push(format!("line {at}: {why}"));
+                    continue;
+                }
+            };
+            for quoted in texts {
+                if !out.contains(&quoted) {
+                    problems.push(format!(
+                        "line {at}: the prose quotes `{quoted}` from {stem}'s output, which \
+                         no longer prints it: update the prose and its marker"
+                    ));
+                }
+                let spans = target.iter().flat_map(|l| code_spans(l));
+                if !spans.into_iter().any(|s| s == quoted) {
+                    problems.push(format!(
+                        "line {at}: the marker declares `{quoted}`, but its paragraph has no \
+                         such code span"
+                    ));
+                }
+                declared.push(quoted);
+            }
+        }
+        // Undeclared quotes: also look at the declarations of a marker just before.
+        if let Some((_, before)) = k.checked_sub(1).and_then(|b| paragraphs.get(b))
+            && before.iter().all(|l| is_only_a_marker(l))
+        {
+            for line in before {
+                if let Some(Ok((_, texts))) = quote_marker(line) {
+                    declared.extend(texts);
+                }
+            }
+        }
+        for (j, line) in para.iter().enumerate() {
+            for span in code_spans(line) {
+                let quoted = whole_lines.iter().find(|(_, l)| is_quote_of(span, l));
+                if let Some((stem, _)) = quoted
+                    && !declared.iter().any(|d| d == span)
+                {
+                    problems.push(format!(
+                        "line {}: `{span}` quotes {stem}'s output; declare the quote \
+                         in its paragraph with `<!-- quotes {stem}: \"{span}\" -->`, so that a \
+                         test notices when the output changes",
+                        first + j + 1
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Whether a code span quotes this line of output: it is the whole line, or a phrase of it
+/// (at least ten characters, with a space: a message, not a name like `SharedSlice<f64>`).
+fn is_quote_of(span: &str, line: &str) -> bool {
+    span == line || (span.chars().count() >= 10 && span.contains(' ') && line.contains(span))
+}
+
+/// The stems of the examples whose output a note may quote: the one it is named after, and
+/// every one it shows in an `<!-- output: STEM -->` block.
+fn output_stems(note: &Note) -> Vec<String> {
+    let own = note
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    let mut stems: Vec<String> = own.into_iter().collect();
+    for line in note.text.lines() {
+        if let Some(stem) = line
+            .trim()
+            .strip_prefix("<!-- output:")
+            .and_then(|r| r.strip_suffix("-->"))
+        {
+            stems.push(stem.trim().to_owned());
+        }
+    }
+    stems.retain(|stem| {
+        root()
+            .join(format!("tests/snapshots/{stem}.snap"))
+            .is_file()
+    });
+    stems.dedup();
+    stems
+}
+
+#[test]
+fn prose_that_quotes_an_output_says_so_and_is_still_true() {
+    let mut report = Vec::new();
+    for note in notes() {
+        let problems = check_quotes(&note.text, &output_stems(&note), &snapshot_output);
+        report.extend(problems.into_iter().map(|p| format!("{}, {p}", note.name)));
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
+#[test]
+fn a_declared_quote_fails_once_the_output_changes() {
+    let own = vec!["demo".to_owned()];
+    let before = |_: &str| Ok("333333000\nAll done!\n".to_owned());
+    let after = |_: &str| Ok("333333000\nAll finished!\n".to_owned());
+    let declared = "It prints `All done!` last. <!-- quotes demo: \"All done!\" -->\n";
+    assert_eq!(check_quotes(declared, &own, &before), Vec::<String>::new());
+    let stale = check_quotes(declared, &own, &after);
+    assert!(
+        stale.iter().any(|p| p.contains("no longer prints it")),
+        "{stale:?}"
+    );
+    // A quote nobody declared is caught while it still matches, which is what makes
+    // every quote declared before its output can change.
+    let undeclared = check_quotes("It prints `All done!` last.\n", &own, &before);
+    assert!(
+        undeclared.iter().any(|p| p.contains("declare the quote")),
+        "{undeclared:?}"
+    );
+    // A marker alone declares the paragraph after it, and must find its text there.
+    let alone = "<!-- quotes demo: \"333333000\" -->\n\nFirst `333333000`, twice.\n";
+    assert_eq!(check_quotes(alone, &own, &before), Vec::<String>::new());
+    let lost = "<!-- quotes demo: \"333333000\" -->\n\nNo quote here.\n";
+    let lost = check_quotes(lost, &own, &before);
+    assert!(
+        lost.iter().any(|p| p.contains("no such code span")),
+        "{lost:?}"
+    );
 }

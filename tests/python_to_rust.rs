@@ -6,6 +6,8 @@
 //! - every public name of Python's `threading`, `queue`, `multiprocessing` (with
 //!   `pool`, `connection`, `shared_memory` and `managers`) and `concurrent.futures`
 //!   has a row: the names are listed below, as Python 3.11 lists them (`__all__`);
+//! - a few calls that behave differently have rows of their own (`CALLS`), and the map's
+//!   introduction names the Python version it covers (3.11) and the names added since;
 //! - every row says how the Rust compares (`same`, `differs: ...`, `not provided: ...`)
 //!   and links to where it is shown;
 //! - every relative link leads to a file (and to a heading, when it names one), and
@@ -147,6 +149,17 @@ const PYTHON: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Calls that behave differently enough to need a row of their own, beside their class's.
+const CALLS: &[&str] = &["threading.Lock.acquire(blocking=False)"];
+
+/// What Python added after 3.11, which the map must mention (with the version that added it),
+/// though it has no rows: the lists above are 3.11's.
+const ADDED_SINCE: &[(&str, &str)] = &[
+    ("3.13", "queue.Queue.shutdown"),
+    ("3.13", "queue.ShutDown"),
+    ("3.14", "concurrent.futures.InterpreterPoolExecutor"),
+];
+
 /// One row of the map's tables.
 struct Row {
     line: usize,
@@ -229,6 +242,11 @@ fn every_python_name_has_a_row_with_a_status_and_a_link() {
         }
         if links(&row.shown_in).is_empty() {
             problems.push(format!("line {}: `shown in` has no link", row.line));
+        }
+    }
+    for call in CALLS {
+        if !seen.contains(*call) {
+            problems.push(format!("no row names `{call}`"));
         }
     }
     for (module, names) in PYTHON {
@@ -484,4 +502,26 @@ fn every_mp_name_in_the_map_is_public_in_the_crate() {
         "{MAP} names what the mp crate does not offer:\n  {}",
         missing.join("\n  ")
     );
+}
+
+#[test]
+fn the_map_names_its_python_version_and_what_came_after() {
+    let map = read(&root().join(MAP));
+    let intro = map.split("\n## ").next().unwrap_or_default();
+    let mut problems = Vec::new();
+    if !intro.contains("Python 3.11") {
+        problems.push("its introduction must say that the names are Python 3.11's".to_owned());
+    }
+    for (version, name) in ADDED_SINCE {
+        let said = intro.split("\n\n").any(|paragraph| {
+            paragraph.contains(&format!("`{name}`")) && paragraph.contains(version)
+        });
+        if !said {
+            problems.push(format!(
+                "its introduction must mention `{name}`, added in Python {version}, in a \
+                 paragraph that names the version"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{MAP}:\n  {}", problems.join("\n  "));
 }

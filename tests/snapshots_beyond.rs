@@ -105,3 +105,11 @@ fn executors() {
     );
     settings.bind(|| assert_cmd_snapshot!("17_executors", common::example("17_executors")));
 }
+
+#[test]
+fn executors_rejects_arguments() {
+    // Like 14 to 16: a usage message and exit code 2, never a panic or a silent run.
+    let mut bad = common::example("17_executors");
+    bad.args(["--tasks", "10000"]);
+    settings().bind(|| assert_cmd_snapshot!("17_executors_bad_flag", bad));
+}

@@ -18,9 +18,11 @@ fn settings() -> insta::Settings {
 
 #[test]
 fn pipes_and_channels() {
-    // `select!` picks at random between two ready channels: the number may come first or
-    // second. The snapshot stores the number first; the other order is rewritten into it, and
-    // anything else (a message lost, or taken twice) fails the comparison.
+    // `select!` shuffles the two ready channels before it picks one. crossbeam seeds that
+    // shuffle with a constant, so one build of the example picks the same way in every run,
+    // but a change anywhere before the `select!` (or another crossbeam) may pick the other:
+    // the number may come first or second. The snapshot stores the number first; the other
+    // order is rewritten into it, and anything else (a message lost, or taken twice) fails.
     let mut settings = settings();
     common::add_rewrite(
         &mut settings,
@@ -53,4 +55,12 @@ fn events_and_barriers() {
             common::example("16_events_and_barriers")
         )
     });
+}
+
+#[test]
+fn events_and_barriers_rejects_arguments() {
+    // Like every lesson that reads no flags: a usage message and exit code 2, never a panic.
+    let mut bad = common::example("16_events_and_barriers");
+    bad.arg("--items");
+    settings().bind(|| assert_cmd_snapshot!("16_events_and_barriers_bad_flag", bad));
 }

@@ -3,7 +3,7 @@
 //! 三.4 共享内存). Run: `cargo run --release --example 14_big_data -- [--n N]`
 mod size; // the --n flag: how many numbers to sum
 
-use std::{ops::Range, thread, time::Instant};
+use std::{any::type_name_of_val, ops::Range, thread, time::Instant};
 
 use mp::{Process, Queue, SharedSlice};
 
@@ -33,7 +33,7 @@ fn big_data(n: usize) -> mp::Result<()> {
     let report = |how: &str, start: Instant, total: f64, copied: &str| {
         assert_eq!(total, expected, "{how} found another sum");
         let ms = start.elapsed().as_secs_f64() * 1e3;
-        println!("{how:>24}: {ms:.1} ms, copied {copied}");
+        println!("{how:>29}: {ms:.1} ms, copied {copied}");
     };
 
     let start = Instant::now();
@@ -62,6 +62,7 @@ fn big_data(n: usize) -> mp::Result<()> {
 
     let start = Instant::now();
     let (shared, sums) = (SharedSlice::new(&data)?, Queue::new()?); // written once, here
+    let name = type_name_of_val(&shared).rsplit("::").next().unwrap(); // "SharedSlice<f64>"
     let args = [0..half, half..n].map(|range| (shared.clone(), range, sums.clone()));
     let mut workers = args.map(|a| Process::new(sum_shared_half, a));
     workers.iter_mut().try_for_each(Process::start)?; // nothing to send: the data is there
@@ -69,7 +70,7 @@ fn big_data(n: usize) -> mp::Result<()> {
     for worker in &mut workers {
         worker.join()?;
     }
-    report("2 processes, SharedSlice", start, total, &once);
+    report(&format!("2 processes, {name}"), start, total, &once);
     Ok(())
 }
 

@@ -6,7 +6,7 @@ mod threads; // the thread half: std's mpsc, then crossbeam's channels
 use std::time::{Duration, Instant};
 
 use mp::{Connection, Process};
-use threads::{mpsc_between_threads, select_two, shared_consumers};
+use threads::{CAPACITY, CONSUMERS, JOBS, mpsc_between_threads, select_two, shared_consumers};
 
 /// The other player, in a child process: answers each number with the next, until the
 /// parent closes its end and `recv` fails.
@@ -27,7 +27,7 @@ fn pipe_between_processes(rounds: u64) -> mp::Result<f64> {
         n = here.recv()?;
     }
     let each = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
-    here.close(); // New: the child's recv fails now, and it returns
+    here.shutdown(); // New: shut for the forked child's copy too: its recv fails, it returns
     child.join()?;
     assert_eq!(n, rounds);
     Ok(each)
@@ -42,9 +42,10 @@ fn main() -> mp::Result<()> {
     println!("mpsc, 2 threads:   {rounds} round trips, {each:.1} µs each");
 
     let squares = shared_consumers();
-    assert_eq!(squares, (0..20).map(|n| n * n).collect::<Vec<u64>>()); // each job done once
+    assert_eq!(squares, (0..JOBS).map(|n| n * n).collect::<Vec<u64>>()); // each job done once
     let sum: u64 = squares.iter().sum();
-    println!("crossbeam bounded(4), 3 consumers: 20 jobs, each done once, sum of squares {sum}");
+    let channel = format!("crossbeam bounded({CAPACITY}), {CONSUMERS} consumers");
+    println!("{channel}: {JOBS} jobs, each done once, sum of squares {sum}");
 
     let quiet = Duration::from_millis(50);
     let got = select_two(quiet);

@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, select};
 
+pub const CAPACITY: usize = 4; // how many jobs the bounded channel holds
+pub const CONSUMERS: usize = 3;
+pub const JOBS: u64 = 20;
+
 /// The same game between two threads: a channel goes one way, so a pipe is two channels.
 pub fn mpsc_between_threads(rounds: u64) -> f64 {
     let (ping, pings) = mpsc::channel();
@@ -23,16 +27,16 @@ pub fn mpsc_between_threads(rounds: u64) -> f64 {
     each
 }
 
-/// Three threads take jobs from one bounded channel: crossbeam's receivers can be cloned.
+/// `CONSUMERS` threads take jobs from one bounded channel: crossbeam's receivers can be cloned.
 pub fn shared_consumers() -> Vec<u64> {
-    let (jobs, queue) = channel::bounded(4); // send waits while four jobs are queued
+    let (jobs, queue) = channel::bounded(CAPACITY); // send waits while it holds CAPACITY jobs
     let (done, results) = channel::unbounded();
     thread::scope(|s| {
-        for _ in 0..3 {
+        for _ in 0..CONSUMERS {
             let (queue, done) = (queue.clone(), done.clone()); // New: a second consumer
             s.spawn(move || queue.iter().for_each(|n: u64| done.send(n * n).unwrap()));
         }
-        (0..20).for_each(|n| jobs.send(n).unwrap());
+        (0..JOBS).for_each(|n| jobs.send(n).unwrap());
         drop(jobs); // the consumers stop once the channel is closed and empty
     });
     drop(done);

@@ -13,7 +13,7 @@ const ITEMS: u32 = 10;
 fn main() -> mp::Result<()> {
     mp::init();
     if std::env::args().len() > 1 {
-        eprintln!("error: 16_events_and_barriers takes no arguments");
+        eprintln!("error: unexpected arguments\nusage: cargo run --example 16_events_and_barriers");
         std::process::exit(2);
     }
     // The processes first: forking while other threads run (or are still ending) is the trap

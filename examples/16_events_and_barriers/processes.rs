@@ -1,7 +1,14 @@
 //! The process half: the same bounded buffer, start line and stop signal with `mp`'s
 //! process-shared primitives.
 
+use std::time::Duration;
+
 use mp::{Barrier, Event, Process, Queue, Semaphore};
+
+/// How long the parent waits for the runners. A runner killed before it reaches the line is a
+/// party no barrier can know of, and the other runner still lives: without a limit (as in
+/// Python) the parent would wait for ever.
+const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Puts `items` numbers in the buffer, never more than the semaphore's permits ahead.
 fn producer((slots, buffer, items): (Semaphore, Queue<u32>, u32)) {
@@ -40,9 +47,13 @@ pub fn start_line_and_stop() -> mp::Result<Vec<usize>> {
         Process::new(runner, args),
     ];
     runners.iter_mut().try_for_each(Process::start)?;
-    let mut got = vec![line.wait()?, places.get()?, places.get()?];
-    stop.set(); // every runner's stop.wait() returns
+    let wait = |()| places.get_timeout(PATIENCE);
+    let got = line
+        .wait_timeout(PATIENCE)
+        .and_then(|mine| Ok(vec![mine, wait(())?, wait(())?]));
+    stop.set(); // every runner's stop.wait() returns, whatever happened above
     runners.iter_mut().try_for_each(|r| r.join().map(drop))?;
+    let mut got = got?;
     got.sort();
     Ok(got)
 }

@@ -8,6 +8,9 @@ use std::time::Instant;
 use mp::{AsyncResult, ErrorKind, ExitStatus, Pool};
 use threads::on_threads;
 
+const TASKS: u64 = 1000; // each of the three calls, in the timed runs
+const LONE_WORKERS: usize = 1; // the pool whose worker is killed
+
 fn job(x: u64) -> u64 {
     x * x
 }
@@ -23,10 +26,8 @@ fn killed_mid_task(_: u64) -> u64 {
 fn on_processes(pool: &Pool, tasks: u64) -> mp::Result<[Vec<u64>; 3]> {
     let submit = |x| pool.apply_async(job, x); // executor.submit(job, x)
     let futures: Vec<AsyncResult<u64>> = (0..tasks).map(submit).collect::<mp::Result<_>>()?;
-    let submitted = futures
-        .into_iter()
-        .map(AsyncResult::get)
-        .collect::<mp::Result<_>>()?;
+    let results = futures.into_iter().map(AsyncResult::get); // result(), in submit order
+    let submitted = results.collect::<mp::Result<_>>()?;
     let as_completed = pool.imap_unordered(job, 0..tasks)?; // yields results as they finish
     let completed = as_completed.collect::<mp::Result<_>>()?;
     Ok([submitted, completed, pool.map(job, 0..tasks)?])
@@ -42,14 +43,18 @@ fn report(who: &str, [submitted, completed, mapped]: [Vec<u64>; 3]) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     mp::init();
+    if std::env::args().len() > 1 {
+        eprintln!("error: unexpected arguments\nusage: cargo run --example 17_executors");
+        std::process::exit(2);
+    }
     // Processes first: the pools fork their workers before this program has any other thread.
     let pool = Pool::new(2)?; // ProcessPoolExecutor(max_workers=2)
     let processes = on_processes(&pool, 4)?;
     let start = Instant::now();
-    on_processes(&pool, 1000)?;
-    let process_task = start.elapsed() / 3000;
+    on_processes(&pool, TASKS)?;
+    let by_process = start.elapsed() / (3 * TASKS as u32);
 
-    let lone = Pool::new(1)?; // one worker: job(5) waits behind the task that kills it
+    let lone = Pool::new(LONE_WORKERS)?; // one worker: job(5) waits behind the task that kills it
     let doomed = lone.apply_async(killed_mid_task, 4)?;
     let after = lone.apply_async(job, 5)?;
     let killed = doomed.get().expect_err("its worker was killed");
@@ -59,16 +64,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads = rayon::ThreadPoolBuilder::new().num_threads(2).build()?; // ThreadPoolExecutor(2)
     let threaded = on_threads(&threads, 4);
     let start = Instant::now();
-    on_threads(&threads, 1000);
-    let thread_task = start.elapsed() / 3000;
+    on_threads(&threads, TASKS);
+    let by_thread = start.elapsed() / (3 * TASKS as u32);
 
     report("threads: thread::scope, rayon (2 threads)", threaded);
     report("processes: mp::Pool (2 workers)", processes);
     let sigkill = ExitStatus::Signal(libc::SIGKILL);
     assert!(matches!(killed.kind(), ErrorKind::WorkerDied { status, .. } if *status == sigkill));
     assert_eq!((after, afterwards), (25, 36));
-    println!("processes: a worker killed mid-task, on a pool of 1\n  killed_mid_task(4): {killed}");
+    println!("processes: a worker killed mid-task, on a pool of {LONE_WORKERS}");
+    println!("  killed_mid_task(4): {killed}");
     println!("  job(5), submitted after it: {after}\n  job(6), submitted afterwards: {afterwards}");
-    println!("3 x 1,000 tasks: {thread_task:.1?} each on threads, {process_task:.1?} on processes");
+    println!("3 x {TASKS} tasks: {by_thread:.1?} each on threads, {by_process:.1?} on processes");
     Ok(())
 }

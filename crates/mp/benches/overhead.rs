@@ -319,7 +319,7 @@ fn pipe_round_trip(bencher: Bencher) {
         ours.send(black_box(7)).unwrap();
         ours.recv().unwrap()
     });
-    ours.close(); // the child's recv sees the end and it returns
+    ours.shutdown(); // for the forked child's copy too: its recv sees the end and it returns
     assert!(child.join().unwrap().success());
 }
 

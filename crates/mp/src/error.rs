@@ -51,7 +51,10 @@ pub enum ErrorKind {
         /// The process's name.
         name: String,
     },
-    /// Waited longer than allowed.
+    /// Waited longer than allowed: Python's `multiprocessing.TimeoutError`
+    /// (`AsyncResult::get_timeout`), and `Connection::recv_timeout`, for
+    /// which Python has no call. A queue's timed `get` gives
+    /// [`ErrorKind::QueueEmpty`] instead, as Python raises `queue.Empty`.
     Timeout {
         /// What was being waited for, e.g. "Queue::get".
         what: &'static str,
@@ -80,7 +83,8 @@ pub enum ErrorKind {
         /// How it ended.
         status: ExitStatus,
     },
-    /// `Queue::get` found the queue empty and no process left that could put on it.
+    /// `Queue::get` (without a timeout) found the queue empty and no process
+    /// left that could put on it, by the rule of [`ErrorKind::WaitAbandoned`].
     QueueAbandoned,
     /// `Queue::put` found the queue's pipe full and no process left that
     /// could read from it, so the put could never finish.
@@ -125,7 +129,9 @@ pub enum ErrorKind {
     },
     /// Something this platform cannot do.
     Unsupported(&'static str),
-    /// `Queue::try_get` found nothing to take right now (Python's `queue.Empty`).
+    /// `Queue::try_get` found nothing to take right now, or
+    /// `Queue::get_timeout` nothing before its timeout: Python's `queue.Empty`,
+    /// which both raise.
     QueueEmpty,
     /// `Queue::try_put` found no room in the queue's pipe right now (Python's
     /// `queue.Full`).
@@ -144,9 +150,12 @@ pub enum ErrorKind {
         /// The panic message.
         message: String,
     },
-    /// A wait gave up because nobody is left who could end it: no other
-    /// thread in this process, no child it started still running, and (in a
-    /// child) no parent. `what` names the wait, e.g. "Event::wait".
+    /// A wait without a timeout gave up because nobody is left who could end
+    /// it: no other thread in this process, no child it started still running
+    /// (a pool's workers count), and (in a child) no parent. `what` names the
+    /// wait, e.g. "Event::wait". A wait with a timeout never gives up early:
+    /// it runs to its timeout. Where Python would hang, this is returned
+    /// instead.
     WaitAbandoned {
         /// The call that was waiting.
         what: &'static str,
@@ -307,8 +316,9 @@ impl fmt::Display for Error {
             ErrorKind::Unsupported(what) => write!(f, "not supported on this platform: {what}"),
             ErrorKind::QueueEmpty => write!(
                 f,
-                "Queue::try_get in process {pid}: the queue is empty right now; \
-                 use get() or get_timeout() to wait for an item"
+                "the queue was empty for process {pid}: Queue::try_get found nothing right now, \
+                 or Queue::get_timeout nothing before its timeout (Python's queue.Empty); \
+                 use get() to wait for an item, or a longer timeout"
             ),
             ErrorKind::QueueFull => write!(
                 f,

@@ -71,12 +71,12 @@
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
 //! | `Queue()`, `SimpleQueue()` | [`Queue::new`] | one type for both: no feeder thread, `put` writes to the pipe itself |
-//! | `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | |
+//! | `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | a timed `get` runs to its timeout, then fails with `queue.Empty`'s [`ErrorKind::QueueEmpty`] |
 //! | `q.put_nowait(x)`, `q.get_nowait()` | [`Queue::try_put`], [`Queue::try_get`] | `queue.Full` and `queue.Empty` are [`ErrorKind::QueueFull`] and [`ErrorKind::QueueEmpty`] |
 //! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::qsize`], [`Queue::empty`], [`Queue::full`] | as in Python, true only at the moment of asking |
-//! | `q.close()` | [`Queue::close`] | `join_thread` and `cancel_join_thread` have nothing to do: there is no feeder thread |
+//! | `q.close()` | [`Queue::close`] | then `empty()` is an error; `join_thread` and `cancel_join_thread` have nothing to do: there is no feeder thread |
 //! | `JoinableQueue()`: `task_done()`, `join()` | [`JoinableQueue`]: [`JoinableQueue::task_done`], [`JoinableQueue::join`] | `join` gives up when nobody is left who could call `task_done` |
-//! | `Pipe(duplex=True)` | [`pipe`]`(duplex)` | two [`Connection`]s: [`Connection::send`], [`Connection::recv`], [`Connection::recv_timeout`], [`Connection::poll`], [`Connection::close`] |
+//! | `Pipe(duplex=True)` | [`pipe`]`(duplex)` | two [`Connection`]s: [`Connection::send`], [`Connection::recv`], [`Connection::recv_timeout`], [`Connection::poll`], [`Connection::close`] (this process's handle, as in Python; [`Connection::shutdown`] for every process) |
 //! | `conn.send_bytes(b)`, `conn.recv_bytes()` | a [`Connection`]`<Vec<u8>>` | every message is typed; bytes are one type among others |
 //!
 //! ## Synchronizing
@@ -87,10 +87,10 @@
 //! | `lock.acquire(block=False)` | [`Lock::try_lock`] | |
 //! | `RLock()` | [`RLock::new`], [`RLock::lock`] | re-entrant for one thread of one process; robust like [`Lock`] |
 //! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new`]`(n)`, [`BoundedSemaphore::new`]`(n)` | [`Semaphore::acquire`] gives a [`SemaphoreGuard`]; [`Semaphore::release`] alone is Python's bare release; past its bound, [`ErrorKind::ReleasedTooOften`] |
-//! | `sem.acquire(block=False)`, `sem.acquire(timeout=t)` | [`Semaphore::try_acquire`], [`Semaphore::acquire_timeout`] | `None` where Python returns `False` |
-//! | `sem.get_value()` | [`Semaphore::value`] | |
-//! | `Event()`: `set`, `clear`, `is_set`, `wait` | [`Event`]: [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | [`Event::wait_timeout`] says whether it was set |
-//! | `Condition()`: `wait`, `wait_for`, `notify`, `notify_all` | [`Condition::lock`], [`Condition::wait`], [`Condition::wait_timeout`], [`Condition::wait_while`], [`Condition::notify`], [`Condition::notify_all`] | `wait_for(pred)` is `wait_while(guard, \|\| !pred())`, as with `std::sync::Condvar` |
+//! | `sem.acquire(block=False)`, `sem.acquire(timeout=t)` | [`Semaphore::try_acquire`], [`Semaphore::acquire_timeout`] | `None` where Python returns `False`; the timed one runs to its timeout |
+//! | `sem.get_value()` | [`Semaphore::value`] | a dead holder's permit counts at once (Python's is lost) |
+//! | `Event()`: `set`, `clear`, `is_set`, `wait` | [`Event`]: [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | [`Event::wait_timeout`] says whether it was set, at its timeout at the latest |
+//! | `Condition()`: `wait`, `wait_for`, `notify`, `notify(n)`, `notify_all` | [`Condition::lock`], [`Condition::wait`], [`Condition::wait_timeout`], [`Condition::wait_while`], [`Condition::notify`] (one waiter), [`Condition::notify_n`], [`Condition::notify_all`] | `wait_for(pred)` is `wait_while(guard, \|\| !pred())`, as with `std::sync::Condvar` |
 //! | `Barrier(n)`: `wait`, `abort`, `broken` | [`Barrier::new`]`(n)`: [`Barrier::wait`], [`Barrier::abort`], [`Barrier::is_broken`] | a party that dies or times out breaks it for all |
 //! | `barrier.wait(timeout)`, `parties`, `n_waiting` | [`Barrier::wait_timeout`], [`Barrier::parties`], [`Barrier::n_waiting`] | |
 //!
@@ -122,14 +122,19 @@
 //! ## Errors
 //!
 //! One [`Error`] type whose [`ErrorKind`] tells the cases apart, instead of
-//! Python's exceptions: `TimeoutError` is [`ErrorKind::Timeout`]; `queue.Empty`
-//! and `queue.Full`, [`ErrorKind::QueueEmpty`] and [`ErrorKind::QueueFull`];
+//! Python's exceptions, one kind for each: `TimeoutError` is
+//! [`ErrorKind::Timeout`]; `queue.Empty` (from `get_nowait()` or a timed
+//! `get`) and `queue.Full`, [`ErrorKind::QueueEmpty`] and [`ErrorKind::QueueFull`];
 //! `BrokenBarrierError`, [`ErrorKind::BrokenBarrier`]; `JoinableQueue`'s
 //! `ValueError` for a `task_done` too many, [`ErrorKind::TaskDoneTooOften`];
 //! a task's exception, [`ErrorKind::TaskPanicked`]; and so on. Some have no
 //! Python counterpart because Python hangs instead: [`ErrorKind::WorkerDied`],
 //! [`ErrorKind::QueueAbandoned`], [`ErrorKind::WaitAbandoned`],
-//! [`ErrorKind::OwnerDied`].
+//! [`ErrorKind::OwnerDied`]. Those are returned only by waits *without* a
+//! timeout: a wait with one runs to its timeout and says so the way Python
+//! does. Who counts as "somebody left" is one rule for the whole crate:
+//! another thread of the waiting process, a child it started that still runs
+//! (a pool's workers included), or, in a child, its parent.
 //!
 //! # What this crate leaves out, on purpose
 //!

@@ -326,6 +326,24 @@ pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(pair)
 }
 
+/// Makes descriptor `fd` of this process refer to what `with` refers to,
+/// in one step (`dup3`, or `dup2` elsewhere), close-on-exec set. Whatever
+/// `fd` referred to before loses this process's reference to it; `fd` stays
+/// open, so its owner still owns a valid descriptor.
+pub(crate) fn redirect_fd(fd: BorrowedFd<'_>, with: BorrowedFd<'_>) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    // SAFETY: dup3 only changes this process's descriptor table; both
+    // descriptors are open for the call, and `fd` keeps its number.
+    check(unsafe { libc::dup3(with.as_raw_fd(), fd.as_raw_fd(), libc::O_CLOEXEC) })?;
+    #[cfg(not(target_os = "linux"))]
+    {
+        // SAFETY: as above, with dup2, which clears close-on-exec: set again below.
+        check(unsafe { libc::dup2(with.as_raw_fd(), fd.as_raw_fd()) })?;
+        set_cloexec(fd.as_raw_fd(), true)?;
+    }
+    Ok(())
+}
+
 /// Sets or clears close-on-exec on `fd`. Cleared, the descriptor survives the
 /// `exec` of the spawn start method, so the new program can use it.
 pub(crate) fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {

@@ -136,19 +136,24 @@ fn a_put_bigger_than_the_pipe_waits_for_a_reader_thread() {
     assert!(got.unwrap() == vec![7; BIG], "the message arrived whole");
 }
 
-/// An idle pool's workers cannot put on a queue (none can reach them), so
-/// `get` does not wait for them, and a `put` into a full pipe does not wait
-/// for them to read.
-fn a_queue_does_not_wait_for_an_idle_pools_workers() {
+/// A pool's workers count as possible writers and readers, as every live
+/// child does (a forked worker has every static of its parent, and Python's
+/// workers can put too): a timed `get` runs to its timeout while they live.
+/// Once the pool is gone, nobody is left, and `get` and a `put` into a full
+/// pipe give up.
+fn a_queue_counts_a_pools_workers_until_the_pool_is_gone() {
     let pool = Pool::new(2).unwrap();
     let q: Queue<u64> = Queue::new().unwrap();
-    let err = q.get_timeout(Duration::from_secs(10)).unwrap_err();
+    let err = q.get_timeout(Duration::from_millis(100)).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::QueueEmpty), "{err}");
+    pool.join().unwrap();
+    drop(pool);
+    let err = q.get().unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::QueueAbandoned), "{err}");
 
     let big: Queue<Vec<u8>> = Queue::new().unwrap();
     let err = big.put(vec![7; BIG]).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::QueueUnread), "{err}");
-    drop(pool);
 }
 
 fn main() -> ExitCode {
@@ -156,6 +161,6 @@ fn main() -> ExitCode {
         a_writer_waiting_for_room_hears_that_the_reader_died,
         a_reader_killed_while_finding_the_queue_empty_breaks_nothing,
         a_put_bigger_than_the_pipe_waits_for_a_reader_thread,
-        a_queue_does_not_wait_for_an_idle_pools_workers,
+        a_queue_counts_a_pools_workers_until_the_pool_is_gone,
     ])
 }

@@ -128,13 +128,15 @@ fn pool_workers_are_active_children_with_pool_names() {
         (StartMethod::Fork, "ForkPoolWorker"),
         (StartMethod::Spawn, "SpawnPoolWorker"),
     ] {
+        // Numbered by the counter of every process made here, as in Python.
+        let n = next_process_number();
         let pool = mp::Pool::with_start_method(2, method).unwrap();
         let mut names: Vec<String> = mp::active_children()
             .iter()
             .map(|c| c.name().to_owned())
             .collect();
         names.sort();
-        assert_eq!(names, [format!("{kind}-1"), format!("{kind}-2")]);
+        assert_eq!(names, [format!("{kind}-{n}"), format!("{kind}-{}", n + 1)]);
         pool.join().unwrap();
         assert!(mp::active_children().is_empty(), "{method:?}");
     }
@@ -187,13 +189,14 @@ fn worker_identity((): ()) -> (String, Option<(String, u32)>) {
 }
 
 fn a_pool_worker_knows_its_name_and_its_parent() {
-    for (method, name) in [
-        (StartMethod::Fork, "ForkPoolWorker-1"),
-        (StartMethod::Spawn, "SpawnPoolWorker-1"),
+    for (method, kind) in [
+        (StartMethod::Fork, "ForkPoolWorker"),
+        (StartMethod::Spawn, "SpawnPoolWorker"),
     ] {
+        let n = next_process_number();
         let pool = mp::Pool::with_start_method(1, method).unwrap();
         let (worker, parent) = pool.apply(worker_identity, ()).unwrap();
-        assert_eq!(worker, name);
+        assert_eq!(worker, format!("{kind}-{n}"));
         assert_eq!(
             parent,
             Some(("MainProcess".to_owned(), std::process::id())),
@@ -309,6 +312,14 @@ fn cpu_count_counts_the_cpus_a_process_may_use() {
     }
     // Pinning the child changed nothing here.
     assert_eq!(mp::cpu_count(), n);
+}
+
+/// The number the next process made here will have (`Process-N`): makes
+/// one, never started, and reads its number.
+fn next_process_number() -> usize {
+    let probe = mp::Process::new(drop::<()>, ());
+    let n: usize = probe.name()["Process-".len()..].parse().unwrap();
+    n + 1
 }
 
 fn main() -> ExitCode {

@@ -43,7 +43,7 @@ fn round_trips_of_every_size_across_fork_and_spawn() {
             ours.send(sent.clone()).unwrap();
             assert_eq!(ours.recv().unwrap(), sent, "{method:?}, {len} items");
         }
-        ours.close();
+        ours.shutdown(); // the forked child holds a copy of `ours` too: shut it for both
         assert!(p.join().unwrap().success(), "{method:?}");
     }
 }

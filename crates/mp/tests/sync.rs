@@ -203,11 +203,9 @@ fn event_wait_gives_up_when_the_only_setter_is_killed() {
             "{err}"
         );
         assert!(err.to_string().contains("nobody is left"), "{err}");
-        let err = event.wait_timeout(Duration::from_secs(3600)).unwrap_err();
-        assert!(
-            matches!(err.kind(), ErrorKind::WaitAbandoned { .. }),
-            "{err}"
-        );
+        // A wait with a timeout does not give up: it runs to its timeout
+        // and says "not set", as Python's does.
+        assert!(!event.wait_timeout(Duration::from_millis(100)).unwrap());
     }
 }
 
@@ -461,7 +459,7 @@ fn semaphore_admits_its_value_and_no_more_across_processes() {
         }
         // Both permits are out.
         assert_eq!(sem.value(), 0);
-        assert!(sem.try_acquire().unwrap().is_none());
+        assert!(sem.try_acquire().is_none());
         assert!(
             sem.acquire_timeout(Duration::from_millis(20))
                 .unwrap()
@@ -511,13 +509,10 @@ fn semaphore_gets_back_the_permit_of_a_killed_holder() {
         let never = Event::new().unwrap();
         let mut p = start(hold_permit, (sem.clone(), holding.clone(), never), method);
         holding.wait().unwrap();
-        assert!(sem.try_acquire().unwrap().is_none(), "the child holds it");
+        assert!(sem.try_acquire().is_none(), "the child holds it");
         kill(&mut p);
         // Python's semaphore would have lost this permit for ever.
-        let permit = sem
-            .try_acquire()
-            .unwrap()
-            .expect("the dead holder's permit");
+        let permit = sem.try_acquire().expect("the dead holder's permit");
         drop(permit);
         assert_eq!(sem.value(), 1);
     }
@@ -577,12 +572,9 @@ fn leak_a_permit_in_a_thread(_: ()) {
     std::thread::spawn(move || std::mem::forget(leaker.acquire().unwrap()))
         .join()
         .unwrap();
-    assert_eq!(sem.value(), 0);
-    // The thread ended holding it: its permit is returned.
-    let permit = sem
-        .try_acquire()
-        .unwrap()
-        .expect("the ended thread's permit");
+    // The thread ended holding it: its permit is returned, and counted at once.
+    assert_eq!(sem.value(), 1);
+    let permit = sem.try_acquire().expect("the ended thread's permit");
     drop(permit);
     assert_eq!(sem.value(), 1);
 }

@@ -99,8 +99,9 @@ pub fn pipe<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>)> {
 /// # When `recv` gives up
 ///
 /// `recv` returns [`ErrorKind::ConnectionClosed`] once the other end is
-/// closed everywhere: [`Connection::close`]d, or dropped by every process
-/// that had it (a process that dies drops everything). Beware: a forked child
+/// closed everywhere: [`Connection::close`]d or dropped by every process
+/// that had it (a process that dies drops everything), or shut down
+/// ([`Connection::shutdown`]). Beware: a forked child
 /// gets a copy of everything its parent holds, both ends included, so the
 /// other end stays open while any such copy lives.
 ///
@@ -108,6 +109,7 @@ pub fn pipe<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>)> {
 /// could send: another thread of this process, a child process it started
 /// that is still running, or (in a child) its parent. If nobody is, it
 /// returns [`ErrorKind::WaitAbandoned`] (see there for which processes count).
+/// [`Connection::recv_timeout`] never gives up early: it runs to its timeout.
 pub struct Connection<T> {
     inner: Arc<Inner>,
     _items: PhantomData<fn(T) -> T>,
@@ -202,14 +204,51 @@ impl<T> Connection<T> {
         }
     }
 
-    /// Closes this end (Python's `close()`): for every handle and every
-    /// process that shares it, at once. The other end's `recv` then returns
-    /// [`ErrorKind::ConnectionClosed`] after the messages already sent, and its
-    /// `send` does too.
+    /// Closes this process's handle on this end (Python's `close()`): this
+    /// handle and its clones in this process can no longer send or receive
+    /// (they get [`ErrorKind::ConnectionClosed`]). Other processes that hold
+    /// the end, a child it was handed to, go on using it; once none is left,
+    /// the other end's `recv` returns [`ErrorKind::ConnectionClosed`] after
+    /// the messages already sent.
     ///
-    /// Dropping a handle closes nothing while other handles or copies of the
-    /// end live; `close` does not wait for them.
+    /// The usual use is Python's: right after `start()`, the parent closes
+    /// its copy of the end it gave the child, so that its own `recv` sees the
+    /// end of the stream when the child ends.
+    ///
+    /// ```
+    /// fn job(conn: mp::Connection<u32>) {
+    ///     conn.send(7).unwrap();
+    /// }
+    ///
+    /// fn main() -> mp::Result<()> {
+    ///     mp::init();
+    ///     let (parent_end, child_end) = mp::pipe(true)?;
+    ///     let mut p = mp::Process::new(job, child_end.clone());
+    ///     p.start()?;
+    ///     child_end.close(); // the child still holds its own
+    ///     assert_eq!(parent_end.recv()?, 7);
+    ///     p.join()?;
+    ///     assert!(parent_end.recv().is_err()); // nobody holds the other end now
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn close(self) {
+        // The descriptor is shared by this handle's clones in this process:
+        // it is made to refer to a socket whose peer is already gone, so that
+        // they all see the end closed, and this process lets go of the real
+        // one. (If that cannot be made, dropping the handle is all there is.)
+        if let Ok((dead, peer)) = sys::socketpair() {
+            drop(peer);
+            let _ = sys::redirect_fd(self.inner.socket.0.as_fd(), dead.as_fd());
+        }
+    }
+
+    /// Shuts this end down for every process that holds it, at once: the
+    /// other end's `recv` returns [`ErrorKind::ConnectionClosed`] after the
+    /// messages already sent, and its `send` does too, however many copies of
+    /// this end are still open. Python has no such call (its `close()` is
+    /// [`Connection::close`]); it is the socket's `shutdown`.
+    pub fn shutdown(self) {
         // SAFETY: shutdown only changes the state of the socket behind a
         // descriptor we own and keep open for the call.
         unsafe { libc::shutdown(self.inner.socket.0.as_raw_fd(), libc::SHUT_RDWR) };
@@ -426,12 +465,10 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
             };
             let ready = sys::poll_readable(&[self.inner.socket.0.as_fd()], Some(slice))
                 .map_err(|e| Error::os("wait on a pipe", e))?;
-            // Once the deadline has passed, the timeout wins over giving up
-            // (the top of the loop reads once more, then says so).
-            let timed_out = !started && deadline.is_some_and(|d| Instant::now() >= d);
+            // Only a `recv` without a timeout gives up early (see `sync/wait.rs`).
             if !ready.is_empty() {
                 idle_since = Instant::now();
-            } else if !timed_out && idle_since.elapsed() >= SLICE && nobody_left() {
+            } else if deadline.is_none() && idle_since.elapsed() >= SLICE && nobody_left() {
                 // A sender may have sent just before it ended: look once more.
                 let mut incoming = lock(&self.inner.incoming);
                 let want = incoming.next_want();

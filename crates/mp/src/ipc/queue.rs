@@ -45,10 +45,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
-use crate::process;
 use crate::process::function::{self, Varint};
 use crate::shm::SharedMemory;
 use crate::sync::lock::{Acquired, RawLock, unlock_failed};
+use crate::sync::wait::nobody_left;
 use crate::sys;
 
 /// The fixed record every message starts with.
@@ -116,13 +116,13 @@ const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 ///
 /// Python's `get()` on an empty queue waits forever if nobody puts. Here `get`
 /// waits in slices of 50 ms, and after a slice with nothing to read it checks
-/// whether anyone else could still put: another handle to this queue in this
-/// process (another thread may put through it; not counted in a forked child,
-/// which holds copies of its parent's handles that it can never use), any child this process
-/// started that has not ended (a producer or not; pool workers excepted, as
-/// no queue can reach them), or, in a child, its parent. If none is left, it
-/// looks in the pipe one last time (a producer may have put just before it
-/// ended) and then returns [`ErrorKind::QueueAbandoned`].
+/// whether anyone else could still put, by the crate's one rule: another
+/// thread of this process, a child this process started that has not ended
+/// (a producer or not, a pool's worker included), or, in a child, its parent.
+/// If none is left, it looks in the pipe one last time (a producer may have
+/// put just before it ended) and then returns [`ErrorKind::QueueAbandoned`].
+/// [`Queue::get_timeout`] never gives up early: it runs to its timeout, then
+/// returns [`ErrorKind::QueueEmpty`], as Python raises `queue.Empty`.
 ///
 /// `put` on a full pipe gives up the same way: after a slice without room, if
 /// nobody is left who could read, it returns [`ErrorKind::QueueUnread`] rather
@@ -164,12 +164,6 @@ struct Shared {
     /// can still use its copy, and a spawned child starts with 0.
     #[serde(skip)]
     closed_by: AtomicU32,
-    /// The process whose handles share this `Arc`: the one that made the
-    /// queue, or the spawned child that received it. A forked child has this
-    /// `Arc` too, but also copies of every handle its parent held, which it can
-    /// never use or drop: there, counting handles would count those ghosts.
-    #[serde(skip, default = "sys::pid")]
-    home: u32,
 }
 
 /// The part of a queue that lives in shared memory.
@@ -321,7 +315,6 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
                 control,
                 max_message: u32::try_from(max).unwrap_or(u32::MAX),
                 closed_by: AtomicU32::new(0),
-                home: sys::pid(),
             }),
             _items: PhantomData,
         })
@@ -383,10 +376,12 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 
     /// Like [`Queue::get`], waiting at most `timeout` for a message to start
     /// arriving (Python's `get(timeout=...)`); after that, returns
-    /// [`ErrorKind::Timeout`]. A zero timeout takes a message only if one is
-    /// there now, as [`Queue::try_get`] does (with its own error). Like
-    /// `get`, it gives up early with [`ErrorKind::QueueAbandoned`] when nobody
-    /// is left who could put; once the time has run out, it is a `Timeout`.
+    /// [`ErrorKind::QueueEmpty`], as Python raises `queue.Empty`. A zero
+    /// timeout takes a message only if one is there now, as
+    /// [`Queue::try_get`] does. It returns early only with a message (or an
+    /// error of the queue itself, such as [`ErrorKind::MessageTruncated`]):
+    /// unlike `get`, it does not give up when nobody is left who could put,
+    /// since its timeout ends it anyway.
     ///
     /// A message that has started to arrive is always read to its end, even
     /// past the timeout: stopping halfway would leave the rest in the pipe,
@@ -397,8 +392,10 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 
     /// Whether the queue is empty right now (Python's `empty()`). Another
     /// process may put or get a moment later, so the answer can be out of date
-    /// as soon as it is returned.
+    /// as soon as it is returned. Once this process has closed the queue, it
+    /// is [`ErrorKind::QueueClosed`] (Python raises `OSError` there).
     pub fn empty(&self) -> Result<bool> {
+        self.check_open()?;
         let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(Duration::ZERO))
             .map_err(|e| Error::os("check a Queue's pipe", e))?;
         Ok(ready.is_empty())
@@ -535,7 +532,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
                     if self.reader_died()? {
                         return Err(ErrorKind::MessageTruncated.into());
                     }
-                    if !self.others_may_use() {
+                    if nobody_left() {
                         return Err(ErrorKind::QueueUnread.into());
                     }
                 }
@@ -559,21 +556,14 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
                 None => SLICE,
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => left.min(SLICE),
-                    _ => {
-                        return Err(ErrorKind::Timeout {
-                            what: "Queue::get",
-                            after: timeout.unwrap_or_default(),
-                        }
-                        .into());
-                    }
+                    // Python's `get(timeout=...)` raises `queue.Empty`.
+                    _ => return Err(ErrorKind::QueueEmpty.into()),
                 },
             };
             let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(wait))
                 .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
-            // Once the deadline has passed, the next turn of the loop says so:
-            // a timeout wins over "nobody left", as the caller asked for it.
-            let timed_out = deadline.is_some_and(|deadline| Instant::now() >= deadline);
-            if ready.is_empty() && !timed_out && !self.others_may_use() {
+            // Only a `get` without a timeout gives up early (see `sync/wait.rs`).
+            if ready.is_empty() && deadline.is_none() && nobody_left() {
                 // Nobody is left to put. A producer may have put just before
                 // it ended, and its message is in the pipe: look once more.
                 return match self.try_receive()? {
@@ -706,17 +696,6 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             drop(control.after_locking(&control.read, acquired));
         }
         Ok(control.is_broken())
-    }
-
-    /// Whether anyone but the caller could still get from this queue (for a
-    /// waiting `put`) or put on it (for a waiting `get`): another handle to it
-    /// in this process, which another thread may use (counted where the count
-    /// is exact: see `Shared::home`); a child this process started that has
-    /// not ended and could hold the queue (not a pool worker: see
-    /// `process::others_alive`); or, in a child, its parent.
-    fn others_may_use(&self) -> bool {
-        let other_handles = self.shared.home == sys::pid() && Arc::strong_count(&self.shared) > 1;
-        other_handles || process::others_alive()
     }
 }
 

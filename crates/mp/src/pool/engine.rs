@@ -18,7 +18,7 @@ use super::worker::{Order, Reply, WorkerArgs, worker_main};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process::function::{self, Part, RemoteFn};
-use crate::process::{self, ExitStatus, Process, StartMethod};
+use crate::process::{ExitStatus, Process, StartMethod};
 use crate::sys;
 
 /// The most workers a pool may ask for: Linux's highest possible `pid_max`
@@ -62,8 +62,6 @@ struct State {
     ended: bool,
     /// Some thread is driving the pool: only it reads the result channels.
     driving: bool,
-    /// Workers started so far, to number them (`ForkPoolWorker-3`).
-    started: usize,
 }
 
 struct Worker {
@@ -297,7 +295,6 @@ impl Engine {
                 closed: false,
                 ended: false,
                 driving: false,
-                started: 0,
             }),
             changed: Condvar::new(),
         });
@@ -599,23 +596,18 @@ impl State {
             inherited,
             init: self.init.clone(),
         };
-        self.started += 1;
         let kind = match self.method {
             StartMethod::Fork => "Fork",
             StartMethod::Spawn => "Spawn",
         };
-        // Numbered per pool, after the number of the process that made the
-        // pool, as Python numbers nested processes: the third worker of a
-        // pool made in `Process-1` is `ForkPoolWorker-1:3`.
-        let name = format!(
-            "{kind}PoolWorker-{}{}",
-            process::child_number_prefix(),
-            self.started
-        );
-        let mut process = Process::new(worker_main, args)
-            .named(name)
-            .start_method(self.method)
-            .daemon(true);
+        // Numbered as Python numbers them: by the counter that numbers every
+        // process this one makes (`Process-2`, then a pool's `ForkPoolWorker-3`
+        // and `-4`, then `Process-5`), after the number of the process that
+        // made the pool: the first worker made in `Process-1` is
+        // `ForkPoolWorker-1:1`.
+        let process = Process::new(worker_main, args);
+        let name = format!("{kind}PoolWorker-{}", process.identity());
+        let mut process = process.named(name).start_method(self.method).daemon(true);
         // Starting consumes `args`: the parent's copies of the worker's ends
         // close here, so the worker is the only writer of its result channel, and
         // its death reads as end of file.
@@ -631,8 +623,6 @@ impl State {
                 .map_err(|e| Error::os("watch a pool worker's result channel", e))?,
             None => FrameReader::new(result_reader),
         };
-        // A `Queue` does not wait for a worker: it can hold none.
-        process::holds_no_queue(pid as libc::pid_t);
         self.workers.push(Worker {
             process,
             pid,

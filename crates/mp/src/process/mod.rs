@@ -122,6 +122,12 @@ impl Process {
         &self.name
     }
 
+    /// Its number among the processes this one made (Python's `_identity`):
+    /// `"3"` for `Process-3`, `"1:2"` for `Process-1:2`, whatever its name.
+    pub(crate) fn identity(&self) -> &str {
+        &self.identity
+    }
+
     /// The child's pid, once started.
     pub fn pid(&self) -> Option<u32> {
         match self.state {
@@ -302,9 +308,6 @@ impl<A: Serialize + DeserializeOwned + 'static> Job for Target<A> {
 struct Child {
     pid: libc::pid_t,
     name: String,
-    /// Whether it may hold a queue this process also holds: false for a pool
-    /// worker (see [`holds_no_queue`]).
-    may_hold_queues: bool,
 }
 
 /// The children this process has started and not yet reaped.
@@ -373,25 +376,12 @@ pub fn current_process_name() -> &'static str {
         .map_or("MainProcess", |child| child.name.as_str())
 }
 
-/// Whether any other process could still write to an object this process
-/// shares: a child it started that has not ended, or (in a child) its parent.
-/// `Queue::get` uses this to give up instead of waiting forever.
+/// Whether another process could still wake a waiter of this one: a child
+/// it started that has not ended (a pool's worker included: a forked one has
+/// every static of its parent), or, in a child, its parent. Part of the one
+/// rule in `sync/wait.rs` (`nobody_left`).
 pub(crate) fn others_alive() -> bool {
-    parent_alive()
-        || children()
-            .iter()
-            .any(|child| child.may_hold_queues && !sys::has_exited(child.pid))
-}
-
-/// Says that child `pid` was handed no queue, so that [`others_alive`] leaves
-/// it out: a `get` does not wait for it to put, nor a `put` for it to get. The
-/// pool says so of its workers: their start arguments are the pool's own
-/// pipes, and tasks and the initializer's argument cannot carry a queue
-/// (they are refused with `NotInStartArguments`).
-pub(crate) fn holds_no_queue(pid: libc::pid_t) {
-    if let Some(child) = children().iter_mut().find(|child| child.pid == pid) {
-        child.may_hold_queues = false;
-    }
+    parent_alive() || children().iter().any(|child| !sys::has_exited(child.pid))
 }
 
 /// A process as another sees it: its name and pid. What
@@ -521,11 +511,7 @@ fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
             run_child(me, || job.run())
         }
         sys::Fork::Parent(pid) => {
-            children.push(Child {
-                pid,
-                name,
-                may_hold_queues: true,
-            });
+            children.push(Child { pid, name });
             Ok(pid)
         }
     }
@@ -563,8 +549,8 @@ fn run_child(me: ChildInfo, body: impl FnOnce()) -> ! {
 }
 
 /// Installs, once and before the first child starts, a panic hook that speaks
-/// for children: "process 'Process-1' (pid 42) panicked: …", without a
-/// backtrace (a learner wants the message, and capturing one is slow). In
+/// for children: "process 'Process-1' (pid 42) panicked at src/main.rs:7:5: …",
+/// without a backtrace (a learner wants the message, and capturing one is slow). In
 /// the main process it hands over to the hook that was there before.
 /// Installing it before the fork, not in the child, spares the child a write.
 fn install_child_panic_hook() {
@@ -576,8 +562,13 @@ fn install_child_panic_hook() {
                 // One `write` for the whole line: two children panicking at
                 // once then print two whole lines, never one mixed into the
                 // other (a pipe keeps writes of up to PIPE_BUF bytes whole).
+                // The place comes first, as in Rust's own panic message.
+                let place = info
+                    .location()
+                    .map(|at| format!(" at {}:{}:{}", at.file(), at.line(), at.column()))
+                    .unwrap_or_default();
                 let line = format!(
-                    "process '{}' (pid {}) panicked: {}\n",
+                    "process '{}' (pid {}) panicked{place}: {}\n",
                     child.name,
                     std::process::id(),
                     panic_message(info.payload()),
@@ -661,11 +652,7 @@ fn spawn_child(me: ChildInfo, job: &dyn Job) -> Result<libc::pid_t> {
         }
         .into());
     }
-    children().push(Child {
-        pid,
-        name,
-        may_hold_queues: true,
-    });
+    children().push(Child { pid, name });
     Ok(pid)
 }
 

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -11,7 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
 use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
-use crate::sync::wait::{Waited, futex_wake, wait_on};
+use crate::sync::wait::Waited;
+use crate::sync::waiters::Waiters;
 
 /// A condition variable with its own lock, shared between processes (and
 /// threads): Python's `multiprocessing.Condition()`.
@@ -48,10 +48,13 @@ use crate::sync::wait::{Waited, futex_wake, wait_on};
 ///
 /// # Differences from Python
 ///
-/// - Like `std::sync::Condvar`, a `wait` may return without a `notify`
-///   (a "spurious" wake-up), and one `notify` may wake more than one waiter.
-///   Always check the state again: [`wait_while`](Condition::wait_while)
-///   does it for you.
+/// - As in Python, [`notify`](Condition::notify) wakes exactly one waiter,
+///   [`notify_n`](Condition::notify_n) up to `n`, and a timed wait runs to
+///   its timeout unless notified. Which of the waiters a notify wakes is not
+///   fixed (Python does not promise it either). Past 64 waiters at once, the
+///   extra ones may all wake on one notify. Check the state again after a
+///   wait all the same, as with `std::sync::Condvar`:
+///   [`wait_while`](Condition::wait_while) does it for you.
 /// - `notify` does not need the lock (Python raises if it is not held);
 ///   changing the state does, or a waiter may check it, miss the change and
 ///   sleep through the notify.
@@ -62,14 +65,17 @@ use crate::sync::wait::{Waited, futex_wake, wait_on};
 ///
 /// The lock is a robust one, like [`Lock`](crate::Lock): if its holder dies,
 /// the next `lock` (or the re-locking at the end of a `wait`) is told so.
-/// A *waiter* that dies leaves nothing behind: waiters sleep on one word of
-/// shared memory and keep no list (see `sync/wait.rs`), which is why this is
-/// not a process-shared `pthread_cond_t`.
+/// A *waiter* that dies leaves no broken bookkeeping behind, which is why
+/// this is not a process-shared `pthread_cond_t`: each waiter holds a robust
+/// lock of its own while it waits (see `sync/waiters.rs`), so a notify sees
+/// a dead waiter, skips it and frees its place; it wakes a live one instead.
 ///
-/// A waiting `wait` checks every 50 ms whether anybody is left who could
-/// notify (another thread of its process, a running child, its parent): if
-/// not, it takes the lock again and returns [`ErrorKind::WaitAbandoned`] in a
-/// [`WaitError`] that carries the guard.
+/// A `wait` without a timeout checks every 50 ms whether anybody is left who
+/// could notify (another thread of its process, a running child, its parent:
+/// the crate's one rule, in `sync/wait.rs`): if not, it takes the lock again
+/// and returns [`ErrorKind::WaitAbandoned`] in a [`WaitError`] that carries
+/// the guard. A [`wait_timeout`](Condition::wait_timeout) runs to its
+/// timeout instead.
 #[derive(Clone)]
 pub struct Condition {
     memory: SharedMemory,
@@ -78,8 +84,8 @@ pub struct Condition {
 #[repr(C)]
 struct State {
     lock: RawLock,
-    /// Bumped by every notify; the futex word waiters sleep on.
-    notifies: AtomicU32,
+    /// Who waits: see `sync/waiters.rs`.
+    waiters: Waiters,
 }
 
 /// Holding this is holding the lock of a [`Condition`]; dropping it
@@ -150,9 +156,13 @@ impl Condition {
     /// Makes a condition with a new lock of its own (Python's `Condition()`).
     pub fn new() -> Result<Self> {
         let memory = SharedMemory::new("Condition", size_of::<State>())?;
-        // SAFETY: the memory is fresh, zeroed (a valid `notifies`),
+        // SAFETY: the memory is fresh, zeroed (valid atomics),
         // page-aligned, large enough and ours alone.
-        unsafe { RawLock::init(&raw mut (*memory.as_ptr().cast::<State>()).lock)? };
+        unsafe {
+            let state = memory.as_ptr().cast::<State>();
+            RawLock::init(&raw mut (*state).lock)?;
+            Waiters::init(&raw mut (*state).waiters)?;
+        }
         Ok(Condition { memory })
     }
 
@@ -192,22 +202,25 @@ impl Condition {
         }
     }
 
-    /// Wakes one waiter (Python's `notify()`); may wake more (see the type's docs).
+    /// Wakes one waiter (Python's `notify()`), if any is waiting: exactly
+    /// one, as Python's and `std::sync::Condvar::notify_one` do.
     pub fn notify(&self) {
-        let notifies = &self.state().notifies;
-        notifies.fetch_add(1, Ordering::Release);
-        futex_wake(notifies, 1);
+        self.notify_n(1);
+    }
+
+    /// Wakes up to `n` of the waiters (Python's `notify(n)`).
+    #[doc(alias = "notify")]
+    pub fn notify_n(&self, n: usize) {
+        self.state().waiters.notify(n);
     }
 
     /// Wakes every waiter (Python's `notify_all()`).
     pub fn notify_all(&self) {
-        let notifies = &self.state().notifies;
-        notifies.fetch_add(1, Ordering::Release);
-        futex_wake(notifies, i32::MAX);
+        self.notify_n(usize::MAX);
     }
 
     /// Lets go of the lock, sleeps until notified, and takes the lock again
-    /// (Python's `wait()`). May return without a notify: check the state.
+    /// (Python's `wait()`). Check the state again after it (see the type's docs).
     pub fn wait<'a>(&'a self, guard: ConditionGuard<'a>) -> WaitResult<ConditionGuard<'a>> {
         self.wait_inner(guard, None, "Condition::wait")
             .map(|(guard, _)| guard)
@@ -216,6 +229,8 @@ impl Condition {
 
     /// Like [`Condition::wait`], for at most `timeout`: the guard, and `false`
     /// if the time ran out without a notify (Python's `wait(timeout)` result).
+    /// It does not give up before its timeout when nobody is left who could
+    /// notify: the timeout ends it.
     pub fn wait_timeout<'a>(
         &'a self,
         guard: ConditionGuard<'a>,
@@ -253,17 +268,12 @@ impl Condition {
                 )),
             });
         }
-        let notifies = &self.state().notifies;
-        // Read while holding the lock: a notify that comes after we let go
-        // of it changes the word, and the futex will not sleep through that.
-        let seen = notifies.load(Ordering::Acquire);
+        let waiters = &self.state().waiters;
+        // Counted while holding the lock: a notify that comes after we let
+        // go of it sees this waiter.
+        let place = waiters.enter();
         drop(guard);
-        let outcome = wait_on(
-            notifies,
-            timeout,
-            |now| (now != seen).then_some(()),
-            || None,
-        );
+        let outcome = waiters.wait(place, timeout);
         let (guard, died) = match self.lock() {
             Ok(guard) => (guard, None),
             Err(died) => {

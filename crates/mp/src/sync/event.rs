@@ -53,9 +53,11 @@ use crate::sync::wait::{Waited, futex_wake, wait_on};
 /// Python's `wait()` on an event nobody sets sleeps forever. Here a waiter
 /// that has slept 50 ms checks whether anybody is left who could set the
 /// event: another thread of its process, a child process it started that is
-/// still running, or (in a child) its parent. If none is left, it looks at the
-/// flag once more and returns [`ErrorKind::WaitAbandoned`]. (Sibling and
-/// grandchild processes are not counted: see [`ErrorKind::WaitAbandoned`].)
+/// still running (a pool's worker included), or (in a child) its parent. If
+/// none is left, it looks at the flag once more and returns
+/// [`ErrorKind::WaitAbandoned`]. (Sibling and grandchild processes are not
+/// counted: see [`ErrorKind::WaitAbandoned`].) [`Event::wait_timeout`] never
+/// gives up early: it runs to its timeout, as Python's `wait(timeout)` does.
 #[derive(Clone)]
 pub struct Event {
     memory: SharedMemory,
@@ -123,7 +125,9 @@ impl Event {
 
     /// Waits at most `timeout` for the flag (Python's `wait(timeout)`):
     /// `Ok(true)` once it is set, `Ok(false)` if the time ran out first.
-    /// Gives up early like [`Event::wait`].
+    /// Unlike [`Event::wait`], it does not give up when nobody is left who
+    /// could set the flag: it returns at its timeout. (A timeout too long for
+    /// the clock, `Duration::MAX`, is no timeout: it gives up like `wait`.)
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
         match self.wait_for(Some(timeout)) {
             Waited::Ready(()) => Ok(true),

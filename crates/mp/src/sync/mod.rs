@@ -25,6 +25,7 @@ pub(crate) mod lock;
 mod rlock;
 mod semaphore;
 pub(crate) mod wait;
+mod waiters;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionGuard, WaitError, WaitResult};

@@ -71,7 +71,9 @@ const MIN_SLOTS: usize = 16;
 /// A waiting `acquire` checks every 50 ms whether anybody is left who could
 /// release: another thread of its process, a child process it started that
 /// is still running, or (in a child) its parent. If none is, it returns
-/// [`ErrorKind::WaitAbandoned`].
+/// [`ErrorKind::WaitAbandoned`]. [`Semaphore::acquire_timeout`] never gives
+/// up early: it runs to its timeout, then returns `None`, as Python's
+/// `acquire(timeout=...)` returns `False`.
 #[derive(Clone)]
 pub struct Semaphore {
     permits: Permits,
@@ -430,8 +432,12 @@ macro_rules! semaphore_methods {
     ($name:ident, $python:literal) => {
         impl $name {
             /// The number of permits free right now (Python's `get_value()`).
-            /// Another process may take or give one a moment later.
+            /// Another process may take or give one a moment later. The
+            /// permits of holders that died are counted: they are taken back
+            /// first (Python's stay lost).
+            #[doc(alias = "get_value")]
             pub fn value(&self) -> usize {
+                self.permits.recover_dead_holders();
                 self.permits.value()
             }
 
@@ -446,14 +452,15 @@ macro_rules! semaphore_methods {
             }
 
             /// Takes a permit if one is free now (Python's `acquire(False)`);
-            /// `Ok(None)` if not. Before it says no, it looks for holders
-            /// that died, and takes a permit one of them held.
-            pub fn try_acquire(&self) -> Result<Option<SemaphoreGuard<'_>>> {
-                Ok(self.permits.try_acquire())
+            /// `None` if not. Before it says no, it looks for holders that
+            /// died, and takes a permit one of them held. It cannot fail.
+            pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+                self.permits.try_acquire()
             }
 
             /// Takes a permit, waiting at most `timeout` for one (Python's
-            /// `acquire(timeout=...)`): `Ok(None)` if none came in time.
+            /// `acquire(timeout=...)`): `Ok(None)` if none came in time. It
+            /// runs to its timeout even when nobody is left who could release.
             pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<SemaphoreGuard<'_>>> {
                 self.permits
                     .acquire(Some(timeout), concat!(stringify!($name), "::acquire_timeout"))

@@ -23,9 +23,16 @@
 //!
 //! # Never waiting forever
 //!
-//! A waiter sleeps in slices of 50 ms. After a slice in which nothing
-//! happened, it asks whether anybody is left who could wake it (see
-//! [`nobody_left`]); if not, it looks one last time and gives up.
+//! A wait *without* a timeout, where Python would sleep forever, sleeps in
+//! slices of 50 ms. After a slice in which nothing happened, it asks whether
+//! anybody is left who could wake it (see [`nobody_left`], the one rule every
+//! primitive of the crate uses); if not, it looks one last time and gives up
+//! with an `…Abandoned` error.
+//!
+//! A wait *with* a timeout cannot hang, so it never gives up early: it runs
+//! to its timeout and then says so the way Python does (`false`, `None`, an
+//! empty queue). A timeout too long for the clock to add (`Duration::MAX`)
+//! counts as no timeout.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -86,15 +93,23 @@ pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn futex_wake(_word: &AtomicU32, _count: i32) {}
 
-/// Whether nobody is left who could wake a waiter of this process: this is
-/// its only thread, it has no child (started with this crate) that is still
-/// running, and it is not a child whose parent is still alive.
+/// Whether nobody is left who could wake a waiter of this process: the
+/// crate's one rule for who counts as a possible waker, used by every
+/// primitive (locks excepted: a lock's holder is known), by `Queue` and by
+/// `Connection`. A possible waker is
+///
+/// - another thread of this process;
+/// - a child process this process started with the crate (a [`Process`] or
+///   a pool's worker, fork or spawn) that has not ended;
+/// - in such a child, its parent, while it lives.
 ///
 /// Processes that are neither this one's children nor its parent (a
 /// grandchild, a sibling) are not counted: if they are the only ones left who
 /// could wake a waiter, it gives up all the same. Where the platform cannot
 /// count threads, another thread is assumed to exist, and only a timeout ends
-/// a wait.
+/// a wait. Only a wait without a timeout asks (see the module's docs).
+///
+/// [`Process`]: crate::Process
 pub(crate) fn nobody_left() -> bool {
     sys::thread_count() == Some(1) && !process::others_alive()
 }
@@ -112,8 +127,9 @@ pub(crate) enum Waited<T> {
 /// Waits on `word` until `ready` returns `Some` (it is given the word's
 /// current value), for at most `timeout` (`None`: no limit). After each slice
 /// in which nothing woke the waiter, `idle` runs (to look for dead parties,
-/// say; its `Some` ends the wait like `ready`'s), then the waiter checks
-/// whether anybody is left; if not, `ready` gets one last look.
+/// say; its `Some` ends the wait like `ready`'s); then a wait without a
+/// timeout checks whether anybody is left, and if not, `ready` gets one last
+/// look. A wait with a timeout never ends as [`Waited::Abandoned`].
 pub(crate) fn wait_on<T>(
     word: &AtomicU32,
     timeout: Option<Duration>,
@@ -148,7 +164,7 @@ pub(crate) fn wait_on<T>(
             if let Some(value) = idle() {
                 return Waited::Ready(value);
             }
-            if nobody_left() {
+            if deadline.is_none() && nobody_left() {
                 return match ready(word.load(Ordering::Acquire)) {
                     Some(value) => Waited::Ready(value),
                     None => Waited::Abandoned,
