@@ -143,6 +143,15 @@ def pool_map_tiny(pool):
     return run
 
 
+def imap(pool, tasks):
+    def run():
+        start = time.perf_counter()
+        assert sum(1 for _ in pool.imap(square, range(tasks))) == tasks
+        return (time.perf_counter() - start) / tasks
+
+    return run
+
+
 def imap_unordered(pool, tasks):
     def run():
         start = time.perf_counter()
@@ -271,8 +280,9 @@ def rows():
     with mp.Pool(2) as pool:
         pool.map(square, range(2))
         yield "pool_map_100k_tiny_tasks", "items", median_of(5, pool_map_tiny(pool)), 5
-        yield "pool_imap_unordered_1k", "items", median_of(10, imap_unordered(pool, 1_000)), 10
-        yield "pool_imap_unordered_100k", "items", median_of(3, imap_unordered(pool, 100_000)), 3
+        yield "pool_imap/1000", "items", median_of(10, imap(pool, 1_000)), 10
+        yield "pool_imap_unordered/1000", "items", median_of(10, imap_unordered(pool, 1_000)), 10
+        yield "pool_imap_unordered/100000", "items", median_of(3, imap_unordered(pool, 100_000)), 3
         yield "pool_map_1mib_results", "bytes", median_of(10, pool_map_big(pool)), 10
 
     yield "queue_messages_from_one_process", "items", median_of(5, queue_messages), 5

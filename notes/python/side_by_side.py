@@ -24,8 +24,8 @@ ROWS = [
     ("event_ping_pong", "raw_futex_ping_pong", "time"),
     ("semaphore_acquire_release", "raw_atomic_take_give", "time"),
     ("pool_map_100k_tiny_tasks", None, "items"),
-    ("pool_imap_unordered_1k", "pool_imap_1k", "items"),
-    ("pool_imap_unordered_100k", "pool_imap_unordered_1k", "items"),
+    ("pool_imap_unordered/1000", "pool_imap/1000", "items"),
+    ("pool_imap_unordered/100000", "pool_imap_unordered/1000", "items"),
     ("queue_messages_from_one_process", "raw_pipe_messages", "items"),
     ("value_locked_increment_2_processes", "raw_std_mutex_increment_2_threads", "items"),
     ("lock_around_counter_2_processes", "raw_std_mutex_increment_2_threads", "items"),
@@ -44,12 +44,17 @@ def parse_divan(text):
     prints a throughput line, else per iteration."""
     lines = text.splitlines()
     found = {}
+    group = None
     for i, line in enumerate(lines):
-        row = re.match(r"^[│ ]*[├╰]─ (\w+)\s+(.*)$", line)
+        row = re.match(r"^([│ ]*)[├╰]─ (\w+)\s+(.*)$", line)
         if not row:
             continue
-        name, cells = row.group(1), row.group(2).split("│")
-        if len(cells) < 3:
+        depth, name, cells = len(row.group(1)), row.group(2), row.group(3).split("│")
+        if depth == 0:
+            group = name
+        elif group:
+            name = f"{group}/{name}"  # a bench with `args`: one row per argument
+        if len(cells) < 3 or not cells[2].strip():
             continue  # a group heading, not a bench
         number, unit = cells[2].split()
         seconds = float(number) * TIME[unit]

@@ -166,6 +166,25 @@ fn pool_map_100k_tiny_tasks(bencher: Bencher) {
         .bench_local(|| pool.map(square, 0..TASKS).unwrap());
 }
 
+/// `imap` and `imap_unordered` of tiny tasks, one item per message as in Python (each
+/// result is collected as it comes): the per-task cost, beside `map`'s chunks.
+#[divan::bench(sample_count = 10, args = [1_000])]
+fn pool_imap(bencher: Bencher, tasks: u64) {
+    let pool = Pool::new(2).unwrap();
+    bencher
+        .counter(ItemsCount::new(tasks))
+        .bench_local(|| assert_eq!(pool.imap(square, 0..tasks).unwrap().count() as u64, tasks));
+}
+
+#[divan::bench(sample_count = 10, args = [1_000])]
+fn pool_imap_unordered(bencher: Bencher, tasks: u64) {
+    let pool = Pool::new(2).unwrap();
+    bencher.counter(ItemsCount::new(tasks)).bench_local(|| {
+        let done = pool.imap_unordered(square, 0..tasks).unwrap().count() as u64;
+        assert_eq!(done, tasks)
+    });
+}
+
 const MESSAGES: u64 = 200_000;
 
 /// A child that writes `MESSAGES` eight-byte integers, one `write` each.
@@ -257,6 +276,22 @@ fn two_processes<A: Clone + serde::Serialize + serde::de::DeserializeOwned + Sen
 #[divan::bench(sample_count = 10)]
 fn value_locked_increment_2_processes(bencher: Bencher) {
     two_processes(bencher, locked_increments, Value::new(0u64).unwrap());
+}
+
+/// A process-shared `Lock` around a counter that has no lock of its own: Python's
+/// `with lock: v.value += 1` on a `Value(lock=False)`.
+fn lock_around_counter((shared, count): ((mp::Lock, AtomicValue<u64>), u64)) {
+    let (lock, counter) = shared;
+    for _ in 0..count {
+        let _held = lock.lock().unwrap();
+        counter.store(counter.load() + 1);
+    }
+}
+
+#[divan::bench(sample_count = 10)]
+fn lock_around_counter_2_processes(bencher: Bencher) {
+    let shared = (mp::Lock::new().unwrap(), AtomicValue::new(0u64).unwrap());
+    two_processes(bencher, lock_around_counter, shared);
 }
 
 #[divan::bench(sample_count = 10)]
