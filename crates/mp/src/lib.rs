@@ -59,7 +59,7 @@
 //! | `p.name`, `p.pid`, `p.daemon = True` | [`Process::name`] ([`Process::named`]), [`Process::pid`], [`Process::daemon`] | |
 //! | `p.exitcode`, `p.is_alive()` | [`Process::exit_status`], [`Process::is_alive`] | Python's `-9` is [`ExitStatus::Signal`]`(9)` |
 //! | `p.terminate()`, `p.kill()` | [`Process::terminate`], [`Process::kill`] | |
-//! | `p.close()` | dropping the [`Process`] | it waits for the child and reaps it (a daemon is killed first) |
+//! | `p.close()`, `Process(...).start()` with no handle kept | dropping the [`Process`] | it does not wait: the child runs on; at the program's end the children still running are joined and the daemons killed, as in Python (all killed if `main` panicked) |
 //! | `current_process()`, `parent_process()` | [`current_process`], [`parent_process`] | a [`ProcessInfo`]: name, pid, `is_alive` |
 //! | `active_children()` | [`active_children`] | does not reap: each child's [`Process`] does |
 //! | `cpu_count()` | [`cpu_count`] | the CPUs this process may use, like Python 3.13's `os.process_cpu_count()` |

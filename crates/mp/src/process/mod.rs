@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod exit;
 pub(crate) mod function;
 
 use self::function::RemoteFn;
@@ -54,10 +55,15 @@ pub enum StartMethod {
 /// }
 /// ```
 ///
-/// A `Process` dropped while its child still runs waits for the child, as
-/// Python waits for its non-daemon children at exit; a daemon process (see
-/// [`Process::daemon`]) is killed instead, and so is every child when the
-/// parent is panicking. Either way the child is reaped: never a zombie.
+/// A `Process` dropped while its child still runs does not wait: the child
+/// runs on beside the others, as in Python, where `Process(...).start()`
+/// keeps no handle. The crate keeps the child in its list: it is reaped once
+/// it has ended (at the next `start` or [`active_children`]), and when the
+/// program ends the children still running are waited for, the daemons (see
+/// [`Process::daemon`]) killed, and all reaped, as Python does at exit. If
+/// `main` panicked, every child is killed and reaped instead. A `Process`
+/// dropped while its own thread is panicking kills and reaps its child. Never
+/// a zombie, never an orphan: see `process/exit.rs` for how and when.
 pub struct Process {
     name: String,
     /// Python's `_identity`: the child's number among the children of its
@@ -65,6 +71,8 @@ pub struct Process {
     identity: String,
     method: StartMethod,
     daemon: bool,
+    /// Kill and reap the child when this is dropped (a pool's workers).
+    kill_on_drop: bool,
     job: Option<Box<dyn Job + Send>>,
     state: State,
 }
@@ -91,6 +99,7 @@ impl Process {
             identity,
             method: StartMethod::default(),
             daemon: false,
+            kill_on_drop: false,
             job: Some(Box::new(Target { target, args })),
             state: State::Created,
         }
@@ -110,10 +119,17 @@ impl Process {
         self
     }
 
-    /// A daemon process is killed, not waited for, when its `Process` is
-    /// dropped without a join (Python's `daemon=True`).
+    /// A daemon process is killed, not waited for, when the program ends
+    /// (Python's `daemon=True`). Dropping its `Process` does not kill it.
     pub fn daemon(mut self, daemon: bool) -> Self {
         self.daemon = daemon;
+        self
+    }
+
+    /// Makes dropping this `Process` kill and reap its child at once: for
+    /// the pool's workers, which the pool owns.
+    pub(crate) fn kill_on_drop(mut self) -> Self {
+        self.kill_on_drop = true;
         self
     }
 
@@ -144,6 +160,8 @@ impl Process {
             }
             .into());
         };
+        exit::install();
+        exit::reap_dropped();
         let me = ChildInfo {
             parent: sys::pid() as libc::pid_t,
             parent_name: current_process_name().to_owned(),
@@ -151,8 +169,8 @@ impl Process {
             identity: self.identity.clone(),
         };
         let pid = match self.method {
-            StartMethod::Fork => fork_child(me, job)?,
-            StartMethod::Spawn => spawn_child(me, job.as_ref())?,
+            StartMethod::Fork => fork_child(me, job, self.daemon)?,
+            StartMethod::Spawn => spawn_child(me, job.as_ref(), self.daemon)?,
         };
         self.state = State::Running(pid);
         Ok(())
@@ -257,13 +275,17 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if let State::Running(pid) = self.state {
-            if self.daemon || std::thread::panicking() {
-                let _ = sys::kill(pid, libc::SIGKILL);
-            }
+        let State::Running(pid) = self.state else {
+            return;
+        };
+        if self.kill_on_drop || std::thread::panicking() {
+            let _ = sys::kill(pid, libc::SIGKILL);
             if let Ok(Some(status)) = sys::waitpid(pid, true) {
                 self.ended(pid, status);
             }
+        } else if let Some(child) = children().iter_mut().find(|child| child.pid == pid) {
+            // It runs on; `exit.rs` reaps it (see the type's docs).
+            child.dropped = true;
         }
     }
 }
@@ -308,6 +330,10 @@ impl<A: Serialize + DeserializeOwned + 'static> Job for Target<A> {
 struct Child {
     pid: libc::pid_t,
     name: String,
+    /// Killed, not waited for, when this process ends.
+    daemon: bool,
+    /// Its `Process` was dropped while it ran: nobody else will reap it.
+    dropped: bool,
 }
 
 /// The children this process has started and not yet reaped.
@@ -458,6 +484,7 @@ pub fn parent_process() -> Option<ProcessInfo> {
 /// [`Process`] handle reaps its own child (in `join`, or when dropped), so
 /// an ended child is left out but stays for its handle to join.
 pub fn active_children() -> Vec<ProcessInfo> {
+    exit::reap_dropped();
     children()
         .iter()
         .filter(|child| !sys::has_exited(child.pid))
@@ -492,7 +519,7 @@ pub(crate) fn parent_alive() -> bool {
 }
 
 /// Forks a child that runs `job`; returns its pid.
-fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
+fn fork_child(me: ChildInfo, job: Box<dyn Job>, daemon: bool) -> Result<libc::pid_t> {
     warn_if_threads(&me.name);
     install_child_panic_hook();
     // Allocate before forking: after the fork, every page either process
@@ -511,7 +538,12 @@ fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
             run_child(me, || job.run())
         }
         sys::Fork::Parent(pid) => {
-            children.push(Child { pid, name });
+            children.push(Child {
+                pid,
+                name,
+                daemon,
+                dropped: false,
+            });
             Ok(pid)
         }
     }
@@ -539,12 +571,15 @@ fn warn_if_threads(name: &str) {
     }
 }
 
-/// In a new child: runs `body`, then ends the process with code 0, or 1 if
-/// `body` panicked (as Python's child exits with 1 on an exception).
+/// In a new child: runs `body`, ends its own children (see `exit.rs`), then
+/// ends the process with code 0, or 1 if `body` panicked (as Python's child
+/// exits with 1 on an exception).
 fn run_child(me: ChildInfo, body: impl FnOnce()) -> ! {
     CHILD.set(me);
     STARTED_HERE.store(0, Ordering::Relaxed);
+    exit::PANICKED.store(false, Ordering::Relaxed);
     let outcome = panic::catch_unwind(AssertUnwindSafe(body));
+    exit::finish_children(outcome.is_err());
     sys::exit_child(if outcome.is_ok() { 0 } else { 1 })
 }
 
@@ -575,7 +610,12 @@ fn install_child_panic_hook() {
                 );
                 let _ = std::io::stderr().write_all(line.as_bytes());
             }
-            None => previous(info),
+            None => {
+                if std::thread::current().name() == Some("main") {
+                    exit::PANICKED.store(true, Ordering::Relaxed);
+                }
+                previous(info)
+            }
         }));
     });
 }
@@ -598,7 +638,7 @@ struct SpawnPayload {
 }
 
 /// Starts this same program afresh as a child that runs `job`; returns its pid.
-fn spawn_child(me: ChildInfo, job: &dyn Job) -> Result<libc::pid_t> {
+fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<libc::pid_t> {
     use std::os::unix::process::CommandExt;
 
     if !INIT_CALLED.load(Ordering::Relaxed) {
@@ -652,7 +692,12 @@ fn spawn_child(me: ChildInfo, job: &dyn Job) -> Result<libc::pid_t> {
         }
         .into());
     }
-    children().push(Child { pid, name });
+    children().push(Child {
+        pid,
+        name,
+        daemon,
+        dropped: false,
+    });
     Ok(pid)
 }
 
@@ -681,6 +726,7 @@ fn own_executable() -> Result<std::path::PathBuf> {
 /// ```
 pub fn init() {
     INIT_CALLED.store(true, Ordering::Relaxed);
+    exit::install();
     let mut args = std::env::args_os().skip(1);
     if args.next().is_none_or(|flag| flag != CHILD_FLAG) {
         return;

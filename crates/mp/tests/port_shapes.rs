@@ -1,0 +1,147 @@
+//! A Python `multiprocessing` program ports to `mp` line by line (issue 22):
+//! the shapes Python programs use every day, written the way a Python
+//! programmer would port them.
+
+mod harness;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mp::{Connection, ErrorKind, Event, ExitStatus, Process, Queue, StartMethod};
+
+const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::Spawn];
+/// Longer than any test should take: a wait that reaches it failed.
+const HANG: Duration = Duration::from_secs(10);
+
+/// Says it started, then waits for the parent's go; puts whether it came.
+fn wait_for_go((started, go, done): (Queue<u32>, Event, Queue<bool>)) {
+    started.put(std::process::id()).unwrap();
+    done.put(go.wait_timeout(HANG).unwrap()).unwrap();
+}
+
+/// Waits until every dropped child has ended and been reaped
+/// (`active_children` reaps the ended ones, as Python's does).
+fn wait_until_no_children() {
+    while !mp::active_children().is_empty() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Python: `for i in range(3): mp.Process(target=f, args=(...)).start()`.
+/// The handles are dropped at once; the children run side by side (each
+/// waits for a go that comes only once all three have started).
+fn processes_started_in_a_loop_without_keeping_their_handles() {
+    for method in METHODS {
+        let (started, go, done) = (
+            Queue::new().unwrap(),
+            Event::new().unwrap(),
+            Queue::new().unwrap(),
+        );
+        for _ in 0..3 {
+            Process::new(wait_for_go, (started.clone(), go.clone(), done.clone()))
+                .start_method(method)
+                .start()
+                .unwrap();
+        }
+        for _ in 0..3 {
+            started.get().unwrap();
+        }
+        go.set();
+        for _ in 0..3 {
+            assert!(
+                done.get().unwrap(),
+                "{method:?}: a child did not get the go in time"
+            );
+        }
+        wait_until_no_children();
+    }
+}
+
+fn put_after_a_while(results: Queue<u32>) {
+    std::thread::sleep(Duration::from_millis(200));
+    results.put(1).unwrap();
+}
+
+fn send_forever(conn: Connection<u32>) {
+    loop {
+        if conn.send(1).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A program (here a child playing `main`) that starts two children and a
+/// daemon without keeping the handles, then ends: the two are waited for,
+/// the daemon is killed, all reaped.
+fn a_program_that_keeps_no_handles((results, daemon_end): (Queue<u32>, Connection<u32>)) {
+    for _ in 0..2 {
+        Process::new(put_after_a_while, results.clone())
+            .start()
+            .unwrap();
+    }
+    Process::new(send_forever, daemon_end)
+        .daemon(true)
+        .start()
+        .unwrap();
+}
+
+/// Python joins non-daemon children at exit and terminates daemons.
+fn at_the_end_children_are_joined_and_daemons_killed() {
+    for method in METHODS {
+        let results = Queue::new().unwrap();
+        let (ours, theirs) = mp::pipe::<u32>(true).unwrap();
+        let mut program = Process::new(a_program_that_keeps_no_handles, (results.clone(), theirs))
+            .start_method(method);
+        program.start().unwrap();
+        assert_eq!(program.join().unwrap(), ExitStatus::Code(0));
+        // Both children had finished when the program ended: they were waited for.
+        assert_eq!(results.try_get().unwrap(), 1, "{method:?}");
+        assert_eq!(results.try_get().unwrap(), 1, "{method:?}");
+        // The daemon was killed, not left behind: its end of the pipe closed.
+        loop {
+            match ours.recv_timeout(HANG) {
+                Ok(_) => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::ConnectionClosed) => break,
+                Err(e) => panic!("{method:?}: the daemon lives on: {e}"),
+            }
+        }
+    }
+}
+
+fn wait_for_an_event_nobody_sets(never: Event) {
+    let _ = never.wait();
+}
+
+/// A program that panics with a child waiting for it: the child is killed
+/// and reaped, not waited for (it would wait for ever).
+fn a_program_that_panics(never: Event) {
+    Process::new(wait_for_an_event_nobody_sets, never)
+        .start()
+        .unwrap();
+    panic!("the program fails");
+}
+
+fn a_panicking_program_leaves_no_child_behind() {
+    for method in METHODS {
+        let never = Event::new().unwrap();
+        let mut program = Process::new(a_program_that_panics, never).start_method(method);
+        program.start().unwrap();
+        match program.join_timeout(HANG).unwrap() {
+            Some(status) => assert_eq!(status, ExitStatus::Code(1), "{method:?}"),
+            None => {
+                program.kill().unwrap();
+                program.join().unwrap();
+                panic!("{method:?}: the panicking program waited for its child");
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    harness::run(tests![
+        processes_started_in_a_loop_without_keeping_their_handles,
+        at_the_end_children_are_joined_and_daemons_killed,
+        a_panicking_program_leaves_no_child_behind,
+    ])
+}
