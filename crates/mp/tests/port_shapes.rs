@@ -138,8 +138,85 @@ fn a_panicking_program_leaves_no_child_behind() {
     }
 }
 
+/// The message of the panic `body` ends with.
+fn panic_message_of(body: impl FnOnce()) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .expect_err("it should have panicked");
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().unwrap_or(&"?").to_string(),
+    }
+}
+
+/// Point 2: a thread that asks again for a lock it holds is told so, with
+/// the call that holds it, instead of waiting for ever: an error where the
+/// call returns a `Result` (`Array::get`, `Array::set`), a panic with the
+/// same words where it cannot (`lock()`, whose error side carries a dead
+/// holder's guard, and `Value::get`/`set`, which return plain values).
+fn a_lock_taken_again_by_its_holder_says_which_call_holds_it() {
+    let a = mp::Array::new(&[1_i32, 2, 3]).unwrap();
+    let guard = a.lock().unwrap();
+    let err = a.get(0).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::AlreadyHeld {
+                what: "Array::get",
+                held_by: "Array::lock"
+            }
+        ),
+        "{err}"
+    );
+    let err = a.set(0, 5).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::AlreadyHeld {
+                what: "Array::set",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    drop(guard);
+    assert_eq!(a.get(0).unwrap(), 1, "free again once the guard is gone");
+
+    let v = mp::Value::new(0_u64).unwrap();
+    let guard = v.lock().unwrap();
+    let message = panic_message_of(|| {
+        v.get();
+    });
+    assert!(
+        message.contains("Value::get") && message.contains("taken by Value::lock"),
+        "{message}"
+    );
+    let message = panic_message_of(|| v.set(1));
+    assert!(message.contains("Value::set"), "{message}");
+    drop(guard);
+    v.set(2);
+    assert_eq!(v.get(), 2);
+
+    let lock = mp::Lock::new().unwrap();
+    let guard = lock.lock().unwrap();
+    let message = panic_message_of(|| drop(lock.lock()));
+    assert!(
+        message.contains("Lock::lock") && message.contains("already holds"),
+        "{message}"
+    );
+    drop(guard);
+    drop(lock.lock().unwrap());
+
+    let cond = mp::Condition::new().unwrap();
+    let guard = cond.lock().unwrap();
+    let message = panic_message_of(|| drop(cond.lock()));
+    assert!(message.contains("taken by Condition::lock"), "{message}");
+    drop(guard);
+    drop(cond.lock().unwrap());
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
+        a_lock_taken_again_by_its_holder_says_which_call_holds_it,
         processes_started_in_a_loop_without_keeping_their_handles,
         at_the_end_children_are_joined_and_daemons_killed,
         a_panicking_program_leaves_no_child_behind,

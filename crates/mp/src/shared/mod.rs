@@ -29,7 +29,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+use crate::sync::lock::{
+    Acquired, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
+};
 
 /// Plain data that can live in shared memory: every bit pattern is a valid
 /// value, and it holds no pointers (which would mean nothing in another process).
@@ -62,8 +64,17 @@ fn locked<G>(acquired: Result<Acquired>, guard: impl FnOnce() -> G) -> LockResul
     match acquired {
         Ok(Acquired::Clean) => Ok(guard()),
         Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(guard(), pid)),
-        // EINVAL or EDEADLK: only a bug in this crate can cause these.
-        Err(err) => panic!("{err}"),
+        // This thread holds it already (or EINVAL, a bug of this crate).
+        Err(err) => already_held(err),
+    }
+}
+
+/// Like [`locked`], for a call that returns a `Result`: the lock taken
+/// again by its own holder is an error, not a panic.
+fn locked_or_err<G>(acquired: Result<Acquired>, guard: impl FnOnce() -> G) -> Result<G> {
+    match acquired {
+        Ok(Acquired::Clean) | Ok(Acquired::OwnerDied(_)) => Ok(guard()),
+        Err(err) => Err(err),
     }
 }
 
@@ -185,15 +196,29 @@ impl<T: Plain> Value<T> {
     /// If a process died holding the lock, this goes on anyway (see
     /// [When a lock holder dies](Value#when-a-lock-holder-dies)); use
     /// [`Value::lock`] to be told.
+    ///
+    /// # Panics
+    ///
+    /// If this thread holds the value's guard ([`Value::lock`]): the message
+    /// says so, where the wait would never end. Read through the guard.
     pub fn get(&self) -> T {
-        *self.lock().unwrap_or_else(OwnerDied::into_guard)
+        *self.lock_for("Value::get")
+    }
+
+    /// Takes the lock for `what`, going on if a holder died.
+    fn lock_for(&self, what: &'static str) -> ValueGuard<'_, T> {
+        match self.cell().lock.lock_by(what) {
+            Ok(_) => self.guard(),
+            Err(err) => already_held(err),
+        }
     }
 
     /// Writes the value (taking the lock): Python's `v.value = x`.
     ///
-    /// Like [`Value::get`], it goes on if a process died holding the lock.
+    /// Like [`Value::get`], it goes on if a process died holding the lock,
+    /// and panics if this thread holds the value's guard.
     pub fn set(&self, value: T) {
-        *self.lock().unwrap_or_else(OwnerDied::into_guard) = value;
+        *self.lock_for("Value::set") = value;
     }
 
     /// Waits for the value's lock and takes it (Python's `get_lock()`, then
@@ -212,10 +237,13 @@ impl<T: Plain> Value<T> {
     /// gives the guard. With `?` it becomes an [`Error`] naming the process.
     ///
     /// Calling [`get`](Value::get), [`set`](Value::set) or `lock` again on the
-    /// same value while this thread holds the guard waits forever: use the guard.
+    /// same value while this thread holds the guard would wait for ever: it
+    /// panics instead, with a message naming the call that holds the lock
+    /// (use the guard). Python's `with v.get_lock(): v.value += 1` works
+    /// because Python's value lock is an `RLock`; here the guard is the value.
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
-        locked(self.cell().lock.lock(), || self.guard())
+        locked(self.cell().lock.lock_by("Value::lock"), || self.guard())
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or
@@ -443,7 +471,7 @@ impl<T: Plain> Array<T> {
         if index >= self.len {
             return Err(self.out_of_range(index));
         }
-        Ok(self.lock().unwrap_or_else(OwnerDied::into_guard)[index])
+        Ok(locked_or_err(self.raw_lock().lock_by("Array::get"), || self.guard())?[index])
     }
 
     /// Sets element `index` (taking the lock): Python's `a[i] = x`. An index
@@ -452,7 +480,7 @@ impl<T: Plain> Array<T> {
         if index >= self.len {
             return Err(self.out_of_range(index));
         }
-        self.lock().unwrap_or_else(OwnerDied::into_guard)[index] = value;
+        locked_or_err(self.raw_lock().lock_by("Array::set"), || self.guard())?[index] = value;
         Ok(())
     }
 
@@ -493,11 +521,13 @@ impl<T: Plain> Array<T> {
     /// ```
     ///
     /// Returns `Err(OwnerDied)` when the previous holder died holding the
-    /// lock, as [`Value::lock`] does. Calling another method of the same array
-    /// while this thread holds the guard waits forever: use the guard.
+    /// lock, as [`Value::lock`] does. Calling another method of the same
+    /// array while this thread holds the guard would wait for ever: `get` and
+    /// `set` return [`ErrorKind::AlreadyHeld`] instead, and `lock` and
+    /// `to_vec` panic with its message (use the guard).
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
-        locked(self.raw_lock().lock(), || self.guard())
+        locked(self.raw_lock().lock_by("Array::lock"), || self.guard())
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or

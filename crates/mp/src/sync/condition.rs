@@ -9,7 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+use crate::sync::lock::{
+    Acquired, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
+};
 use crate::sync::wait::Waited;
 use crate::sync::waiters::Waiters;
 
@@ -60,6 +62,17 @@ use crate::sync::waiters::Waiters;
 ///   sleep through the notify.
 /// - Python's `wait_for(predicate)` waits *until* the predicate is true;
 ///   `wait_while(condition)`, as in std, waits *while* its closure is true.
+///
+/// # Not re-entrant
+///
+/// Python's `Condition()` is built on an `RLock`, so its holder may
+/// `acquire()` it again. This one's lock is a plain [`Lock`](crate::Lock)-like
+/// lock, on purpose: [`wait`](Condition::wait) takes the one guard it is
+/// given and lets go of the lock while it sleeps. With a second, nested guard
+/// alive, the code around it would believe it holds the lock while another
+/// process changed the state under it. Taking the lock again in the thread
+/// that holds it panics at once, with a message naming the call that holds
+/// it, rather than waiting for ever: pass the guard along instead.
 ///
 /// # A process that dies
 ///
@@ -184,11 +197,16 @@ impl Condition {
     /// Takes the condition's lock (Python's `acquire()`, or `with cond:`).
     /// `Err(OwnerDied)` when its previous holder died holding it; the lock is
     /// taken all the same (see [`Lock::lock`](crate::Lock::lock)).
+    ///
+    /// # Panics
+    ///
+    /// If this thread holds the condition's lock already, with a message
+    /// naming the call that holds it (see "Not re-entrant" in the type's docs).
     pub fn lock(&self) -> LockResult<ConditionGuard<'_>> {
-        match self.state().lock.lock() {
+        match self.state().lock.lock_by("Condition::lock") {
             Ok(Acquired::Clean) => Ok(self.guard()),
             Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
-            Err(err) => panic!("{err}"),
+            Err(err) => already_held(err),
         }
     }
 
