@@ -214,8 +214,123 @@ fn a_lock_taken_again_by_its_holder_says_which_call_holds_it() {
     drop(cond.lock().unwrap());
 }
 
+/// Python: `for item in iter(q.get, 'STOP'): out.put(item * item)`.
+fn square_until_stop((tasks, results): (Queue<String>, Queue<u64>)) {
+    loop {
+        let item = tasks.get().unwrap();
+        if item == "STOP" {
+            return;
+        }
+        results.put(item.parse::<u64>().unwrap().pow(2)).unwrap();
+    }
+}
+
+/// Point 6: workers fed through a queue until a "STOP" sentinel, started
+/// in a loop without keeping their handles, as the Python documentation's
+/// worker example does.
+fn workers_fed_through_a_queue_until_stop() {
+    for method in METHODS {
+        let (tasks, results) = (Queue::new().unwrap(), Queue::new().unwrap());
+        for _ in 0..2 {
+            Process::new(square_until_stop, (tasks.clone(), results.clone()))
+                .start_method(method)
+                .start()
+                .unwrap();
+        }
+        for n in 0..10_u64 {
+            tasks.put(n.to_string()).unwrap();
+        }
+        for _ in 0..2 {
+            tasks.put("STOP".to_owned()).unwrap();
+        }
+        let mut squares: Vec<u64> = (0..10).map(|_| results.get().unwrap()).collect();
+        squares.sort();
+        assert_eq!(
+            squares,
+            (0..10_u64).map(|n| n * n).collect::<Vec<_>>(),
+            "{method:?}"
+        );
+        wait_until_no_children();
+    }
+}
+
+/// Python: `l.acquire(); try: print('hello world', i) finally: l.release()`.
+fn print_under_the_lock((lock, lines, i): (mp::Lock, Queue<String>, u32)) {
+    let _guard = lock.lock().unwrap();
+    lines.put(format!("hello world {i}")).unwrap();
+}
+
+/// Point 6: one lock handed to ten processes, each started in a loop.
+fn one_lock_handed_to_ten_printing_processes() {
+    let lock = mp::Lock::new().unwrap();
+    let lines = Queue::new().unwrap();
+    for i in 0..10 {
+        Process::new(print_under_the_lock, (lock.clone(), lines.clone(), i))
+            .start()
+            .unwrap();
+    }
+    let mut got: Vec<String> = (0..10).map(|_| lines.get().unwrap()).collect();
+    got.sort();
+    let mut expected: Vec<String> = (0..10).map(|i| format!("hello world {i}")).collect();
+    expected.sort();
+    assert_eq!(got, expected);
+    wait_until_no_children();
+}
+
+/// Python: `with counter.get_lock(): counter.value += 1`, a hundred times.
+fn add_under_its_own_lock(counter: mp::Value<i64>) {
+    for _ in 0..100 {
+        *counter.lock().unwrap() += 1;
+    }
+}
+
+/// Point 6: a value incremented under its own lock by four processes loses
+/// nothing.
+fn a_value_incremented_under_its_own_lock() {
+    let counter = mp::Value::new(0_i64).unwrap();
+    let mut processes: Vec<Process> = (0..4)
+        .map(|_| Process::new(add_under_its_own_lock, counter.clone()))
+        .collect();
+    for p in &mut processes {
+        p.start().unwrap();
+    }
+    for p in &mut processes {
+        assert!(p.join().unwrap().success());
+    }
+    assert_eq!(counter.get(), 400);
+}
+
+fn send_greeting(conn: Connection<String>) {
+    conn.send("hello".to_owned()).unwrap();
+}
+
+/// Point 6: the parent closes its copy of the child's end, then reads until
+/// the end of the stream (Python's `EOFError`).
+fn a_parent_that_closes_its_copy_of_the_childs_end() {
+    for method in METHODS {
+        let (parent_conn, child_conn) = mp::pipe(true).unwrap();
+        let mut p = Process::new(send_greeting, child_conn.clone()).start_method(method);
+        p.start().unwrap();
+        child_conn.close();
+        let mut got = Vec::new();
+        loop {
+            match parent_conn.recv() {
+                Ok(message) => got.push(message),
+                Err(e) if matches!(e.kind(), ErrorKind::ConnectionClosed) => break,
+                Err(e) => panic!("{method:?}: {e}"),
+            }
+        }
+        assert_eq!(got, ["hello"], "{method:?}");
+        assert!(p.join().unwrap().success());
+    }
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
+        workers_fed_through_a_queue_until_stop,
+        one_lock_handed_to_ten_printing_processes,
+        a_value_incremented_under_its_own_lock,
+        a_parent_that_closes_its_copy_of_the_childs_end,
         a_lock_taken_again_by_its_holder_says_which_call_holds_it,
         processes_started_in_a_loop_without_keeping_their_handles,
         at_the_end_children_are_joined_and_daemons_killed,
