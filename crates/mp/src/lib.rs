@@ -54,7 +54,7 @@
 //!
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
-//! | `Process(target=job, args=(a, b))` | [`Process::new`]`(job, (a, b))` | a plain `fn`; its arguments as one value |
+//! | `Process(target=job, args=(a, b))` | [`Process::new`]`(job, (a, b))` | a plain `fn job(a: A, b: B)` of 0 to 4 arguments ([`Target`]); `()` for none, one argument as it is; it may return `Result<(), E>`, whose `Err` exits with code 1 |
 //! | `p.start()`, `p.join()`, `p.join(timeout)` | [`Process::start`], [`Process::join`], [`Process::join_timeout`] | `join` returns the [`ExitStatus`] |
 //! | `p.name`, `p.pid`, `p.daemon = True` | [`Process::name`] ([`Process::named`]), [`Process::pid`], [`Process::daemon`] | |
 //! | `p.exitcode`, `p.is_alive()` | [`Process::exit_status`], [`Process::is_alive`] | Python's `-9` is [`ExitStatus::Signal`]`(9)` |
@@ -110,10 +110,10 @@
 //! |---|---|---|
 //! | `Pool(3)` | [`Pool::new`]`(3)` | dropping it terminates it, like leaving `with Pool(3) as pool:` |
 //! | `Pool(processes, initializer, initargs, maxtasksperchild)` | [`Pool::builder`]: [`PoolBuilder::processes`], [`PoolBuilder::initializer`], [`PoolBuilder::max_tasks_per_child`] | the default size is [`cpu_count`] |
-//! | `pool.apply(f, (x,))`, `pool.apply_async(f, (x,))` | [`Pool::apply`], [`Pool::apply_async`] | one argument as it is, several as a tuple |
+//! | `pool.apply(f, (x,))`, `pool.apply_async(f, (x,))` | [`Pool::apply`], [`Pool::apply_async`] | `()` for none, one argument as it is, two to four as a tuple, for a `fn` of that many |
 //! | `pool.map(f, xs)`, `pool.map(f, xs, chunksize)` | [`Pool::map`], [`Pool::map_chunked`] | |
 //! | `pool.map_async(f, xs)` | [`Pool::map_async`] | an [`AsyncResult`] of the whole list |
-//! | `pool.starmap(f, pairs)`, `pool.starmap_async(f, pairs)` | [`Pool::starmap`], [`Pool::starmap_async`] | for a `fn(A, B) -> R`; more arguments: one tuple and [`Pool::map`] |
+//! | `pool.starmap(f, pairs)`, `pool.starmap_async(f, pairs)` | [`Pool::starmap`], [`Pool::starmap_async`] | for a `fn` of two to four arguments |
 //! | `pool.imap(f, xs)`, `pool.imap_unordered(f, xs)` | [`Pool::imap`], [`Pool::imap_unordered`] | iterators of `Result`s |
 //! | `pool.close()`, `pool.join()`, `pool.terminate()` | [`Pool::close`], [`Pool::join`], [`Pool::terminate`] | `join` closes the pool itself |
 //! | `res.get()`, `res.get(timeout)` | [`AsyncResult::get`], [`AsyncResult::get_timeout`] | |
@@ -179,8 +179,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use ipc::{Connection, JoinableQueue, Queue, pipe};
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{
-    ExitStatus, Process, ProcessInfo, StartMethod, active_children, cpu_count, current_process,
-    current_process_name, init, parent_process,
+    ExitStatus, Outcome, Process, ProcessInfo, StartMethod, Target, active_children, cpu_count,
+    current_process, current_process_name, init, parent_process,
 };
 pub use shared::{
     Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, SharedSlice, Value, ValueGuard,

@@ -325,8 +325,142 @@ fn a_parent_that_closes_its_copy_of_the_childs_end() {
     }
 }
 
+fn no_arguments() {
+    print!("");
+}
+
+fn two_arguments(results: Queue<String>, name: String) {
+    results.put(format!("hello {name}")).unwrap();
+}
+
+fn three_arguments(results: Queue<String>, name: String, times: u32) {
+    results.put(name.repeat(times as usize)).unwrap();
+}
+
+fn four_arguments(results: Queue<String>, a: u8, b: u16, c: u64) {
+    results
+        .put(format!("{}", u64::from(a) + u64::from(b) + c))
+        .unwrap();
+}
+
+/// Point 3: Python's `Process(target=f, args=(a, b))` is
+/// `Process::new(f, (a, b))` with `fn f(a: A, b: B)`, for zero to four
+/// arguments, with fork and spawn.
+fn targets_of_zero_to_four_arguments_take_pythons_args_tuple() {
+    for method in METHODS {
+        let results = Queue::new().unwrap();
+        let mut ps = [
+            Process::new(no_arguments, ()).start_method(method),
+            Process::new(two_arguments, (results.clone(), "bob".to_owned())).start_method(method),
+            Process::new(three_arguments, (results.clone(), "ab".to_owned(), 3))
+                .start_method(method),
+            Process::new(four_arguments, (results.clone(), 1, 2, 3)).start_method(method),
+        ];
+        for p in &mut ps {
+            p.start().unwrap();
+            assert_eq!(p.join().unwrap(), ExitStatus::Code(0), "{method:?}");
+        }
+        let mut got: Vec<String> = (0..3).map(|_| results.get().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, ["6", "ababab", "hello bob"], "{method:?}");
+    }
+}
+
+fn parse_or_fail(text: String) -> Result<(), std::num::ParseIntError> {
+    let n: u32 = text.parse()?;
+    assert!(n > 0);
+    Ok(())
+}
+
+/// Point 3: a target may return `Result<(), E>` and use `?`: an `Err` ends
+/// the child with exit code 1 and its message, like an uncaught exception.
+fn a_target_that_returns_an_error_exits_non_zero_with_its_message() {
+    for method in METHODS {
+        let mut ok = Process::new(parse_or_fail, "7".to_owned()).start_method(method);
+        ok.start().unwrap();
+        assert_eq!(ok.join().unwrap(), ExitStatus::Code(0), "{method:?}");
+        let mut name = String::new();
+        let stderr = capture_stderr(|| {
+            let mut failing = Process::new(parse_or_fail, "seven".to_owned()).start_method(method);
+            failing.start().unwrap();
+            name = failing.name().to_owned();
+            assert_eq!(failing.join().unwrap(), ExitStatus::Code(1), "{method:?}");
+        });
+        assert!(
+            stderr.starts_with(&format!("process '{name}' (pid ")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.ends_with(") failed: invalid digit found in string\n"),
+            "{method:?}: {stderr}"
+        );
+    }
+}
+
+fn add3(a: u64, b: u64, c: u64) -> u64 {
+    a + b + c
+}
+
+fn forty_two() -> u64 {
+    42
+}
+
+/// Point 3: the pool takes the same targets: `apply` and `apply_async` with
+/// Python's args tuple, `starmap` with tuples of up to four.
+fn pool_targets_take_pythons_args_tuple() {
+    let pool = mp::Pool::new(2).unwrap();
+    assert_eq!(pool.apply(forty_two, ()).unwrap(), 42);
+    assert_eq!(pool.apply(add3, (1, 2, 3)).unwrap(), 6);
+    assert_eq!(
+        pool.apply_async(add3, (4, 5, 6)).unwrap().get().unwrap(),
+        15
+    );
+    assert_eq!(pool.starmap(add3, [(1, 1, 1), (2, 2, 2)]).unwrap(), [3, 6]);
+    let offset = 1_u64;
+    let err = pool.apply(move |x: u64| x + offset, 1).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
+    assert_eq!(
+        pool.apply(|x: u64| x * 2, 21).unwrap(),
+        42,
+        "a closure that captures nothing"
+    );
+    pool.join().unwrap();
+}
+
+/// Runs `body` with this process's stderr going into a pipe; returns what
+/// was written there (by this process or by children started meanwhile).
+fn capture_stderr(body: impl FnOnce()) -> String {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid place for two descriptors.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: pipe() just opened both; nothing else owns them.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: dup and dup2 on descriptors this test owns; the saved copy is
+    // put back and closed below.
+    let saved = unsafe { libc::dup(2) };
+    // SAFETY: as above.
+    assert!(unsafe { libc::dup2(writer.as_raw_fd(), 2) } >= 0);
+    body();
+    // SAFETY: as above.
+    unsafe {
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    drop(writer);
+    let mut text = String::new();
+    std::fs::File::from(reader)
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
+        targets_of_zero_to_four_arguments_take_pythons_args_tuple,
+        a_target_that_returns_an_error_exits_non_zero_with_its_message,
+        pool_targets_take_pythons_args_tuple,
         workers_fed_through_a_queue_until_stop,
         one_lock_handed_to_ten_printing_processes,
         a_value_incremented_under_its_own_lock,

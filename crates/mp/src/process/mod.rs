@@ -1,7 +1,9 @@
 //! Starting a function in a child process: Python's `multiprocessing.Process`.
 
+use std::any::Any;
 use std::fmt;
 use std::io::Write;
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -13,11 +15,13 @@ use serde::{Deserialize, Serialize};
 
 mod exit;
 pub(crate) mod function;
+mod target;
 
 use self::function::RemoteFn;
 use crate::error::{Error, ErrorKind, Result, panic_message};
 use crate::{inherit, sys};
 
+pub use self::target::{Outcome, Target};
 pub use crate::sys::ExitStatus;
 
 /// How a child process comes to life. Python has the same two (and a third,
@@ -85,10 +89,51 @@ enum State {
 }
 
 impl Process {
-    /// A process that will run `target(args)`; nothing starts until [`Process::start`].
-    pub fn new<A>(target: fn(A), args: A) -> Self
+    /// A process that will run `target` on `args`; nothing starts until
+    /// [`Process::start`] (Python's `Process(target=job, args=(...))`).
+    ///
+    /// `target` is a plain `fn` of zero to four arguments (see [`Target`]),
+    /// and `args` Python's `args` tuple: `()` for none, the value itself for
+    /// one, `(a, b)` for two, up to four. It may return nothing, or a
+    /// `Result<(), E>` whose `Err` ends the child with exit code 1 and its
+    /// message on stderr, as an uncaught exception does in Python; so `?`
+    /// works inside it.
+    ///
+    /// ```
+    /// fn add(results: mp::Queue<u64>, a: u64, b: u64) -> mp::Result<()> {
+    ///     results.put(a + b)?; // `?` in a target: an Err ends the child with code 1
+    ///     Ok(())
+    /// }
+    ///
+    /// fn main() -> mp::Result<()> {
+    ///     mp::init();
+    ///     let results = mp::Queue::new()?;
+    ///     // Python: Process(target=add, args=(results, 2, 3))
+    ///     let mut p = mp::Process::new(add, (results.clone(), 2, 3));
+    ///     p.start()?;
+    ///     p.join()?;
+    ///     assert_eq!(results.get()?, 5);
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// Arguments are serialized, so they own their data: a `String`, not a
+    /// `&str`; a `Vec`, not a slice. A borrowed argument does not compile,
+    /// and the compiler's words for it are "implementation of `Deserialize`
+    /// is not general enough": read them as "use `String`".
+    ///
+    /// ```compile_fail
+    /// fn greet(name: &str) {
+    ///     println!("hello {name}");
+    /// }
+    /// let _ = mp::Process::new(greet, "bob"); // use `String` and `"bob".to_owned()`
+    /// ```
+    pub fn new<M, F>(target: F, args: F::Args) -> Self
     where
-        A: Serialize + DeserializeOwned + Send + 'static,
+        M: 'static,
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + Send + 'static,
+        F::Output: Outcome,
     {
         let n = STARTED_HERE.fetch_add(1, Ordering::Relaxed) + 1;
         // Python numbers a child after its parent: the first child of
@@ -100,7 +145,11 @@ impl Process {
             method: StartMethod::default(),
             daemon: false,
             kill_on_drop: false,
-            job: Some(Box::new(Target { target, args })),
+            job: Some(Box::new(Call {
+                target,
+                args,
+                _marker: PhantomData,
+            })),
             state: State::Created,
         }
     }
@@ -160,6 +209,9 @@ impl Process {
             }
             .into());
         };
+        if !job.findable() {
+            return Err(not_findable());
+        }
         exit::install();
         exit::reap_dropped();
         let me = ChildInfo {
@@ -303,27 +355,73 @@ impl fmt::Debug for Process {
 
 /// A target with its argument, type-erased so that `Process` needs no type parameter.
 trait Job {
-    /// Runs the target here (in a forked child).
-    fn run(self: Box<Self>);
+    /// Whether another process can find the target (it is no capturing closure).
+    fn findable(&self) -> bool;
+    /// Runs the target here (in a forked child): `Err` with its message if
+    /// it returned one.
+    fn run(self: Box<Self>) -> std::result::Result<(), String>;
     /// Describes the call for a spawned child: the function, and the argument's
     /// bytes with the file descriptors they name.
     fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)>;
 }
 
-struct Target<A> {
-    target: fn(A),
-    args: A,
+struct Call<F: Target<M>, M> {
+    target: F,
+    args: F::Args,
+    _marker: PhantomData<fn() -> M>,
 }
 
-impl<A: Serialize + DeserializeOwned + 'static> Job for Target<A> {
-    fn run(self: Box<Self>) {
-        (self.target)(self.args)
+/// A spawned child's entry for a target whose outcome matters: calls it and
+/// ends the child if it returned an `Err` (see [`Outcome`]).
+fn call_with_outcome<F: Target<M>, M>(args: F::Args)
+where
+    F::Output: Outcome,
+{
+    let target = F::zero_sized_fn().expect("checked before the child was spawned");
+    if let Err(message) = target(args).into_failure() {
+        fail_child(&message);
+    }
+}
+
+impl<F, M> Job for Call<F, M>
+where
+    M: 'static,
+    F: Target<M>,
+    F::Args: Serialize + DeserializeOwned + 'static,
+    F::Output: Outcome,
+{
+    fn findable(&self) -> bool {
+        self.target.as_fn().is_some()
+    }
+
+    fn run(self: Box<Self>) -> std::result::Result<(), String> {
+        self.target.call(self.args).into_failure()
     }
 
     fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)> {
         let (bytes, fds) = inherit::collect_outgoing(|| function::to_bytes(&self.args));
-        Ok((RemoteFn::new(self.target), bytes?, fds))
+        let plain = self.target.as_fn();
+        // A target that returns nothing is called as it is; one that returns
+        // a `Result` goes through a function that looks at it.
+        let returns_nothing = plain
+            .as_ref()
+            .and_then(|plain| (plain as &dyn Any).downcast_ref::<fn(F::Args)>());
+        let function = match returns_nothing {
+            Some(&plain) => RemoteFn::new(plain),
+            None if F::zero_sized_fn().is_some() => RemoteFn::new(call_with_outcome::<F, M>),
+            None => return Err(not_findable()),
+        };
+        Ok((function, bytes?, fds))
     }
+}
+
+/// The error for a target that another process cannot find.
+fn not_findable() -> Error {
+    ErrorKind::InvalidArgument(
+        "a process's target must be a plain fn (or a closure that captures nothing): a closure's \
+         captured values live in this process only; pass them in the arguments instead",
+    )
+    .into()
 }
 
 /// A child this process has started and not yet reaped.
@@ -572,15 +670,36 @@ fn warn_if_threads(name: &str) {
 }
 
 /// In a new child: runs `body`, ends its own children (see `exit.rs`), then
-/// ends the process with code 0, or 1 if `body` panicked (as Python's child
-/// exits with 1 on an exception).
-fn run_child(me: ChildInfo, body: impl FnOnce()) -> ! {
+/// ends the process with code 0, or 1 if `body` panicked or returned an
+/// error (as Python's child exits with 1 on an exception).
+fn run_child(me: ChildInfo, body: impl FnOnce() -> std::result::Result<(), String>) -> ! {
     CHILD.set(me);
     STARTED_HERE.store(0, Ordering::Relaxed);
     exit::PANICKED.store(false, Ordering::Relaxed);
-    let outcome = panic::catch_unwind(AssertUnwindSafe(body));
-    exit::finish_children(outcome.is_err());
-    sys::exit_child(if outcome.is_ok() { 0 } else { 1 })
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => {
+            exit::finish_children(false);
+            sys::exit_child(0)
+        }
+        Ok(Err(message)) => fail_child(&message),
+        Err(_) => {
+            exit::finish_children(true);
+            sys::exit_child(1)
+        }
+    }
+}
+
+/// Ends this child whose target returned `Err(message)`: one line on stderr,
+/// "process 'Process-1' (pid 42) failed: …", its children ended, exit code 1.
+fn fail_child(message: &str) -> ! {
+    let line = format!(
+        "process '{}' (pid {}) failed: {message}\n",
+        current_process_name(),
+        std::process::id()
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    exit::finish_children(false);
+    sys::exit_child(1)
 }
 
 /// Installs, once and before the first child starts, a panic hook that speaks
@@ -771,6 +890,7 @@ pub fn init() {
             if let Err(err) = call(&mut function::Discard) {
                 panic!("{err}");
             }
+            Ok(())
         }),
         Err(err) => refuse(&err),
     }
