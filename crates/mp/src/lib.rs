@@ -149,6 +149,8 @@
 //! | `Queue(maxsize)`, `put(timeout=...)`, `Lock.acquire(timeout=...)` | a queue holds what its pipe holds; a robust lock here waits or tries | [`Queue::full`] or [`Queue::qsize`] before putting, or a [`Semaphore`] to bound the work in flight; [`Lock::try_lock`] |
 //! | `Process.run()` overridden in a subclass, `sentinel` | Rust has no subclassing; a pidfd is not exposed | the target `fn` is the run; [`Process::join_timeout`] and [`Process::is_alive`] |
 //! | `set_executable()`, `reducer`, `allow_connection_pickling` | a spawned child must be this very executable: a function crosses as its place in the code | nothing to set |
+//! | `Barrier(parties, action, timeout)`, `barrier.reset()` | an action and a default timeout kept in shared memory would have to be a `fn` and a number every party agrees on, for little gain; `reset` while parties wait is racy in Python too | the party whose [`Barrier::wait`] returns index 0 runs the action (`if barrier.wait()? == 0 { action() }`; the others do not wait for it: add a second `wait` if they must); [`Barrier::wait_timeout`] on each wait; a new [`Barrier`] instead of `reset()` |
+//! | `Condition(lock)`, `Value(..., lock=l)`, `Array(..., lock=l)` | each primitive keeps its lock in its own shared memory, beside what it guards | guard shared state with the [`Condition`]'s own lock ([`Condition::lock`]); keep values that change together in one [`Array`], or in [`AtomicValue`]s changed only while one [`Lock`] is held |
 //! | `log_to_stderr()`, `get_logger()` | not the crate's business | the `log` or `tracing` crates; a child's panic is printed with its name and pid |
 //!
 //! Unix only: Windows has no `fork`, and this crate says so at compile time.
@@ -176,14 +178,15 @@ pub mod shared;
 pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
-pub use ipc::{Connection, JoinableQueue, Queue, pipe};
+pub use ipc::{Connection, Fd, JoinableQueue, Queue, pipe};
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{
     ExitStatus, Outcome, Process, ProcessInfo, StartMethod, Target, active_children, cpu_count,
     current_process, current_process_name, init, parent_process,
 };
 pub use shared::{
-    Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, SharedSlice, Value, ValueGuard,
+    Array, ArrayGuard, AtomicInteger, AtomicPlain, AtomicValue, Plain, SharedSlice, Value,
+    ValueGuard,
 };
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockGuard, LockResult,

@@ -198,6 +198,39 @@ impl Pool {
     {
         let items: Vec<F::Args> = items.into_iter().collect();
         let chunksize = self.default_chunksize(items.len());
+        self.starmap_async_chunked(job, items, chunksize)
+    }
+
+    /// Like [`Pool::starmap`], with `chunksize` items per message (Python's
+    /// `starmap(job, items, chunksize)`).
+    pub fn starmap_chunked<M, F>(
+        &self,
+        job: F,
+        items: impl IntoIterator<Item = F::Args>,
+        chunksize: usize,
+    ) -> Result<Vec<F::Output>>
+    where
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
+    {
+        self.starmap_async_chunked(job, items, chunksize)?.get()
+    }
+
+    /// Like [`Pool::starmap_async`], with `chunksize` items per message
+    /// (Python's `starmap_async(job, items, chunksize)`).
+    pub fn starmap_async_chunked<M, F>(
+        &self,
+        job: F,
+        items: impl IntoIterator<Item = F::Args>,
+        chunksize: usize,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<F::Args> = items.into_iter().collect();
         let function = RemoteFn::new_batch(findable(job)?);
         let chunks = self.submit_chunks(function, &items, chunksize)?;
         Ok(self.async_result(chunks, all_results::<F::Output>))
@@ -217,6 +250,22 @@ impl Pool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let chunksize = self.default_chunksize(items.len());
+        self.map_async_chunked(job, items, chunksize)
+    }
+
+    /// Like [`Pool::map_async`], with `chunksize` items per message (Python's
+    /// `map_async(job, items, chunksize)`).
+    pub fn map_async_chunked<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<A> = items.into_iter().collect();
         let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
         Ok(self.async_result(chunks, all_results::<R>))
     }
@@ -258,6 +307,7 @@ impl Pool {
     /// Like [`Pool::map`], with `chunksize` items per message (Python's
     /// `map(job, items, chunksize)`). Larger chunks cost fewer messages;
     /// smaller ones share uneven work out more evenly.
+    #[doc(alias("chunksize"))]
     pub fn map_chunked<A, R>(
         &self,
         job: fn(A) -> R,
@@ -487,6 +537,7 @@ impl<T> AsyncResult<T> {
     /// Waits at most `timeout` for the result: [`ErrorKind::Timeout`] if it
     /// is not in by then (Python's `get(timeout)`). The work goes on; you can
     /// wait again.
+    #[doc(alias("get"))]
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
         if !self.wait_timeout(timeout)? {
             return Err(ErrorKind::Timeout {
@@ -518,6 +569,7 @@ impl<T> AsyncResult<T> {
 
     /// Waits at most `timeout` for the result to be in (Python's
     /// `wait(timeout)`): `Ok(false)` if it is not in by then.
+    #[doc(alias("wait"))]
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
         // A timeout too long to add to the clock is no limit.
         let deadline = Instant::now().checked_add(timeout);
@@ -615,6 +667,7 @@ impl PoolBuilder {
     /// task given to it fails with [`ErrorKind::InitializerFailed`] and the
     /// panic's message. (Python's worker dies, and its pool starts a new one
     /// again and again.)
+    #[doc(alias("initargs"))]
     pub fn initializer<A>(mut self, initializer: fn(A), arg: A) -> Self
     where
         A: Serialize + DeserializeOwned + 'static,
@@ -627,6 +680,7 @@ impl PoolBuilder {
     /// tasks (Python's `maxtasksperchild`); by default a worker lives as long
     /// as the pool. A task is one call of [`Pool::apply_async`], or one chunk
     /// of a `map`, as in Python.
+    #[doc(alias("maxtasksperchild"))]
     pub fn max_tasks_per_child(mut self, tasks: usize) -> Self {
         self.max_tasks = Some(tasks);
         self
@@ -666,6 +720,43 @@ pub struct IMap<R> {
     chunks: VecDeque<Chunk>,
     ready: VecDeque<Result<R>>,
     _result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned + 'static> IMap<R> {
+    /// The next result, waiting at most `timeout` for it (Python's
+    /// `next(timeout)` on `imap`'s iterator): `Some(Err)` of kind
+    /// [`ErrorKind::Timeout`] if it is not in by then, and it stays next;
+    /// `None` once every result was taken.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R>> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            let chunk = self.chunks.front()?;
+            match self.engine.wait_for(deadline, || chunk.slot.is_filled()) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let what = "IMap::next_timeout";
+                    return Some(Err(ErrorKind::Timeout {
+                        what,
+                        after: timeout,
+                    }
+                    .into()));
+                }
+                Err(err) => {
+                    self.chunks.pop_front();
+                    return Some(Err(err));
+                }
+            }
+            let chunk = self.chunks.pop_front().expect("looked at just above");
+            let ready = &mut self.ready;
+            chunk
+                .slot
+                .results(chunk.len, Read::Take)
+                .for_each(|result| ready.push_back(result));
+        }
+    }
 }
 
 impl<R: DeserializeOwned + 'static> Iterator for IMap<R> {

@@ -157,12 +157,14 @@ impl Process {
     /// Names the process (Python's `name=`). The default is `Process-N` for
     /// the N-th process made here, and, as in Python, a child's children
     /// carry its number first: the first child of `Process-2` is `Process-2:1`.
+    #[doc(alias("name"))]
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
     }
 
     /// Chooses how the child starts: [`StartMethod::Fork`] or [`StartMethod::Spawn`].
+    #[doc(alias("set_start_method", "get_context"))]
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.method = method;
         self
@@ -249,6 +251,7 @@ impl Process {
 
     /// Like [`Process::join`], but gives up after `timeout`: `Ok(None)` if the
     /// child is still running then (Python's `join(timeout)`).
+    #[doc(alias("join"))]
     pub fn join_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
         let Some(deadline) = Instant::now().checked_add(timeout) else {
             // Later than any clock can tell (`Duration::MAX`): no limit.
@@ -294,6 +297,7 @@ impl Process {
     }
 
     /// How the child ended, if it has been joined (Python's `exitcode`).
+    #[doc(alias("exitcode"))]
     pub fn exit_status(&self) -> Option<ExitStatus> {
         match self.state {
             State::Ended(_, status) => Some(status),
@@ -843,6 +847,7 @@ fn own_executable() -> Result<std::path::PathBuf> {
 /// mp::init(); // the first line of `main`
 /// // ... the rest of the program ...
 /// ```
+#[doc(alias("freeze_support", "__main__"))]
 pub fn init() {
     INIT_CALLED.store(true, Ordering::Relaxed);
     exit::install();

@@ -404,6 +404,26 @@ impl<T: Plain> Array<T> {
         len.checked_mul(size_of::<T>())?.checked_add(Self::OFFSET)
     }
 
+    /// `len` elements, all zero (Python's `Array('i', 10)`): shared memory
+    /// starts zeroed, and zero is a valid value of every [`Plain`] type.
+    #[doc(alias("RawArray"))]
+    pub fn zeroed(len: usize) -> Result<Self> {
+        const { assert_fits_page_alignment::<T>() };
+        let size = Self::size(len).ok_or(ErrorKind::InvalidArgument(
+            "an Array that long does not fit in memory",
+        ))?;
+        let memory = SharedMemory::new("Array", size)?;
+        // SAFETY: the memory is fresh, ours alone, zeroed, page-aligned and
+        // `size` bytes long: the lock fits at offset 0, and the zeroed bytes
+        // after it are `len` valid zeros of `T`.
+        unsafe { RawLock::init(memory.as_ptr().cast())? };
+        Ok(Array {
+            memory,
+            len,
+            _values: PhantomData,
+        })
+    }
+
     /// Copies `values` into new shared memory.
     pub fn new(values: &[T]) -> Result<Self> {
         const { assert_fits_page_alignment::<T>() };
@@ -802,15 +822,32 @@ mod sealed {
         fn new(value: Self) -> Self::Atomic;
         fn load(atomic: &Self::Atomic) -> Self;
         fn store(atomic: &Self::Atomic, value: Self);
+        fn swap(atomic: &Self::Atomic, value: Self) -> Self;
+        fn compare_exchange(atomic: &Self::Atomic, current: Self, new: Self) -> Result<Self, Self>;
         fn fetch_add(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_sub(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_max(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_min(atomic: &Self::Atomic, value: Self) -> Self;
+    }
+
+    /// The integers among them: the bit operations.
+    pub trait HasBits: HasAtomic {
+        fn fetch_and(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_or(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_xor(atomic: &Self::Atomic, value: Self) -> Self;
     }
 }
 
-/// The integers an [`AtomicValue`] can hold: `i32`, `i64`, `u32`, `u64` and
-/// `usize`, each with its lock-free std atomic twin (`AtomicI32`, ...).
+/// The numbers an [`AtomicValue`] can hold: `i32`, `i64`, `u32`, `u64` and
+/// `usize`, each with its lock-free std atomic twin (`AtomicI32`, ...), and
+/// `f64`, kept as its bits in an `AtomicU64` (its arithmetic is a
+/// compare-and-swap loop, as C's `atomic<double>` does it).
 ///
 /// This trait is sealed: it cannot be implemented outside this crate.
 pub trait AtomicPlain: Plain + sealed::HasAtomic {}
+
+/// The integers of [`AtomicPlain`]: those with bit operations. Sealed.
+pub trait AtomicInteger: AtomicPlain + sealed::HasBits {}
 
 macro_rules! atomic_plain {
     ($($t:ty => $atomic:ty),*) => { $(
@@ -825,12 +862,100 @@ macro_rules! atomic_plain {
             fn store(atomic: &$atomic, value: Self) {
                 atomic.store(value, Ordering::SeqCst)
             }
+            fn swap(atomic: &$atomic, value: Self) -> Self {
+                atomic.swap(value, Ordering::SeqCst)
+            }
+            fn compare_exchange(atomic: &$atomic, current: Self, new: Self) -> Result<Self, Self> {
+                atomic.compare_exchange(current, new, Ordering::SeqCst, Ordering::SeqCst)
+            }
             fn fetch_add(atomic: &$atomic, value: Self) -> Self {
                 atomic.fetch_add(value, Ordering::SeqCst)
             }
+            fn fetch_sub(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_sub(value, Ordering::SeqCst)
+            }
+            fn fetch_max(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_max(value, Ordering::SeqCst)
+            }
+            fn fetch_min(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_min(value, Ordering::SeqCst)
+            }
+        }
+        impl sealed::HasBits for $t {
+            fn fetch_and(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_and(value, Ordering::SeqCst)
+            }
+            fn fetch_or(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_or(value, Ordering::SeqCst)
+            }
+            fn fetch_xor(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_xor(value, Ordering::SeqCst)
+            }
         }
         impl AtomicPlain for $t {}
+        impl AtomicInteger for $t {}
     )* };
+}
+
+/// `f64` as its bits in an `AtomicU64`; arithmetic by compare-and-swap.
+#[cfg(target_has_atomic = "64")]
+impl sealed::HasAtomic for f64 {
+    type Atomic = atomic::AtomicU64;
+    fn new(value: Self) -> atomic::AtomicU64 {
+        atomic::AtomicU64::new(value.to_bits())
+    }
+    fn load(atomic: &atomic::AtomicU64) -> Self {
+        f64::from_bits(atomic.load(Ordering::SeqCst))
+    }
+    fn store(atomic: &atomic::AtomicU64, value: Self) {
+        atomic.store(value.to_bits(), Ordering::SeqCst)
+    }
+    fn swap(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        f64::from_bits(atomic.swap(value.to_bits(), Ordering::SeqCst))
+    }
+    /// Compares bits, as C does: `-0.0` is not `0.0`, and a NaN matches
+    /// the same NaN.
+    fn compare_exchange(
+        atomic: &atomic::AtomicU64,
+        current: Self,
+        new: Self,
+    ) -> Result<Self, Self> {
+        atomic
+            .compare_exchange(
+                current.to_bits(),
+                new.to_bits(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .map(f64::from_bits)
+            .map_err(f64::from_bits)
+    }
+    fn fetch_add(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x + value)
+    }
+    fn fetch_sub(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x - value)
+    }
+    fn fetch_max(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x.max(value))
+    }
+    fn fetch_min(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x.min(value))
+    }
+}
+#[cfg(target_has_atomic = "64")]
+impl AtomicPlain for f64 {}
+
+/// Replaces the `f64` in `atomic` by `f(old)` in one indivisible step (a
+/// compare-and-swap loop); returns the old value.
+#[cfg(target_has_atomic = "64")]
+fn update_f64(atomic: &atomic::AtomicU64, f: impl Fn(f64) -> f64) -> f64 {
+    let old = atomic
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |bits| {
+            Some(f(f64::from_bits(bits)).to_bits())
+        })
+        .unwrap_or_else(|bits| bits);
+    f64::from_bits(old)
 }
 // std has each atomic type only on CPUs that do it natively, without a lock.
 #[cfg(target_has_atomic = "32")]
@@ -929,6 +1054,49 @@ impl<T: AtomicPlain> AtomicValue<T> {
     /// Adds `value` in one indivisible step and returns the value from before.
     pub fn fetch_add(&self, value: T) -> T {
         T::fetch_add(self.atomic(), value)
+    }
+
+    /// Subtracts `value` in one indivisible step; returns the value from before.
+    pub fn fetch_sub(&self, value: T) -> T {
+        T::fetch_sub(self.atomic(), value)
+    }
+
+    /// Writes `value` and returns the value from before, in one step.
+    pub fn swap(&self, value: T) -> T {
+        T::swap(self.atomic(), value)
+    }
+
+    /// Writes `new` if the value is `current`, in one step: `Ok(current)` if
+    /// it did, `Err(actual)` with the value found if not.
+    pub fn compare_exchange(&self, current: T, new: T) -> std::result::Result<T, T> {
+        T::compare_exchange(self.atomic(), current, new)
+    }
+
+    /// Keeps the larger of the value and `value`; returns the value from before.
+    pub fn fetch_max(&self, value: T) -> T {
+        T::fetch_max(self.atomic(), value)
+    }
+
+    /// Keeps the smaller of the value and `value`; returns the value from before.
+    pub fn fetch_min(&self, value: T) -> T {
+        T::fetch_min(self.atomic(), value)
+    }
+}
+
+impl<T: AtomicInteger> AtomicValue<T> {
+    /// Bitwise and, in one step; returns the value from before.
+    pub fn fetch_and(&self, value: T) -> T {
+        <T as sealed::HasBits>::fetch_and(self.atomic(), value)
+    }
+
+    /// Bitwise or, in one step; returns the value from before.
+    pub fn fetch_or(&self, value: T) -> T {
+        <T as sealed::HasBits>::fetch_or(self.atomic(), value)
+    }
+
+    /// Bitwise exclusive or, in one step; returns the value from before.
+    pub fn fetch_xor(&self, value: T) -> T {
+        <T as sealed::HasBits>::fetch_xor(self.atomic(), value)
     }
 }
 

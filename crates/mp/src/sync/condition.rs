@@ -202,6 +202,7 @@ impl Condition {
     ///
     /// If this thread holds the condition's lock already, with a message
     /// naming the call that holds it (see "Not re-entrant" in the type's docs).
+    #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<ConditionGuard<'_>> {
         match self.state().lock.lock_by("Condition::lock") {
             Ok(Acquired::Clean) => Ok(self.guard()),
@@ -249,6 +250,7 @@ impl Condition {
     /// if the time ran out without a notify (Python's `wait(timeout)` result).
     /// It does not give up before its timeout when nobody is left who could
     /// notify: the timeout ends it.
+    #[doc(alias("wait"))]
     pub fn wait_timeout<'a>(
         &'a self,
         guard: ConditionGuard<'a>,
@@ -269,6 +271,42 @@ impl Condition {
             guard = self.wait(guard)?;
         }
         Ok(guard)
+    }
+
+    /// Waits until `predicate()` is true, checking it with the lock held
+    /// before each wait and after each wake-up (Python's `wait_for(predicate)`).
+    pub fn wait_for<'a>(
+        &'a self,
+        guard: ConditionGuard<'a>,
+        mut predicate: impl FnMut() -> bool,
+    ) -> WaitResult<ConditionGuard<'a>> {
+        self.wait_while(guard, || !predicate())
+    }
+
+    /// Like [`Condition::wait_for`], for at most `timeout` in all (Python's
+    /// `wait_for(predicate, timeout)`): the guard, and the predicate's last
+    /// value (`false` if the time ran out first).
+    #[doc(alias("wait_for"))]
+    pub fn wait_for_timeout<'a>(
+        &'a self,
+        mut guard: ConditionGuard<'a>,
+        timeout: Duration,
+        mut predicate: impl FnMut() -> bool,
+    ) -> WaitResult<(ConditionGuard<'a>, bool)> {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        loop {
+            if predicate() {
+                return Ok((guard, true));
+            }
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(std::time::Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
+                return Ok((guard, false));
+            }
+            guard = self.wait_timeout(guard, left)?.0;
+        }
     }
 
     fn wait_inner<'a>(

@@ -34,6 +34,9 @@ pub(crate) struct RawLock {
     /// Which call of the crate took the lock, as a place in [`CALLS`]: what
     /// the holder's thread is told if it asks for the lock again.
     held_by: AtomicU32,
+    /// A holder's death that `is_held` found and repaired, kept for the next
+    /// taker: its pid, -1 if unknown, 0 if none.
+    died: AtomicI32,
 }
 
 /// The calls that take a lock and say so (see [`RawLock::lock_by`]); the
@@ -102,6 +105,7 @@ impl RawLock {
             // The caller promised `at` is ours alone and writable.
             std::ptr::addr_of_mut!((*at).owner).write(AtomicI32::new(0));
             std::ptr::addr_of_mut!((*at).held_by).write(AtomicU32::new(0));
+            std::ptr::addr_of_mut!((*at).died).write(AtomicI32::new(0));
             check(libc::pthread_mutex_init(
                 UnsafeCell::raw_get(std::ptr::addr_of!((*at).mutex)),
                 attr.as_ptr(),
@@ -136,6 +140,39 @@ impl RawLock {
         Ok(acquired)
     }
 
+    /// Whether a thread holds the lock, or its holder died holding it: looks
+    /// without taking it (the pid beside the mutex, then a try).
+    pub(crate) fn is_held(&self) -> bool {
+        if self.owner.load(Ordering::Relaxed) != 0 {
+            return true;
+        }
+        // SAFETY: as in `lock`. A clean try is undone at once; EOWNERDEAD
+        // is not taken here (see below).
+        let ret = unsafe { libc::pthread_mutex_trylock(self.mutex.get()) };
+        match ret {
+            0 => {
+                // SAFETY: this thread has just taken it.
+                unsafe { libc::pthread_mutex_unlock(self.mutex.get()) };
+                false
+            }
+            #[cfg(target_os = "linux")]
+            libc::EOWNERDEAD => {
+                // Taken from a holder that died: repaired (a robust mutex
+                // released unrepaired is unusable for ever), and the news kept
+                // for the next taker in `died`, then released.
+                if let Ok(Acquired::OwnerDied(pid)) = self.acquired(ret) {
+                    let pid = pid.and_then(|pid| i32::try_from(pid).ok()).unwrap_or(-1);
+                    self.died.store(pid, Ordering::Relaxed);
+                }
+                if let Err(err) = self.unlock() {
+                    unlock_failed(err);
+                }
+                true
+            }
+            _ => true,
+        }
+    }
+
     /// Records which call holds the lock now (the lock is held by the caller).
     pub(crate) fn note_holder(&self, by: &'static str) {
         let index = CALLS.iter().position(|&call| call == by).unwrap_or(0);
@@ -159,7 +196,11 @@ impl RawLock {
         match ret {
             0 => {
                 self.owner.store(me, Ordering::Relaxed);
-                Ok(Acquired::Clean)
+                // A death `is_held` found and repaired is news for this taker.
+                match self.died.swap(0, Ordering::Relaxed) {
+                    0 => Ok(Acquired::Clean),
+                    pid => Ok(Acquired::OwnerDied(u32::try_from(pid).ok())),
+                }
             }
             #[cfg(target_os = "linux")]
             libc::EOWNERDEAD => {
@@ -309,6 +350,7 @@ impl Lock {
     /// the guard of a lock whose holder died, so it has no room for this
     /// error, which is a bug in the calling program, not news from another
     /// process.
+    #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<LockGuard<'_>> {
         match self.raw().lock_by("Lock::lock") {
             Ok(Acquired::Clean) => Ok(self.guard()),
@@ -317,7 +359,15 @@ impl Lock {
         }
     }
 
+    /// Whether some thread or process holds the lock right now (Python's
+    /// `locked()`). The answer may be out of date as soon as it is returned.
+    /// A lock whose holder died counts as held: the next `lock` is told.
+    pub fn locked(&self) -> bool {
+        self.raw().is_held()
+    }
+
     /// Takes the lock if it is free right now; `None` if another holds it.
+    #[doc(alias("acquire"))]
     pub fn try_lock(&self) -> Option<LockResult<LockGuard<'_>>> {
         match self.raw().try_lock() {
             Ok(None) => None,
