@@ -160,6 +160,13 @@ pub enum ErrorKind {
         /// The call that was waiting.
         what: &'static str,
     },
+    /// A thread asked for a lock it already holds: waiting would never end.
+    AlreadyHeld {
+        /// The call that asked, e.g. "Array::get".
+        what: &'static str,
+        /// The call that holds the lock, e.g. "Array::lock".
+        held_by: &'static str,
+    },
     /// The other end of a pipe was closed, or every process that had it ended.
     ConnectionClosed,
     /// A `Barrier` was broken: a party timed out, died, or called `abort`.
@@ -345,6 +352,12 @@ impl fmt::Display for Error {
                 "{what} in process {pid} gave up: nothing had woken it, and nobody is left who \
                  could (no other thread here, no child process still running, no parent); \
                  did the process that should have woken it die first?"
+            ),
+            ErrorKind::AlreadyHeld { what, held_by } => write!(
+                f,
+                "{what} in process {pid}: this thread already holds the lock, taken by \
+                 {held_by} and not released yet, so waiting for it would never end; use the \
+                 guard that {held_by} returned, or drop it first"
             ),
             ErrorKind::ConnectionClosed => write!(
                 f,

@@ -607,7 +607,11 @@ impl State {
         // `ForkPoolWorker-1:1`.
         let process = Process::new(worker_main, args);
         let name = format!("{kind}PoolWorker-{}", process.identity());
-        let mut process = process.named(name).start_method(self.method).daemon(true);
+        let mut process = process
+            .named(name)
+            .start_method(self.method)
+            .daemon(true)
+            .kill_on_drop();
         // Starting consumes `args`: the parent's copies of the worker's ends
         // close here, so the worker is the only writer of its result channel, and
         // its death reads as end of file.

@@ -454,6 +454,7 @@ macro_rules! semaphore_methods {
             /// Takes a permit if one is free now (Python's `acquire(False)`);
             /// `None` if not. Before it says no, it looks for holders that
             /// died, and takes a permit one of them held. It cannot fail.
+            #[doc(alias("acquire"))]
             pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
                 self.permits.try_acquire()
             }
@@ -461,6 +462,7 @@ macro_rules! semaphore_methods {
             /// Takes a permit, waiting at most `timeout` for one (Python's
             /// `acquire(timeout=...)`): `Ok(None)` if none came in time. It
             /// runs to its timeout even when nobody is left who could release.
+            #[doc(alias("acquire"))]
             pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<SemaphoreGuard<'_>>> {
                 self.permits
                     .acquire(Some(timeout), concat!(stringify!($name), "::acquire_timeout"))
