@@ -119,7 +119,7 @@ pub const EXERCISES: &[Exercise] = &[
         "04_fn_not_closure",
         CompilerTeaches,
         "04_process",
-        DoesNotCompile("E0308"),
+        DoesNotCompile("E0521"),
         USUAL,
         "A child process gets a plain `fn` and its arguments, never a closure's captured \
          variables (Python's rule that a target must be picklable). notes/04_process.md: \
