@@ -109,7 +109,7 @@
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
 //! | `Pool(3)` | [`Pool::new`]`(3)` | dropping it terminates it, like leaving `with Pool(3) as pool:` |
-//! | `Pool(processes, initializer, initargs, maxtasksperchild)` | [`Pool::builder`]: [`PoolBuilder::processes`], [`PoolBuilder::initializer`], [`PoolBuilder::max_tasks_per_child`] | the default size is [`cpu_count`] |
+//! | `Pool(processes, initializer, initargs, maxtasksperchild)` | [`Pool::builder`]: [`PoolBuilder::processes`], [`PoolBuilder::initializer`], [`PoolBuilder::max_tasks_per_child`] | the default size is [`cpu_count`]; `initargs` may hold a `Lock`, `Queue` or `Value`, as in Python |
 //! | `pool.apply(f, (x,))`, `pool.apply_async(f, (x,))` | [`Pool::apply`], [`Pool::apply_async`] | `()` for none, one argument as it is, two to four as a tuple, for a `fn` of that many |
 //! | `pool.map(f, xs)`, `pool.map(f, xs, chunksize)` | [`Pool::map`], [`Pool::map_chunked`] | |
 //! | `pool.map_async(f, xs)` | [`Pool::map_async`] | an [`AsyncResult`] of the whole list |

@@ -456,8 +456,50 @@ fn capture_stderr(body: impl FnOnce()) -> String {
     text
 }
 
+static WORKER_LOCK: std::sync::OnceLock<(mp::Lock, Queue<u32>)> = std::sync::OnceLock::new();
+
+/// Python: `def init(l, q): global lock, out; lock, out = l, q`.
+fn init_worker(lock_and_out: (mp::Lock, Queue<u32>)) {
+    assert!(WORKER_LOCK.set(lock_and_out).is_ok(), "once per worker");
+}
+
+fn report_under_the_lock(i: u32) -> u32 {
+    let (lock, out) = WORKER_LOCK.get().expect("set by the initializer");
+    let _guard = lock.lock().unwrap();
+    out.put(i).unwrap();
+    i
+}
+
+/// Point 6 (and 4): a pool whose workers get a lock (and a queue) through
+/// `initargs`, as Python's documentation does it, with fork and spawn.
+fn a_pool_whose_workers_get_a_lock_through_initargs() {
+    for method in METHODS {
+        let lock = mp::Lock::new().unwrap();
+        let out = Queue::new().unwrap();
+        let pool = mp::Pool::builder()
+            .processes(2)
+            .start_method(method)
+            .initializer(init_worker, (lock.clone(), out.clone()))
+            .build()
+            .unwrap();
+        let held = lock.lock().unwrap();
+        // While the parent holds the lock, no task can report.
+        let pending = pool.map_async(report_under_the_lock, 0..6).unwrap();
+        let done = pending.wait_timeout(Duration::from_millis(100)).unwrap();
+        assert!(!done, "{method:?}");
+        assert_eq!(out.qsize(), 0, "{method:?}");
+        drop(held);
+        assert_eq!(pending.get().unwrap(), [0, 1, 2, 3, 4, 5], "{method:?}");
+        let mut got: Vec<u32> = (0..6).map(|_| out.get().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [0, 1, 2, 3, 4, 5], "{method:?}");
+        pool.join().unwrap();
+    }
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
+        a_pool_whose_workers_get_a_lock_through_initargs,
         targets_of_zero_to_four_arguments_take_pythons_args_tuple,
         a_target_that_returns_an_error_exits_non_zero_with_its_message,
         pool_targets_take_pythons_args_tuple,
