@@ -497,8 +497,39 @@ fn a_pool_whose_workers_get_a_lock_through_initargs() {
     }
 }
 
+/// Point 5: Python's `sem.acquire(); ...; sem.release()`, ported word for
+/// word, drops the guard at once (its permit goes back), then releases
+/// again. That second release is refused, and the semaphore stays at 1.
+#[allow(unused_must_use)] // the Python shape, on purpose: the guard is dropped at once
+fn the_python_style_semaphore_release_is_an_error() {
+    let sem = mp::Semaphore::new(1).unwrap();
+    sem.acquire().unwrap(); // Python: sem.acquire()
+    let err = sem.release().unwrap_err(); // Python: sem.release()
+    assert!(matches!(err.kind(), ErrorKind::ReleasedByItsGuard), "{err}");
+    assert!(
+        err.to_string().contains("let permit = sem.acquire()?"),
+        "{err}"
+    );
+    assert_eq!(sem.value(), 1, "one permit, not two");
+    // The Rust way: keep the guard.
+    let permit = sem.acquire().unwrap();
+    assert_eq!(sem.value(), 0);
+    drop(permit);
+    assert_eq!(sem.value(), 1);
+    // Python's way, on purpose: forget the guard, then release by hand.
+    sem.acquire().unwrap().forget();
+    assert_eq!(sem.value(), 0);
+    sem.release().unwrap();
+    assert_eq!(sem.value(), 1);
+    // A bare release that stands for no guard of this thread is Python's too.
+    let signal = mp::Semaphore::new(0).unwrap();
+    signal.release().unwrap();
+    assert_eq!(signal.value(), 1);
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
+        the_python_style_semaphore_release_is_an_error,
         a_pool_whose_workers_get_a_lock_through_initargs,
         targets_of_zero_to_four_arguments_take_pythons_args_tuple,
         a_target_that_returns_an_error_exits_non_zero_with_its_message,
