@@ -176,6 +176,10 @@ pub enum ErrorKind {
         /// The semaphore's bound (its initial value).
         bound: usize,
     },
+    /// A thread released a semaphore bare, right after a guard of that
+    /// semaphore it held was dropped: that guard gave the permit back already
+    /// (Python's `acquire(); ...; release()`, ported word for word).
+    ReleasedByItsGuard,
 }
 
 impl Error {
@@ -368,6 +372,13 @@ impl fmt::Display for Error {
                 f,
                 "the barrier is broken (seen in process {pid}): a party timed out, died or called \
                  abort, so the parties will never all arrive; make a new Barrier"
+            ),
+            ErrorKind::ReleasedByItsGuard => write!(
+                f,
+                "Semaphore::release in process {pid}: this thread's last guard of this semaphore \
+                 already gave its permit back when it was dropped, so this release would add a \
+                 permit nobody took. Keep the guard (`let permit = sem.acquire()?;` ... \
+                 `drop(permit);`) instead of calling release(), or call `permit.forget()` first"
             ),
             ErrorKind::ReleasedTooOften { bound } => write!(
                 f,

@@ -456,8 +456,81 @@ fn capture_stderr(body: impl FnOnce()) -> String {
     text
 }
 
+static WORKER_LOCK: std::sync::OnceLock<(mp::Lock, Queue<u32>)> = std::sync::OnceLock::new();
+
+/// Python: `def init(l, q): global lock, out; lock, out = l, q`.
+fn init_worker(lock_and_out: (mp::Lock, Queue<u32>)) {
+    assert!(WORKER_LOCK.set(lock_and_out).is_ok(), "once per worker");
+}
+
+fn report_under_the_lock(i: u32) -> u32 {
+    let (lock, out) = WORKER_LOCK.get().expect("set by the initializer");
+    let _guard = lock.lock().unwrap();
+    out.put(i).unwrap();
+    i
+}
+
+/// Point 6 (and 4): a pool whose workers get a lock (and a queue) through
+/// `initargs`, as Python's documentation does it, with fork and spawn.
+fn a_pool_whose_workers_get_a_lock_through_initargs() {
+    for method in METHODS {
+        let lock = mp::Lock::new().unwrap();
+        let out = Queue::new().unwrap();
+        let pool = mp::Pool::builder()
+            .processes(2)
+            .start_method(method)
+            .initializer(init_worker, (lock.clone(), out.clone()))
+            .build()
+            .unwrap();
+        let held = lock.lock().unwrap();
+        // While the parent holds the lock, no task can report.
+        let pending = pool.map_async(report_under_the_lock, 0..6).unwrap();
+        let done = pending.wait_timeout(Duration::from_millis(100)).unwrap();
+        assert!(!done, "{method:?}");
+        assert_eq!(out.qsize(), 0, "{method:?}");
+        drop(held);
+        assert_eq!(pending.get().unwrap(), [0, 1, 2, 3, 4, 5], "{method:?}");
+        let mut got: Vec<u32> = (0..6).map(|_| out.get().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [0, 1, 2, 3, 4, 5], "{method:?}");
+        pool.join().unwrap();
+    }
+}
+
+/// Point 5: Python's `sem.acquire(); ...; sem.release()`, ported word for
+/// word, drops the guard at once (its permit goes back), then releases
+/// again. That second release is refused, and the semaphore stays at 1.
+#[allow(unused_must_use)] // the Python shape, on purpose: the guard is dropped at once
+fn the_python_style_semaphore_release_is_an_error() {
+    let sem = mp::Semaphore::new(1).unwrap();
+    sem.acquire().unwrap(); // Python: sem.acquire()
+    let err = sem.release().unwrap_err(); // Python: sem.release()
+    assert!(matches!(err.kind(), ErrorKind::ReleasedByItsGuard), "{err}");
+    assert!(
+        err.to_string().contains("let permit = sem.acquire()?"),
+        "{err}"
+    );
+    assert_eq!(sem.value(), 1, "one permit, not two");
+    // The Rust way: keep the guard.
+    let permit = sem.acquire().unwrap();
+    assert_eq!(sem.value(), 0);
+    drop(permit);
+    assert_eq!(sem.value(), 1);
+    // Python's way, on purpose: forget the guard, then release by hand.
+    sem.acquire().unwrap().forget();
+    assert_eq!(sem.value(), 0);
+    sem.release().unwrap();
+    assert_eq!(sem.value(), 1);
+    // A bare release that stands for no guard of this thread is Python's too.
+    let signal = mp::Semaphore::new(0).unwrap();
+    signal.release().unwrap();
+    assert_eq!(signal.value(), 1);
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
+        the_python_style_semaphore_release_is_an_error,
+        a_pool_whose_workers_get_a_lock_through_initargs,
         targets_of_zero_to_four_arguments_take_pythons_args_tuple,
         a_target_that_returns_an_error_exits_non_zero_with_its_message,
         pool_targets_take_pythons_args_tuple,

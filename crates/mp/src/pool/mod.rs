@@ -34,6 +34,7 @@
 //! files than one.
 
 mod engine;
+mod init;
 mod worker;
 
 use std::collections::VecDeque;
@@ -46,6 +47,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use self::engine::{Engine, Read, Settings, Slot, Task};
+use self::init::Initializer;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
 use crate::process::function::{self, RemoteFn};
@@ -634,7 +636,7 @@ fn all_results<R: DeserializeOwned + 'static>(chunks: &[Chunk], read: Read) -> R
 pub struct PoolBuilder {
     processes: Option<usize>,
     method: StartMethod,
-    init: Option<Result<(RemoteFn, Vec<u8>)>>,
+    init: Option<Initializer>,
     max_tasks: Option<usize>,
 }
 
@@ -657,11 +659,32 @@ impl PoolBuilder {
     /// replacement workers included (Python's `initializer` and `initargs`).
     /// Several arguments go as one tuple.
     ///
-    /// The argument is serialized once, here, and handed to every worker: it
-    /// must be plain data. A `Queue`, `Lock` or shared `Value` in it makes
-    /// [`PoolBuilder::build`] return [`ErrorKind::NotInStartArguments`]
-    /// (Python can pass those to its initializer); use them as a
-    /// [`crate::Process`]'s arguments instead.
+    /// The argument may hold shared objects, as Python's `initargs` may: a
+    /// `Lock`, a `Queue`, a `Value`, with fork and spawn alike. Python's
+    /// documented way to give every worker a lock:
+    ///
+    /// ```
+    /// use std::sync::OnceLock;
+    ///
+    /// static LOCK: OnceLock<mp::Lock> = OnceLock::new();
+    ///
+    /// fn init(lock: mp::Lock) {
+    ///     LOCK.set(lock).expect("once per worker");
+    /// }
+    ///
+    /// fn job(x: u64) -> u64 {
+    ///     let _guard = LOCK.get().expect("set by init").lock().unwrap();
+    ///     x * x
+    /// }
+    ///
+    /// fn main() -> mp::Result<()> {
+    ///     mp::init();
+    ///     let lock = mp::Lock::new()?;
+    ///     let pool = mp::Pool::builder().processes(2).initializer(init, lock).build()?;
+    ///     assert_eq!(pool.map(job, 0..4)?, [0, 1, 4, 9]);
+    ///     Ok(())
+    /// }
+    /// ```
     ///
     /// If the initializer panics in a worker, that worker runs no task: every
     /// task given to it fails with [`ErrorKind::InitializerFailed`] and the
@@ -670,9 +693,9 @@ impl PoolBuilder {
     #[doc(alias("initargs"))]
     pub fn initializer<A>(mut self, initializer: fn(A), arg: A) -> Self
     where
-        A: Serialize + DeserializeOwned + 'static,
+        A: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.init = Some(function::to_bytes(&arg).map(|bytes| (RemoteFn::new(initializer), bytes)));
+        self.init = Some(Initializer::new(initializer, arg));
         self
     }
 
@@ -707,7 +730,7 @@ impl PoolBuilder {
             engine: Engine::start(Settings {
                 size,
                 method: self.method,
-                init: self.init.transpose()?,
+                init: self.init,
                 max_tasks: self.max_tasks,
             })?,
         })

@@ -216,6 +216,9 @@ impl Process {
         }
         exit::install();
         exit::reap_dropped();
+        // Also with spawn only: the hook is what tells `exit.rs` that `main`
+        // panicked, so that its children are killed, not waited for.
+        install_child_panic_hook();
         let me = ChildInfo {
             parent: sys::pid() as libc::pid_t,
             parent_name: current_process_name().to_owned(),
