@@ -160,6 +160,13 @@ pub enum ErrorKind {
         /// The call that was waiting.
         what: &'static str,
     },
+    /// A thread asked for a lock it already holds: waiting would never end.
+    AlreadyHeld {
+        /// The call that asked, e.g. "Array::get".
+        what: &'static str,
+        /// The call that holds the lock, e.g. "Array::lock".
+        held_by: &'static str,
+    },
     /// The other end of a pipe was closed, or every process that had it ended.
     ConnectionClosed,
     /// A `Barrier` was broken: a party timed out, died, or called `abort`.
@@ -169,6 +176,10 @@ pub enum ErrorKind {
         /// The semaphore's bound (its initial value).
         bound: usize,
     },
+    /// A thread released a semaphore bare, right after a guard of that
+    /// semaphore it held was dropped: that guard gave the permit back already
+    /// (Python's `acquire(); ...; release()`, ported word for word).
+    ReleasedByItsGuard,
 }
 
 impl Error {
@@ -346,6 +357,12 @@ impl fmt::Display for Error {
                  could (no other thread here, no child process still running, no parent); \
                  did the process that should have woken it die first?"
             ),
+            ErrorKind::AlreadyHeld { what, held_by } => write!(
+                f,
+                "{what} in process {pid}: this thread already holds the lock, taken by \
+                 {held_by} and not released yet, so waiting for it would never end; use the \
+                 guard that {held_by} returned, or drop it first"
+            ),
             ErrorKind::ConnectionClosed => write!(
                 f,
                 "process {pid} found the other end of its pipe closed: the process holding it \
@@ -355,6 +372,13 @@ impl fmt::Display for Error {
                 f,
                 "the barrier is broken (seen in process {pid}): a party timed out, died or called \
                  abort, so the parties will never all arrive; make a new Barrier"
+            ),
+            ErrorKind::ReleasedByItsGuard => write!(
+                f,
+                "Semaphore::release in process {pid}: this thread's last guard of this semaphore \
+                 already gave its permit back when it was dropped, so this release would add a \
+                 permit nobody took. Keep the guard (`let permit = sem.acquire()?;` ... \
+                 `drop(permit);`) instead of calling release(), or call `permit.forget()` first"
             ),
             ErrorKind::ReleasedTooOften { bound } => write!(
                 f,

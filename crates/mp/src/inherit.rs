@@ -28,6 +28,9 @@ thread_local! {
     /// a start. Serde formats may drop an error's text (postcard does), so
     /// `function::to_bytes` looks here to report the real cause.
     static REFUSED: Cell<Option<&'static str>> = const { Cell::new(None) };
+    /// Set by [`keep_incoming`]: the inherited descriptors have a new owner,
+    /// and [`with_incoming`] must not close them.
+    static KEPT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Takes (and clears) the type of the shared object that last refused to be
@@ -54,12 +57,46 @@ pub(crate) fn with_incoming<R>(fds: &[RawFd], deserialize: impl FnOnce() -> R) -
     INCOMING.with(|cell| *cell.borrow_mut() = Some(fds.to_vec()));
     let result = deserialize();
     INCOMING.with(|cell| *cell.borrow_mut() = None);
+    if KEPT.replace(false) {
+        return result; // `keep_incoming` owns them now
+    }
     for &fd in fds {
         // SAFETY: `fd` was inherited from the parent for the arguments only; every
         // argument that needed it has made its own duplicate, so nothing else
         // uses this number.
         unsafe { libc::close(fd) };
     }
+    result
+}
+
+/// While a spawned child deserializes its arguments: takes every inherited
+/// descriptor, for bytes that will be decoded later (a pool's initializer
+/// argument, see `pool/init.rs`), so that [`with_incoming`] leaves them
+/// open. A second call in the same deserialization gets none.
+pub(crate) fn keep_incoming() -> Vec<OwnedFd> {
+    if KEPT.replace(true) {
+        return Vec::new();
+    }
+    let fds = INCOMING
+        .with(|cell| cell.borrow().clone())
+        .unwrap_or_default();
+    fds.into_iter()
+        .map(|fd| {
+            // SAFETY: `fd` was inherited for the start arguments, is open, and
+            // is owned by nothing else: `with_incoming` would have closed it,
+            // and KEPT now tells it not to.
+            unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }
+        })
+        .collect()
+}
+
+/// Like [`with_incoming`], in a process that owns `fds` itself (a forked
+/// child decoding bytes it made from its own copy of an object): the
+/// deserialized objects take duplicates, and the originals stay open.
+pub(crate) fn with_own<R>(fds: &[RawFd], deserialize: impl FnOnce() -> R) -> R {
+    INCOMING.with(|cell| *cell.borrow_mut() = Some(fds.to_vec()));
+    let result = deserialize();
+    INCOMING.with(|cell| *cell.borrow_mut() = None);
     result
 }
 

@@ -54,12 +54,12 @@
 //!
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
-//! | `Process(target=job, args=(a, b))` | [`Process::new`]`(job, (a, b))` | a plain `fn`; its arguments as one value |
+//! | `Process(target=job, args=(a, b))` | [`Process::new`]`(job, (a, b))` | a plain `fn job(a: A, b: B)` of 0 to 4 arguments ([`Target`]); `()` for none, one argument as it is; it may return `Result<(), E>`, whose `Err` exits with code 1 |
 //! | `p.start()`, `p.join()`, `p.join(timeout)` | [`Process::start`], [`Process::join`], [`Process::join_timeout`] | `join` returns the [`ExitStatus`] |
 //! | `p.name`, `p.pid`, `p.daemon = True` | [`Process::name`] ([`Process::named`]), [`Process::pid`], [`Process::daemon`] | |
 //! | `p.exitcode`, `p.is_alive()` | [`Process::exit_status`], [`Process::is_alive`] | Python's `-9` is [`ExitStatus::Signal`]`(9)` |
 //! | `p.terminate()`, `p.kill()` | [`Process::terminate`], [`Process::kill`] | |
-//! | `p.close()` | dropping the [`Process`] | it waits for the child and reaps it (a daemon is killed first) |
+//! | `p.close()`, `Process(...).start()` with no handle kept | dropping the [`Process`] | it does not wait: the child runs on; at the program's end the children still running are joined and the daemons killed, as in Python (all killed if `main` panicked) |
 //! | `current_process()`, `parent_process()` | [`current_process`], [`parent_process`] | a [`ProcessInfo`]: name, pid, `is_alive` |
 //! | `active_children()` | [`active_children`] | does not reap: each child's [`Process`] does |
 //! | `cpu_count()` | [`cpu_count`] | the CPUs this process may use, like Python 3.13's `os.process_cpu_count()` |
@@ -86,7 +86,7 @@
 //! | `Lock()`: `acquire()`, `release()`, `with lock:` | [`Lock::new`], [`Lock::lock`] | the [`LockGuard`] releases when dropped; a holder that died is reported ([`OwnerDied`]) |
 //! | `lock.acquire(block=False)` | [`Lock::try_lock`] | |
 //! | `RLock()` | [`RLock::new`], [`RLock::lock`] | re-entrant for one thread of one process; robust like [`Lock`] |
-//! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new`]`(n)`, [`BoundedSemaphore::new`]`(n)` | [`Semaphore::acquire`] gives a [`SemaphoreGuard`]; [`Semaphore::release`] alone is Python's bare release; past its bound, [`ErrorKind::ReleasedTooOften`] |
+//! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new`]`(n)`, [`BoundedSemaphore::new`]`(n)` | [`Semaphore::acquire`] gives a [`SemaphoreGuard`]; [`Semaphore::release`] alone is Python's bare release (refused right after this thread's guard of it gave its permit back: `sem.acquire()?; ...; sem.release()?` ported word for word is [`ErrorKind::ReleasedByItsGuard`]); past its bound, [`ErrorKind::ReleasedTooOften`] |
 //! | `sem.acquire(block=False)`, `sem.acquire(timeout=t)` | [`Semaphore::try_acquire`], [`Semaphore::acquire_timeout`] | `None` where Python returns `False`; the timed one runs to its timeout |
 //! | `sem.get_value()` | [`Semaphore::value`] | a dead holder's permit counts at once (Python's is lost) |
 //! | `Event()`: `set`, `clear`, `is_set`, `wait` | [`Event`]: [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | [`Event::wait_timeout`] says whether it was set, at its timeout at the latest |
@@ -109,11 +109,11 @@
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
 //! | `Pool(3)` | [`Pool::new`]`(3)` | dropping it terminates it, like leaving `with Pool(3) as pool:` |
-//! | `Pool(processes, initializer, initargs, maxtasksperchild)` | [`Pool::builder`]: [`PoolBuilder::processes`], [`PoolBuilder::initializer`], [`PoolBuilder::max_tasks_per_child`] | the default size is [`cpu_count`] |
-//! | `pool.apply(f, (x,))`, `pool.apply_async(f, (x,))` | [`Pool::apply`], [`Pool::apply_async`] | one argument as it is, several as a tuple |
+//! | `Pool(processes, initializer, initargs, maxtasksperchild)` | [`Pool::builder`]: [`PoolBuilder::processes`], [`PoolBuilder::initializer`], [`PoolBuilder::max_tasks_per_child`] | the default size is [`cpu_count`]; `initargs` may hold a `Lock`, `Queue` or `Value`, as in Python |
+//! | `pool.apply(f, (x,))`, `pool.apply_async(f, (x,))` | [`Pool::apply`], [`Pool::apply_async`] | `()` for none, one argument as it is, two to four as a tuple, for a `fn` of that many |
 //! | `pool.map(f, xs)`, `pool.map(f, xs, chunksize)` | [`Pool::map`], [`Pool::map_chunked`] | |
 //! | `pool.map_async(f, xs)` | [`Pool::map_async`] | an [`AsyncResult`] of the whole list |
-//! | `pool.starmap(f, pairs)`, `pool.starmap_async(f, pairs)` | [`Pool::starmap`], [`Pool::starmap_async`] | for a `fn(A, B) -> R`; more arguments: one tuple and [`Pool::map`] |
+//! | `pool.starmap(f, pairs)`, `pool.starmap_async(f, pairs)` | [`Pool::starmap`], [`Pool::starmap_async`] | for a `fn` of two to four arguments |
 //! | `pool.imap(f, xs)`, `pool.imap_unordered(f, xs)` | [`Pool::imap`], [`Pool::imap_unordered`] | iterators of `Result`s |
 //! | `pool.close()`, `pool.join()`, `pool.terminate()` | [`Pool::close`], [`Pool::join`], [`Pool::terminate`] | `join` closes the pool itself |
 //! | `res.get()`, `res.get(timeout)` | [`AsyncResult::get`], [`AsyncResult::get_timeout`] | |
@@ -149,6 +149,8 @@
 //! | `Queue(maxsize)`, `put(timeout=...)`, `Lock.acquire(timeout=...)` | a queue holds what its pipe holds; a robust lock here waits or tries | [`Queue::full`] or [`Queue::qsize`] before putting, or a [`Semaphore`] to bound the work in flight; [`Lock::try_lock`] |
 //! | `Process.run()` overridden in a subclass, `sentinel` | Rust has no subclassing; a pidfd is not exposed | the target `fn` is the run; [`Process::join_timeout`] and [`Process::is_alive`] |
 //! | `set_executable()`, `reducer`, `allow_connection_pickling` | a spawned child must be this very executable: a function crosses as its place in the code | nothing to set |
+//! | `Barrier(parties, action, timeout)`, `barrier.reset()` | an action and a default timeout kept in shared memory would have to be a `fn` and a number every party agrees on, for little gain; `reset` while parties wait is racy in Python too | the party whose [`Barrier::wait`] returns index 0 runs the action (`if barrier.wait()? == 0 { action() }`; the others do not wait for it: add a second `wait` if they must); [`Barrier::wait_timeout`] on each wait; a new [`Barrier`] instead of `reset()` |
+//! | `Condition(lock)`, `Value(..., lock=l)`, `Array(..., lock=l)` | each primitive keeps its lock in its own shared memory, beside what it guards | guard shared state with the [`Condition`]'s own lock ([`Condition::lock`]); keep values that change together in one [`Array`], or in [`AtomicValue`]s changed only while one [`Lock`] is held |
 //! | `log_to_stderr()`, `get_logger()` | not the crate's business | the `log` or `tracing` crates; a child's panic is printed with its name and pid |
 //!
 //! Unix only: Windows has no `fork`, and this crate says so at compile time.
@@ -176,14 +178,15 @@ pub mod shared;
 pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
-pub use ipc::{Connection, JoinableQueue, Queue, pipe};
+pub use ipc::{Connection, Fd, JoinableQueue, Queue, pipe};
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{
-    ExitStatus, Process, ProcessInfo, StartMethod, active_children, cpu_count, current_process,
-    current_process_name, init, parent_process,
+    ExitStatus, Outcome, Process, ProcessInfo, StartMethod, Target, active_children, cpu_count,
+    current_process, current_process_name, init, parent_process,
 };
 pub use shared::{
-    Array, ArrayGuard, AtomicPlain, AtomicValue, Plain, SharedSlice, Value, ValueGuard,
+    Array, ArrayGuard, AtomicInteger, AtomicPlain, AtomicValue, Plain, SharedSlice, Value,
+    ValueGuard,
 };
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockGuard, LockResult,

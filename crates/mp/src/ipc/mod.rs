@@ -1,5 +1,5 @@
 //! Messages between processes: Python's `multiprocessing.Queue`,
-//! `JoinableQueue` and `Pipe`, and the framed channel the pool talks to its workers over.
+//! `JoinableQueue` and `Pipe`, handing a descriptor to a child ([`Fd`]), and the framed channel the pool talks to its workers over.
 //!
 //! Every path here is a pipe (or a socket pair), the kernel's byte stream
 //! between processes. What this module adds on top is *framing* (where one
@@ -7,10 +7,12 @@
 //! becomes bytes and back).
 
 pub(crate) mod channel;
+mod fd;
 pub(crate) mod joinable;
 pub(crate) mod pipe;
 pub(crate) mod queue;
 
+pub use fd::Fd;
 pub use joinable::JoinableQueue;
 pub use pipe::{Connection, pipe};
 pub use queue::Queue;

@@ -74,6 +74,7 @@ const NO_SIGPIPE: libc::c_int = 0;
 ///     Ok(())
 /// }
 /// ```
+#[doc(alias("Pipe"))]
 pub fn pipe<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>)> {
     let (a, b) = sys::socketpair().map_err(|e| Error::os("create a pipe (socketpair)", e))?;
     Ok((

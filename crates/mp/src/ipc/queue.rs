@@ -345,6 +345,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// be: a message half in the pipe cannot be taken back.
     ///
     /// Other errors as [`Queue::put`].
+    #[doc(alias("put_nowait"))]
     pub fn try_put(&self, item: T) -> Result<()> {
         self.check_open()?;
         self.send(&encode(&item)?, false)
@@ -366,6 +367,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// It never waits for an item to arrive. It may wait a moment for another
     /// reader that is taking a message right now to finish, and it reads a
     /// long message to its end once its start is there.
+    #[doc(alias("get_nowait"))]
     pub fn try_get(&self) -> Result<T> {
         self.check_open()?;
         match self.try_receive()? {
@@ -386,6 +388,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// A message that has started to arrive is always read to its end, even
     /// past the timeout: stopping halfway would leave the rest in the pipe,
     /// where the next reader would take it for the start of a message.
+    #[doc(alias("get"))]
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
         self.receive(Some(timeout))
     }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use super::init::{InitSpec, Initializer};
 use super::worker::{Order, Reply, WorkerArgs, worker_main};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
@@ -40,8 +41,8 @@ pub(super) struct Settings {
     /// How many workers the pool keeps running.
     pub(super) size: usize,
     pub(super) method: StartMethod,
-    /// The initializer and its serialized argument, run once in every worker.
-    pub(super) init: Option<(RemoteFn, Vec<u8>)>,
+    /// The initializer and its argument, run once in every worker.
+    pub(super) init: Option<Initializer>,
     /// A worker is replaced after this many tasks (Python's `maxtasksperchild`).
     pub(super) max_tasks: Option<usize>,
 }
@@ -51,7 +52,7 @@ struct State {
     /// How many workers the pool keeps running.
     size: usize,
     method: StartMethod,
-    init: Option<(RemoteFn, Vec<u8>)>,
+    init: Option<Initializer>,
     max_tasks: Option<usize>,
     workers: Vec<Worker>,
     /// Tasks no worker has yet, oldest first.
@@ -594,7 +595,7 @@ impl State {
             tasks: task_reader,
             results: result_writer,
             inherited,
-            init: self.init.clone(),
+            init: self.init.clone().map(InitSpec::Given),
         };
         let kind = match self.method {
             StartMethod::Fork => "Fork",
@@ -607,7 +608,11 @@ impl State {
         // `ForkPoolWorker-1:1`.
         let process = Process::new(worker_main, args);
         let name = format!("{kind}PoolWorker-{}", process.identity());
-        let mut process = process.named(name).start_method(self.method).daemon(true);
+        let mut process = process
+            .named(name)
+            .start_method(self.method)
+            .daemon(true)
+            .kill_on_drop();
         // Starting consumes `args`: the parent's copies of the worker's ends
         // close here, so the worker is the only writer of its result channel, and
         // its death reads as end of file.

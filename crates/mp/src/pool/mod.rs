@@ -34,6 +34,7 @@
 //! files than one.
 
 mod engine;
+mod init;
 mod worker;
 
 use std::collections::VecDeque;
@@ -46,10 +47,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use self::engine::{Engine, Read, Settings, Slot, Task};
+use self::init::Initializer;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
 use crate::process::function::{self, RemoteFn};
-use crate::process::{StartMethod, cpu_count};
+use crate::process::{StartMethod, Target, cpu_count};
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`).
 ///
@@ -141,18 +143,20 @@ impl Pool {
         }
     }
 
-    /// Runs `job(arg)` on a worker and waits for its result (Python's
+    /// Runs `job` on `args` on a worker and waits for its result (Python's
     /// `apply`): [`Pool::apply_async`] then [`AsyncResult::get`].
-    pub fn apply<A, R>(&self, job: fn(A) -> R, arg: A) -> Result<R>
+    pub fn apply<M, F>(&self, job: F, args: F::Args) -> Result<F::Output>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
     {
-        self.apply_async(job, arg)?.get()
+        self.apply_async(job, args)?.get()
     }
 
-    /// Like [`Pool::map`], for a function of two arguments applied to each
-    /// pair (Python's `starmap`, which unpacks each tuple into arguments).
+    /// Like [`Pool::map`], for a function of several arguments applied to
+    /// each tuple (Python's `starmap`, which unpacks each tuple into
+    /// arguments): two to four arguments (see [`Target`]).
     ///
     /// ```
     /// fn power(base: u64, exponent: u32) -> u64 {
@@ -167,19 +171,16 @@ impl Pool {
     /// }
     /// ```
     ///
-    /// Python unpacks tuples of any length; Rust has no functions of "any
-    /// number of arguments", so `starmap` takes two. For three or more, write
-    /// the function over one tuple, `fn job((a, b, c): (u64, u64, u64))`,
-    /// and use [`Pool::map`].
-    pub fn starmap<A, B, R>(
+    /// Python unpacks tuples of any length; here, up to four.
+    pub fn starmap<M, F>(
         &self,
-        job: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
-    ) -> Result<Vec<R>>
+        job: F,
+        items: impl IntoIterator<Item = F::Args>,
+    ) -> Result<Vec<F::Output>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
     {
         self.starmap_async(job, items)?.get()
     }
@@ -187,21 +188,54 @@ impl Pool {
     /// Like [`Pool::starmap`], but returns at once (Python's
     /// `starmap_async`); the [`AsyncResult`]'s `get` gives every result, in
     /// order, or the first failing item's error.
-    pub fn starmap_async<A, B, R>(
+    pub fn starmap_async<M, F>(
         &self,
-        job: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
-    ) -> Result<AsyncResult<Vec<R>>>
+        job: F,
+        items: impl IntoIterator<Item = F::Args>,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
     {
-        let items: Vec<(A, B)> = items.into_iter().collect();
+        let items: Vec<F::Args> = items.into_iter().collect();
         let chunksize = self.default_chunksize(items.len());
-        let function = RemoteFn::new_pair_batch(job);
+        self.starmap_async_chunked(job, items, chunksize)
+    }
+
+    /// Like [`Pool::starmap`], with `chunksize` items per message (Python's
+    /// `starmap(job, items, chunksize)`).
+    pub fn starmap_chunked<M, F>(
+        &self,
+        job: F,
+        items: impl IntoIterator<Item = F::Args>,
+        chunksize: usize,
+    ) -> Result<Vec<F::Output>>
+    where
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
+    {
+        self.starmap_async_chunked(job, items, chunksize)?.get()
+    }
+
+    /// Like [`Pool::starmap_async`], with `chunksize` items per message
+    /// (Python's `starmap_async(job, items, chunksize)`).
+    pub fn starmap_async_chunked<M, F>(
+        &self,
+        job: F,
+        items: impl IntoIterator<Item = F::Args>,
+        chunksize: usize,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<F::Args> = items.into_iter().collect();
+        let function = RemoteFn::new_batch(findable(job)?);
         let chunks = self.submit_chunks(function, &items, chunksize)?;
-        Ok(self.async_result(chunks, all_results::<R>))
+        Ok(self.async_result(chunks, all_results::<F::Output>))
     }
 
     /// Like [`Pool::map`], but returns at once (Python's `map_async`); the
@@ -218,6 +252,22 @@ impl Pool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let chunksize = self.default_chunksize(items.len());
+        self.map_async_chunked(job, items, chunksize)
+    }
+
+    /// Like [`Pool::map_async`], with `chunksize` items per message (Python's
+    /// `map_async(job, items, chunksize)`).
+    pub fn map_async_chunked<A, R>(
+        &self,
+        job: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let items: Vec<A> = items.into_iter().collect();
         let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
         Ok(self.async_result(chunks, all_results::<R>))
     }
@@ -259,6 +309,7 @@ impl Pool {
     /// Like [`Pool::map`], with `chunksize` items per message (Python's
     /// `map(job, items, chunksize)`). Larger chunks cost fewer messages;
     /// smaller ones share uneven work out more evenly.
+    #[doc(alias("chunksize"))]
     pub fn map_chunked<A, R>(
         &self,
         job: fn(A) -> R,
@@ -363,16 +414,18 @@ impl Pool {
     /// `apply_async`); [`AsyncResult::get`] waits for the result.
     ///
     /// Python passes the arguments as a tuple, `apply_async(job, (2,))`; here
-    /// a single argument goes as it is, and several as a tuple.
-    pub fn apply_async<A, R>(&self, job: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
+    /// a single argument goes as it is, none as `()`, and two to four as a
+    /// tuple, for a function of that many arguments (see [`Target`]).
+    pub fn apply_async<M, F>(&self, job: F, args: F::Args) -> Result<AsyncResult<F::Output>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + 'static,
+        F::Output: Serialize + DeserializeOwned + 'static,
     {
         // A task of one: the same path as a chunk of `map`.
-        let function = RemoteFn::new_batch(job);
-        let chunks = self.submit_chunks(function, std::slice::from_ref(&arg), 1)?;
-        Ok(self.async_result(chunks, first_result::<R>))
+        let function = RemoteFn::new_batch(findable(job)?);
+        let chunks = self.submit_chunks(function, std::slice::from_ref(&args), 1)?;
+        Ok(self.async_result(chunks, first_result::<F::Output>))
     }
 
     /// Takes no more work (Python's `close`): submitting afterwards is
@@ -486,6 +539,7 @@ impl<T> AsyncResult<T> {
     /// Waits at most `timeout` for the result: [`ErrorKind::Timeout`] if it
     /// is not in by then (Python's `get(timeout)`). The work goes on; you can
     /// wait again.
+    #[doc(alias("get"))]
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
         if !self.wait_timeout(timeout)? {
             return Err(ErrorKind::Timeout {
@@ -517,6 +571,7 @@ impl<T> AsyncResult<T> {
 
     /// Waits at most `timeout` for the result to be in (Python's
     /// `wait(timeout)`): `Ok(false)` if it is not in by then.
+    #[doc(alias("wait"))]
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
         // A timeout too long to add to the clock is no limit.
         let deadline = Instant::now().checked_add(timeout);
@@ -546,6 +601,17 @@ impl<T> fmt::Debug for AsyncResult<T> {
 }
 
 /// [`AsyncResult`]'s decoder for a task of one item.
+/// `job` as a function a worker can find, or the error that says why not.
+fn findable<M, F: Target<M>>(job: F) -> Result<fn(F::Args) -> F::Output> {
+    job.as_fn().ok_or_else(|| {
+        ErrorKind::InvalidArgument(
+            "a pool's task must be a plain fn (or a closure that captures nothing): a closure's \
+             captured values live in this process only; pass them in the arguments instead",
+        )
+        .into()
+    })
+}
+
 fn first_result<R: DeserializeOwned + 'static>(chunks: &[Chunk], read: Read) -> Result<R> {
     match chunks {
         [chunk] => chunk.slot.first_result(read),
@@ -570,7 +636,7 @@ fn all_results<R: DeserializeOwned + 'static>(chunks: &[Chunk], read: Read) -> R
 pub struct PoolBuilder {
     processes: Option<usize>,
     method: StartMethod,
-    init: Option<Result<(RemoteFn, Vec<u8>)>>,
+    init: Option<Initializer>,
     max_tasks: Option<usize>,
 }
 
@@ -593,21 +659,43 @@ impl PoolBuilder {
     /// replacement workers included (Python's `initializer` and `initargs`).
     /// Several arguments go as one tuple.
     ///
-    /// The argument is serialized once, here, and handed to every worker: it
-    /// must be plain data. A `Queue`, `Lock` or shared `Value` in it makes
-    /// [`PoolBuilder::build`] return [`ErrorKind::NotInStartArguments`]
-    /// (Python can pass those to its initializer); use them as a
-    /// [`crate::Process`]'s arguments instead.
+    /// The argument may hold shared objects, as Python's `initargs` may: a
+    /// `Lock`, a `Queue`, a `Value`, with fork and spawn alike. Python's
+    /// documented way to give every worker a lock:
+    ///
+    /// ```
+    /// use std::sync::OnceLock;
+    ///
+    /// static LOCK: OnceLock<mp::Lock> = OnceLock::new();
+    ///
+    /// fn init(lock: mp::Lock) {
+    ///     LOCK.set(lock).expect("once per worker");
+    /// }
+    ///
+    /// fn job(x: u64) -> u64 {
+    ///     let _guard = LOCK.get().expect("set by init").lock().unwrap();
+    ///     x * x
+    /// }
+    ///
+    /// fn main() -> mp::Result<()> {
+    ///     mp::init();
+    ///     let lock = mp::Lock::new()?;
+    ///     let pool = mp::Pool::builder().processes(2).initializer(init, lock).build()?;
+    ///     assert_eq!(pool.map(job, 0..4)?, [0, 1, 4, 9]);
+    ///     Ok(())
+    /// }
+    /// ```
     ///
     /// If the initializer panics in a worker, that worker runs no task: every
     /// task given to it fails with [`ErrorKind::InitializerFailed`] and the
     /// panic's message. (Python's worker dies, and its pool starts a new one
     /// again and again.)
+    #[doc(alias("initargs"))]
     pub fn initializer<A>(mut self, initializer: fn(A), arg: A) -> Self
     where
-        A: Serialize + DeserializeOwned + 'static,
+        A: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.init = Some(function::to_bytes(&arg).map(|bytes| (RemoteFn::new(initializer), bytes)));
+        self.init = Some(Initializer::new(initializer, arg));
         self
     }
 
@@ -615,6 +703,7 @@ impl PoolBuilder {
     /// tasks (Python's `maxtasksperchild`); by default a worker lives as long
     /// as the pool. A task is one call of [`Pool::apply_async`], or one chunk
     /// of a `map`, as in Python.
+    #[doc(alias("maxtasksperchild"))]
     pub fn max_tasks_per_child(mut self, tasks: usize) -> Self {
         self.max_tasks = Some(tasks);
         self
@@ -641,7 +730,7 @@ impl PoolBuilder {
             engine: Engine::start(Settings {
                 size,
                 method: self.method,
-                init: self.init.transpose()?,
+                init: self.init,
                 max_tasks: self.max_tasks,
             })?,
         })
@@ -654,6 +743,43 @@ pub struct IMap<R> {
     chunks: VecDeque<Chunk>,
     ready: VecDeque<Result<R>>,
     _result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned + 'static> IMap<R> {
+    /// The next result, waiting at most `timeout` for it (Python's
+    /// `next(timeout)` on `imap`'s iterator): `Some(Err)` of kind
+    /// [`ErrorKind::Timeout`] if it is not in by then, and it stays next;
+    /// `None` once every result was taken.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R>> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            let chunk = self.chunks.front()?;
+            match self.engine.wait_for(deadline, || chunk.slot.is_filled()) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let what = "IMap::next_timeout";
+                    return Some(Err(ErrorKind::Timeout {
+                        what,
+                        after: timeout,
+                    }
+                    .into()));
+                }
+                Err(err) => {
+                    self.chunks.pop_front();
+                    return Some(Err(err));
+                }
+            }
+            let chunk = self.chunks.pop_front().expect("looked at just above");
+            let ready = &mut self.ready;
+            chunk
+                .slot
+                .results(chunk.len, Read::Take)
+                .for_each(|result| ready.push_back(result));
+        }
+    }
 }
 
 impl<R: DeserializeOwned + 'static> Iterator for IMap<R> {

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::init::InitSpec;
 use crate::error::panic_message;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
@@ -67,9 +68,9 @@ pub(super) struct WorkerArgs {
     /// are closed on `exec`), and their numbers would mean nothing there.
     #[serde(skip)]
     pub(super) inherited: Vec<RawFd>,
-    /// The pool's initializer and its serialized argument, to run once
-    /// before the first task.
-    pub(super) init: Option<(RemoteFn, Vec<u8>)>,
+    /// The pool's initializer and its argument, to run once before the
+    /// first task (see `init.rs`).
+    pub(super) init: Option<InitSpec>,
 }
 
 fn serialize_pipe<S: serde::Serializer>(fd: &OwnedFd, s: S) -> Result<S::Ok, S::Error> {
@@ -93,9 +94,7 @@ pub(super) fn worker_main(args: WorkerArgs) {
     // error of that task's `get`. Printing it here as well, with a backtrace
     // (RUST_BACKTRACE=1), would be noise, and capturing that backtrace is slow.
     panic::set_hook(Box::new(|_| {}));
-    let init_failed = args
-        .init
-        .and_then(|(function, input)| initialize(function, &input));
+    let init_failed = args.init.and_then(|init| initialize(init.prepare()));
 
     let mut tasks = FrameReader::new(args.tasks);
     let mut results = ToParent {
@@ -168,8 +167,8 @@ impl Output for ToParent {
 }
 
 /// Runs the pool's initializer; the reason, if it failed.
-fn initialize(function: RemoteFn, input: &[u8]) -> Option<String> {
-    match panic::catch_unwind(AssertUnwindSafe(|| function.prepare(input)?(&mut Discard))) {
+fn initialize(call: Result<function::Prepared>) -> Option<String> {
+    match panic::catch_unwind(AssertUnwindSafe(|| call?(&mut Discard))) {
         Ok(Ok(())) => None,
         Ok(Err(err)) => Some(err.to_string()),
         Err(payload) => Some(panic_message(payload.as_ref())),

@@ -265,22 +265,6 @@ impl RemoteFn {
         }
     }
 
-    /// Like [`RemoteFn::new_batch`], for a function of two arguments run on
-    /// a batch of pairs (the pool's `starmap`): the input is a serialized
-    /// `Vec<(A, B)>`, and each pair is passed as two arguments.
-    pub(crate) fn new_pair_batch<
-        A: DeserializeOwned + 'static,
-        B: DeserializeOwned + 'static,
-        R: Serialize + 'static,
-    >(
-        f: fn(A, B) -> R,
-    ) -> Self {
-        RemoteFn {
-            function: CodeOffset::of(f as usize),
-            trampoline: CodeOffset::of(pair_batch_trampoline::<A, B, R> as Trampoline as usize),
-        }
-    }
-
     /// Decodes `input` as the function's argument (in the receiving process)
     /// and returns the call, ready to run.
     ///
@@ -326,26 +310,6 @@ fn batch_trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
     let arguments: Vec<A> = from_bytes(input)?;
     Ok(Box::new(move |out| run_batch(arguments, f, out)))
-}
-
-/// Decodes a `Vec<(A, B)>`, and returns the call that runs the `fn(A, B) -> R`
-/// at `function` on each pair (see [`RemoteFn::new_pair_batch`]).
-fn pair_batch_trampoline<
-    A: DeserializeOwned + 'static,
-    B: DeserializeOwned + 'static,
-    R: Serialize + 'static,
->(
-    function: usize,
-    input: &[u8],
-) -> Result<Prepared> {
-    // SAFETY: `RemoteFn::new_pair_batch::<A, B, R>` paired this very
-    // instantiation of the trampoline with the address of a `fn(A, B) -> R`,
-    // valid in this process (see `RemoteFn::prepare`).
-    let f = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(function) };
-    let arguments: Vec<(A, B)> = from_bytes(input)?;
-    Ok(Box::new(move |out| {
-        run_batch(arguments, |(a, b)| f(a, b), out)
-    }))
 }
 
 /// Results at least this big travel alone, as raw bytes sent straight from

@@ -1,7 +1,9 @@
 //! Starting a function in a child process: Python's `multiprocessing.Process`.
 
+use std::any::Any;
 use std::fmt;
 use std::io::Write;
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -11,12 +13,15 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod exit;
 pub(crate) mod function;
+mod target;
 
 use self::function::RemoteFn;
 use crate::error::{Error, ErrorKind, Result, panic_message};
 use crate::{inherit, sys};
 
+pub use self::target::{Outcome, Target};
 pub use crate::sys::ExitStatus;
 
 /// How a child process comes to life. Python has the same two (and a third,
@@ -54,10 +59,15 @@ pub enum StartMethod {
 /// }
 /// ```
 ///
-/// A `Process` dropped while its child still runs waits for the child, as
-/// Python waits for its non-daemon children at exit; a daemon process (see
-/// [`Process::daemon`]) is killed instead, and so is every child when the
-/// parent is panicking. Either way the child is reaped: never a zombie.
+/// A `Process` dropped while its child still runs does not wait: the child
+/// runs on beside the others, as in Python, where `Process(...).start()`
+/// keeps no handle. The crate keeps the child in its list: it is reaped once
+/// it has ended (at the next `start` or [`active_children`]), and when the
+/// program ends the children still running are waited for, the daemons (see
+/// [`Process::daemon`]) killed, and all reaped, as Python does at exit. If
+/// `main` panicked, every child is killed and reaped instead. A `Process`
+/// dropped while its own thread is panicking kills and reaps its child. Never
+/// a zombie, never an orphan: see `process/exit.rs` for how and when.
 pub struct Process {
     name: String,
     /// Python's `_identity`: the child's number among the children of its
@@ -65,6 +75,8 @@ pub struct Process {
     identity: String,
     method: StartMethod,
     daemon: bool,
+    /// Kill and reap the child when this is dropped (a pool's workers).
+    kill_on_drop: bool,
     job: Option<Box<dyn Job + Send>>,
     state: State,
 }
@@ -77,10 +89,51 @@ enum State {
 }
 
 impl Process {
-    /// A process that will run `target(args)`; nothing starts until [`Process::start`].
-    pub fn new<A>(target: fn(A), args: A) -> Self
+    /// A process that will run `target` on `args`; nothing starts until
+    /// [`Process::start`] (Python's `Process(target=job, args=(...))`).
+    ///
+    /// `target` is a plain `fn` of zero to four arguments (see [`Target`]),
+    /// and `args` Python's `args` tuple: `()` for none, the value itself for
+    /// one, `(a, b)` for two, up to four. It may return nothing, or a
+    /// `Result<(), E>` whose `Err` ends the child with exit code 1 and its
+    /// message on stderr, as an uncaught exception does in Python; so `?`
+    /// works inside it.
+    ///
+    /// ```
+    /// fn add(results: mp::Queue<u64>, a: u64, b: u64) -> mp::Result<()> {
+    ///     results.put(a + b)?; // `?` in a target: an Err ends the child with code 1
+    ///     Ok(())
+    /// }
+    ///
+    /// fn main() -> mp::Result<()> {
+    ///     mp::init();
+    ///     let results = mp::Queue::new()?;
+    ///     // Python: Process(target=add, args=(results, 2, 3))
+    ///     let mut p = mp::Process::new(add, (results.clone(), 2, 3));
+    ///     p.start()?;
+    ///     p.join()?;
+    ///     assert_eq!(results.get()?, 5);
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// Arguments are serialized, so they own their data: a `String`, not a
+    /// `&str`; a `Vec`, not a slice. A borrowed argument does not compile,
+    /// and the compiler's words for it are "implementation of `Deserialize`
+    /// is not general enough": read them as "use `String`".
+    ///
+    /// ```compile_fail
+    /// fn greet(name: &str) {
+    ///     println!("hello {name}");
+    /// }
+    /// let _ = mp::Process::new(greet, "bob"); // use `String` and `"bob".to_owned()`
+    /// ```
+    pub fn new<M, F>(target: F, args: F::Args) -> Self
     where
-        A: Serialize + DeserializeOwned + Send + 'static,
+        M: 'static,
+        F: Target<M>,
+        F::Args: Serialize + DeserializeOwned + Send + 'static,
+        F::Output: Outcome,
     {
         let n = STARTED_HERE.fetch_add(1, Ordering::Relaxed) + 1;
         // Python numbers a child after its parent: the first child of
@@ -91,7 +144,12 @@ impl Process {
             identity,
             method: StartMethod::default(),
             daemon: false,
-            job: Some(Box::new(Target { target, args })),
+            kill_on_drop: false,
+            job: Some(Box::new(Call {
+                target,
+                args,
+                _marker: PhantomData,
+            })),
             state: State::Created,
         }
     }
@@ -99,21 +157,30 @@ impl Process {
     /// Names the process (Python's `name=`). The default is `Process-N` for
     /// the N-th process made here, and, as in Python, a child's children
     /// carry its number first: the first child of `Process-2` is `Process-2:1`.
+    #[doc(alias("name"))]
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
     }
 
     /// Chooses how the child starts: [`StartMethod::Fork`] or [`StartMethod::Spawn`].
+    #[doc(alias("set_start_method", "get_context"))]
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.method = method;
         self
     }
 
-    /// A daemon process is killed, not waited for, when its `Process` is
-    /// dropped without a join (Python's `daemon=True`).
+    /// A daemon process is killed, not waited for, when the program ends
+    /// (Python's `daemon=True`). Dropping its `Process` does not kill it.
     pub fn daemon(mut self, daemon: bool) -> Self {
         self.daemon = daemon;
+        self
+    }
+
+    /// Makes dropping this `Process` kill and reap its child at once: for
+    /// the pool's workers, which the pool owns.
+    pub(crate) fn kill_on_drop(mut self) -> Self {
+        self.kill_on_drop = true;
         self
     }
 
@@ -144,6 +211,11 @@ impl Process {
             }
             .into());
         };
+        if !job.findable() {
+            return Err(not_findable());
+        }
+        exit::install();
+        exit::reap_dropped();
         let me = ChildInfo {
             parent: sys::pid() as libc::pid_t,
             parent_name: current_process_name().to_owned(),
@@ -151,8 +223,8 @@ impl Process {
             identity: self.identity.clone(),
         };
         let pid = match self.method {
-            StartMethod::Fork => fork_child(me, job)?,
-            StartMethod::Spawn => spawn_child(me, job.as_ref())?,
+            StartMethod::Fork => fork_child(me, job, self.daemon)?,
+            StartMethod::Spawn => spawn_child(me, job.as_ref(), self.daemon)?,
         };
         self.state = State::Running(pid);
         Ok(())
@@ -179,6 +251,7 @@ impl Process {
 
     /// Like [`Process::join`], but gives up after `timeout`: `Ok(None)` if the
     /// child is still running then (Python's `join(timeout)`).
+    #[doc(alias("join"))]
     pub fn join_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
         let Some(deadline) = Instant::now().checked_add(timeout) else {
             // Later than any clock can tell (`Duration::MAX`): no limit.
@@ -224,6 +297,7 @@ impl Process {
     }
 
     /// How the child ended, if it has been joined (Python's `exitcode`).
+    #[doc(alias("exitcode"))]
     pub fn exit_status(&self) -> Option<ExitStatus> {
         match self.state {
             State::Ended(_, status) => Some(status),
@@ -257,13 +331,17 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if let State::Running(pid) = self.state {
-            if self.daemon || std::thread::panicking() {
-                let _ = sys::kill(pid, libc::SIGKILL);
-            }
+        let State::Running(pid) = self.state else {
+            return;
+        };
+        if self.kill_on_drop || std::thread::panicking() {
+            let _ = sys::kill(pid, libc::SIGKILL);
             if let Ok(Some(status)) = sys::waitpid(pid, true) {
                 self.ended(pid, status);
             }
+        } else if let Some(child) = children().iter_mut().find(|child| child.pid == pid) {
+            // It runs on; `exit.rs` reaps it (see the type's docs).
+            child.dropped = true;
         }
     }
 }
@@ -281,33 +359,83 @@ impl fmt::Debug for Process {
 
 /// A target with its argument, type-erased so that `Process` needs no type parameter.
 trait Job {
-    /// Runs the target here (in a forked child).
-    fn run(self: Box<Self>);
+    /// Whether another process can find the target (it is no capturing closure).
+    fn findable(&self) -> bool;
+    /// Runs the target here (in a forked child): `Err` with its message if
+    /// it returned one.
+    fn run(self: Box<Self>) -> std::result::Result<(), String>;
     /// Describes the call for a spawned child: the function, and the argument's
     /// bytes with the file descriptors they name.
     fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)>;
 }
 
-struct Target<A> {
-    target: fn(A),
-    args: A,
+struct Call<F: Target<M>, M> {
+    target: F,
+    args: F::Args,
+    _marker: PhantomData<fn() -> M>,
 }
 
-impl<A: Serialize + DeserializeOwned + 'static> Job for Target<A> {
-    fn run(self: Box<Self>) {
-        (self.target)(self.args)
+/// A spawned child's entry for a target whose outcome matters: calls it and
+/// ends the child if it returned an `Err` (see [`Outcome`]).
+fn call_with_outcome<F: Target<M>, M>(args: F::Args)
+where
+    F::Output: Outcome,
+{
+    let target = F::zero_sized_fn().expect("checked before the child was spawned");
+    if let Err(message) = target(args).into_failure() {
+        fail_child(&message);
+    }
+}
+
+impl<F, M> Job for Call<F, M>
+where
+    M: 'static,
+    F: Target<M>,
+    F::Args: Serialize + DeserializeOwned + 'static,
+    F::Output: Outcome,
+{
+    fn findable(&self) -> bool {
+        self.target.as_fn().is_some()
+    }
+
+    fn run(self: Box<Self>) -> std::result::Result<(), String> {
+        self.target.call(self.args).into_failure()
     }
 
     fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)> {
         let (bytes, fds) = inherit::collect_outgoing(|| function::to_bytes(&self.args));
-        Ok((RemoteFn::new(self.target), bytes?, fds))
+        let plain = self.target.as_fn();
+        // A target that returns nothing is called as it is; one that returns
+        // a `Result` goes through a function that looks at it.
+        let returns_nothing = plain
+            .as_ref()
+            .and_then(|plain| (plain as &dyn Any).downcast_ref::<fn(F::Args)>());
+        let function = match returns_nothing {
+            Some(&plain) => RemoteFn::new(plain),
+            None if F::zero_sized_fn().is_some() => RemoteFn::new(call_with_outcome::<F, M>),
+            None => return Err(not_findable()),
+        };
+        Ok((function, bytes?, fds))
     }
+}
+
+/// The error for a target that another process cannot find.
+fn not_findable() -> Error {
+    ErrorKind::InvalidArgument(
+        "a process's target must be a plain fn (or a closure that captures nothing): a closure's \
+         captured values live in this process only; pass them in the arguments instead",
+    )
+    .into()
 }
 
 /// A child this process has started and not yet reaped.
 struct Child {
     pid: libc::pid_t,
     name: String,
+    /// Killed, not waited for, when this process ends.
+    daemon: bool,
+    /// Its `Process` was dropped while it ran: nobody else will reap it.
+    dropped: bool,
 }
 
 /// The children this process has started and not yet reaped.
@@ -458,6 +586,7 @@ pub fn parent_process() -> Option<ProcessInfo> {
 /// [`Process`] handle reaps its own child (in `join`, or when dropped), so
 /// an ended child is left out but stays for its handle to join.
 pub fn active_children() -> Vec<ProcessInfo> {
+    exit::reap_dropped();
     children()
         .iter()
         .filter(|child| !sys::has_exited(child.pid))
@@ -492,7 +621,7 @@ pub(crate) fn parent_alive() -> bool {
 }
 
 /// Forks a child that runs `job`; returns its pid.
-fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
+fn fork_child(me: ChildInfo, job: Box<dyn Job>, daemon: bool) -> Result<libc::pid_t> {
     warn_if_threads(&me.name);
     install_child_panic_hook();
     // Allocate before forking: after the fork, every page either process
@@ -511,7 +640,12 @@ fn fork_child(me: ChildInfo, job: Box<dyn Job>) -> Result<libc::pid_t> {
             run_child(me, || job.run())
         }
         sys::Fork::Parent(pid) => {
-            children.push(Child { pid, name });
+            children.push(Child {
+                pid,
+                name,
+                daemon,
+                dropped: false,
+            });
             Ok(pid)
         }
     }
@@ -539,13 +673,37 @@ fn warn_if_threads(name: &str) {
     }
 }
 
-/// In a new child: runs `body`, then ends the process with code 0, or 1 if
-/// `body` panicked (as Python's child exits with 1 on an exception).
-fn run_child(me: ChildInfo, body: impl FnOnce()) -> ! {
+/// In a new child: runs `body`, ends its own children (see `exit.rs`), then
+/// ends the process with code 0, or 1 if `body` panicked or returned an
+/// error (as Python's child exits with 1 on an exception).
+fn run_child(me: ChildInfo, body: impl FnOnce() -> std::result::Result<(), String>) -> ! {
     CHILD.set(me);
     STARTED_HERE.store(0, Ordering::Relaxed);
-    let outcome = panic::catch_unwind(AssertUnwindSafe(body));
-    sys::exit_child(if outcome.is_ok() { 0 } else { 1 })
+    exit::PANICKED.store(false, Ordering::Relaxed);
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => {
+            exit::finish_children(false);
+            sys::exit_child(0)
+        }
+        Ok(Err(message)) => fail_child(&message),
+        Err(_) => {
+            exit::finish_children(true);
+            sys::exit_child(1)
+        }
+    }
+}
+
+/// Ends this child whose target returned `Err(message)`: one line on stderr,
+/// "process 'Process-1' (pid 42) failed: …", its children ended, exit code 1.
+fn fail_child(message: &str) -> ! {
+    let line = format!(
+        "process '{}' (pid {}) failed: {message}\n",
+        current_process_name(),
+        std::process::id()
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    exit::finish_children(false);
+    sys::exit_child(1)
 }
 
 /// Installs, once and before the first child starts, a panic hook that speaks
@@ -575,7 +733,12 @@ fn install_child_panic_hook() {
                 );
                 let _ = std::io::stderr().write_all(line.as_bytes());
             }
-            None => previous(info),
+            None => {
+                if std::thread::current().name() == Some("main") {
+                    exit::PANICKED.store(true, Ordering::Relaxed);
+                }
+                previous(info)
+            }
         }));
     });
 }
@@ -598,7 +761,7 @@ struct SpawnPayload {
 }
 
 /// Starts this same program afresh as a child that runs `job`; returns its pid.
-fn spawn_child(me: ChildInfo, job: &dyn Job) -> Result<libc::pid_t> {
+fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<libc::pid_t> {
     use std::os::unix::process::CommandExt;
 
     if !INIT_CALLED.load(Ordering::Relaxed) {
@@ -652,7 +815,12 @@ fn spawn_child(me: ChildInfo, job: &dyn Job) -> Result<libc::pid_t> {
         }
         .into());
     }
-    children().push(Child { pid, name });
+    children().push(Child {
+        pid,
+        name,
+        daemon,
+        dropped: false,
+    });
     Ok(pid)
 }
 
@@ -679,8 +847,10 @@ fn own_executable() -> Result<std::path::PathBuf> {
 /// mp::init(); // the first line of `main`
 /// // ... the rest of the program ...
 /// ```
+#[doc(alias("freeze_support", "__main__"))]
 pub fn init() {
     INIT_CALLED.store(true, Ordering::Relaxed);
+    exit::install();
     let mut args = std::env::args_os().skip(1);
     if args.next().is_none_or(|flag| flag != CHILD_FLAG) {
         return;
@@ -725,6 +895,7 @@ pub fn init() {
             if let Err(err) = call(&mut function::Discard) {
                 panic!("{err}");
             }
+            Ok(())
         }),
         Err(err) => refuse(&err),
     }

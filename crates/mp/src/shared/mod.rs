@@ -29,7 +29,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+use crate::sync::lock::{
+    Acquired, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
+};
 
 /// Plain data that can live in shared memory: every bit pattern is a valid
 /// value, and it holds no pointers (which would mean nothing in another process).
@@ -62,8 +64,17 @@ fn locked<G>(acquired: Result<Acquired>, guard: impl FnOnce() -> G) -> LockResul
     match acquired {
         Ok(Acquired::Clean) => Ok(guard()),
         Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(guard(), pid)),
-        // EINVAL or EDEADLK: only a bug in this crate can cause these.
-        Err(err) => panic!("{err}"),
+        // This thread holds it already (or EINVAL, a bug of this crate).
+        Err(err) => already_held(err),
+    }
+}
+
+/// Like [`locked`], for a call that returns a `Result`: the lock taken
+/// again by its own holder is an error, not a panic.
+fn locked_or_err<G>(acquired: Result<Acquired>, guard: impl FnOnce() -> G) -> Result<G> {
+    match acquired {
+        Ok(Acquired::Clean) | Ok(Acquired::OwnerDied(_)) => Ok(guard()),
+        Err(err) => Err(err),
     }
 }
 
@@ -185,15 +196,29 @@ impl<T: Plain> Value<T> {
     /// If a process died holding the lock, this goes on anyway (see
     /// [When a lock holder dies](Value#when-a-lock-holder-dies)); use
     /// [`Value::lock`] to be told.
+    ///
+    /// # Panics
+    ///
+    /// If this thread holds the value's guard ([`Value::lock`]): the message
+    /// says so, where the wait would never end. Read through the guard.
     pub fn get(&self) -> T {
-        *self.lock().unwrap_or_else(OwnerDied::into_guard)
+        *self.lock_for("Value::get")
+    }
+
+    /// Takes the lock for `what`, going on if a holder died.
+    fn lock_for(&self, what: &'static str) -> ValueGuard<'_, T> {
+        match self.cell().lock.lock_by(what) {
+            Ok(_) => self.guard(),
+            Err(err) => already_held(err),
+        }
     }
 
     /// Writes the value (taking the lock): Python's `v.value = x`.
     ///
-    /// Like [`Value::get`], it goes on if a process died holding the lock.
+    /// Like [`Value::get`], it goes on if a process died holding the lock,
+    /// and panics if this thread holds the value's guard.
     pub fn set(&self, value: T) {
-        *self.lock().unwrap_or_else(OwnerDied::into_guard) = value;
+        *self.lock_for("Value::set") = value;
     }
 
     /// Waits for the value's lock and takes it (Python's `get_lock()`, then
@@ -212,10 +237,13 @@ impl<T: Plain> Value<T> {
     /// gives the guard. With `?` it becomes an [`Error`] naming the process.
     ///
     /// Calling [`get`](Value::get), [`set`](Value::set) or `lock` again on the
-    /// same value while this thread holds the guard waits forever: use the guard.
+    /// same value while this thread holds the guard would wait for ever: it
+    /// panics instead, with a message naming the call that holds the lock
+    /// (use the guard). Python's `with v.get_lock(): v.value += 1` works
+    /// because Python's value lock is an `RLock`; here the guard is the value.
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
-        locked(self.cell().lock.lock(), || self.guard())
+        locked(self.cell().lock.lock_by("Value::lock"), || self.guard())
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or
@@ -376,6 +404,26 @@ impl<T: Plain> Array<T> {
         len.checked_mul(size_of::<T>())?.checked_add(Self::OFFSET)
     }
 
+    /// `len` elements, all zero (Python's `Array('i', 10)`): shared memory
+    /// starts zeroed, and zero is a valid value of every [`Plain`] type.
+    #[doc(alias("RawArray"))]
+    pub fn zeroed(len: usize) -> Result<Self> {
+        const { assert_fits_page_alignment::<T>() };
+        let size = Self::size(len).ok_or(ErrorKind::InvalidArgument(
+            "an Array that long does not fit in memory",
+        ))?;
+        let memory = SharedMemory::new("Array", size)?;
+        // SAFETY: the memory is fresh, ours alone, zeroed, page-aligned and
+        // `size` bytes long: the lock fits at offset 0, and the zeroed bytes
+        // after it are `len` valid zeros of `T`.
+        unsafe { RawLock::init(memory.as_ptr().cast())? };
+        Ok(Array {
+            memory,
+            len,
+            _values: PhantomData,
+        })
+    }
+
     /// Copies `values` into new shared memory.
     pub fn new(values: &[T]) -> Result<Self> {
         const { assert_fits_page_alignment::<T>() };
@@ -443,7 +491,7 @@ impl<T: Plain> Array<T> {
         if index >= self.len {
             return Err(self.out_of_range(index));
         }
-        Ok(self.lock().unwrap_or_else(OwnerDied::into_guard)[index])
+        Ok(locked_or_err(self.raw_lock().lock_by("Array::get"), || self.guard())?[index])
     }
 
     /// Sets element `index` (taking the lock): Python's `a[i] = x`. An index
@@ -452,7 +500,7 @@ impl<T: Plain> Array<T> {
         if index >= self.len {
             return Err(self.out_of_range(index));
         }
-        self.lock().unwrap_or_else(OwnerDied::into_guard)[index] = value;
+        locked_or_err(self.raw_lock().lock_by("Array::set"), || self.guard())?[index] = value;
         Ok(())
     }
 
@@ -493,11 +541,13 @@ impl<T: Plain> Array<T> {
     /// ```
     ///
     /// Returns `Err(OwnerDied)` when the previous holder died holding the
-    /// lock, as [`Value::lock`] does. Calling another method of the same array
-    /// while this thread holds the guard waits forever: use the guard.
+    /// lock, as [`Value::lock`] does. Calling another method of the same
+    /// array while this thread holds the guard would wait for ever: `get` and
+    /// `set` return [`ErrorKind::AlreadyHeld`] instead, and `lock` and
+    /// `to_vec` panic with its message (use the guard).
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
-        locked(self.raw_lock().lock(), || self.guard())
+        locked(self.raw_lock().lock_by("Array::lock"), || self.guard())
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or
@@ -772,15 +822,32 @@ mod sealed {
         fn new(value: Self) -> Self::Atomic;
         fn load(atomic: &Self::Atomic) -> Self;
         fn store(atomic: &Self::Atomic, value: Self);
+        fn swap(atomic: &Self::Atomic, value: Self) -> Self;
+        fn compare_exchange(atomic: &Self::Atomic, current: Self, new: Self) -> Result<Self, Self>;
         fn fetch_add(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_sub(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_max(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_min(atomic: &Self::Atomic, value: Self) -> Self;
+    }
+
+    /// The integers among them: the bit operations.
+    pub trait HasBits: HasAtomic {
+        fn fetch_and(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_or(atomic: &Self::Atomic, value: Self) -> Self;
+        fn fetch_xor(atomic: &Self::Atomic, value: Self) -> Self;
     }
 }
 
-/// The integers an [`AtomicValue`] can hold: `i32`, `i64`, `u32`, `u64` and
-/// `usize`, each with its lock-free std atomic twin (`AtomicI32`, ...).
+/// The numbers an [`AtomicValue`] can hold: `i32`, `i64`, `u32`, `u64` and
+/// `usize`, each with its lock-free std atomic twin (`AtomicI32`, ...), and
+/// `f64`, kept as its bits in an `AtomicU64` (its arithmetic is a
+/// compare-and-swap loop, as C's `atomic<double>` does it).
 ///
 /// This trait is sealed: it cannot be implemented outside this crate.
 pub trait AtomicPlain: Plain + sealed::HasAtomic {}
+
+/// The integers of [`AtomicPlain`]: those with bit operations. Sealed.
+pub trait AtomicInteger: AtomicPlain + sealed::HasBits {}
 
 macro_rules! atomic_plain {
     ($($t:ty => $atomic:ty),*) => { $(
@@ -795,12 +862,100 @@ macro_rules! atomic_plain {
             fn store(atomic: &$atomic, value: Self) {
                 atomic.store(value, Ordering::SeqCst)
             }
+            fn swap(atomic: &$atomic, value: Self) -> Self {
+                atomic.swap(value, Ordering::SeqCst)
+            }
+            fn compare_exchange(atomic: &$atomic, current: Self, new: Self) -> Result<Self, Self> {
+                atomic.compare_exchange(current, new, Ordering::SeqCst, Ordering::SeqCst)
+            }
             fn fetch_add(atomic: &$atomic, value: Self) -> Self {
                 atomic.fetch_add(value, Ordering::SeqCst)
             }
+            fn fetch_sub(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_sub(value, Ordering::SeqCst)
+            }
+            fn fetch_max(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_max(value, Ordering::SeqCst)
+            }
+            fn fetch_min(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_min(value, Ordering::SeqCst)
+            }
+        }
+        impl sealed::HasBits for $t {
+            fn fetch_and(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_and(value, Ordering::SeqCst)
+            }
+            fn fetch_or(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_or(value, Ordering::SeqCst)
+            }
+            fn fetch_xor(atomic: &$atomic, value: Self) -> Self {
+                atomic.fetch_xor(value, Ordering::SeqCst)
+            }
         }
         impl AtomicPlain for $t {}
+        impl AtomicInteger for $t {}
     )* };
+}
+
+/// `f64` as its bits in an `AtomicU64`; arithmetic by compare-and-swap.
+#[cfg(target_has_atomic = "64")]
+impl sealed::HasAtomic for f64 {
+    type Atomic = atomic::AtomicU64;
+    fn new(value: Self) -> atomic::AtomicU64 {
+        atomic::AtomicU64::new(value.to_bits())
+    }
+    fn load(atomic: &atomic::AtomicU64) -> Self {
+        f64::from_bits(atomic.load(Ordering::SeqCst))
+    }
+    fn store(atomic: &atomic::AtomicU64, value: Self) {
+        atomic.store(value.to_bits(), Ordering::SeqCst)
+    }
+    fn swap(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        f64::from_bits(atomic.swap(value.to_bits(), Ordering::SeqCst))
+    }
+    /// Compares bits, as C does: `-0.0` is not `0.0`, and a NaN matches
+    /// the same NaN.
+    fn compare_exchange(
+        atomic: &atomic::AtomicU64,
+        current: Self,
+        new: Self,
+    ) -> Result<Self, Self> {
+        atomic
+            .compare_exchange(
+                current.to_bits(),
+                new.to_bits(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .map(f64::from_bits)
+            .map_err(f64::from_bits)
+    }
+    fn fetch_add(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x + value)
+    }
+    fn fetch_sub(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x - value)
+    }
+    fn fetch_max(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x.max(value))
+    }
+    fn fetch_min(atomic: &atomic::AtomicU64, value: Self) -> Self {
+        update_f64(atomic, |x| x.min(value))
+    }
+}
+#[cfg(target_has_atomic = "64")]
+impl AtomicPlain for f64 {}
+
+/// Replaces the `f64` in `atomic` by `f(old)` in one indivisible step (a
+/// compare-and-swap loop); returns the old value.
+#[cfg(target_has_atomic = "64")]
+fn update_f64(atomic: &atomic::AtomicU64, f: impl Fn(f64) -> f64) -> f64 {
+    let old = atomic
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |bits| {
+            Some(f(f64::from_bits(bits)).to_bits())
+        })
+        .unwrap_or_else(|bits| bits);
+    f64::from_bits(old)
 }
 // std has each atomic type only on CPUs that do it natively, without a lock.
 #[cfg(target_has_atomic = "32")]
@@ -899,6 +1054,49 @@ impl<T: AtomicPlain> AtomicValue<T> {
     /// Adds `value` in one indivisible step and returns the value from before.
     pub fn fetch_add(&self, value: T) -> T {
         T::fetch_add(self.atomic(), value)
+    }
+
+    /// Subtracts `value` in one indivisible step; returns the value from before.
+    pub fn fetch_sub(&self, value: T) -> T {
+        T::fetch_sub(self.atomic(), value)
+    }
+
+    /// Writes `value` and returns the value from before, in one step.
+    pub fn swap(&self, value: T) -> T {
+        T::swap(self.atomic(), value)
+    }
+
+    /// Writes `new` if the value is `current`, in one step: `Ok(current)` if
+    /// it did, `Err(actual)` with the value found if not.
+    pub fn compare_exchange(&self, current: T, new: T) -> std::result::Result<T, T> {
+        T::compare_exchange(self.atomic(), current, new)
+    }
+
+    /// Keeps the larger of the value and `value`; returns the value from before.
+    pub fn fetch_max(&self, value: T) -> T {
+        T::fetch_max(self.atomic(), value)
+    }
+
+    /// Keeps the smaller of the value and `value`; returns the value from before.
+    pub fn fetch_min(&self, value: T) -> T {
+        T::fetch_min(self.atomic(), value)
+    }
+}
+
+impl<T: AtomicInteger> AtomicValue<T> {
+    /// Bitwise and, in one step; returns the value from before.
+    pub fn fetch_and(&self, value: T) -> T {
+        <T as sealed::HasBits>::fetch_and(self.atomic(), value)
+    }
+
+    /// Bitwise or, in one step; returns the value from before.
+    pub fn fetch_or(&self, value: T) -> T {
+        <T as sealed::HasBits>::fetch_or(self.atomic(), value)
+    }
+
+    /// Bitwise exclusive or, in one step; returns the value from before.
+    pub fn fetch_xor(&self, value: T) -> T {
+        <T as sealed::HasBits>::fetch_xor(self.atomic(), value)
     }
 }
 

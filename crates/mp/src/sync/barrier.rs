@@ -157,6 +157,7 @@ impl Barrier {
     }
 
     /// Whether the barrier is broken (Python's `broken`).
+    #[doc(alias("broken"))]
     pub fn is_broken(&self) -> bool {
         self.header().round.load(Ordering::Acquire) & BROKEN != 0
     }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+use crate::sync::lock::{
+    Acquired, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
+};
 use crate::sync::wait::Waited;
 use crate::sync::waiters::Waiters;
 
@@ -60,6 +62,17 @@ use crate::sync::waiters::Waiters;
 ///   sleep through the notify.
 /// - Python's `wait_for(predicate)` waits *until* the predicate is true;
 ///   `wait_while(condition)`, as in std, waits *while* its closure is true.
+///
+/// # Not re-entrant
+///
+/// Python's `Condition()` is built on an `RLock`, so its holder may
+/// `acquire()` it again. This one's lock is a plain [`Lock`](crate::Lock)-like
+/// lock, on purpose: [`wait`](Condition::wait) takes the one guard it is
+/// given and lets go of the lock while it sleeps. With a second, nested guard
+/// alive, the code around it would believe it holds the lock while another
+/// process changed the state under it. Taking the lock again in the thread
+/// that holds it panics at once, with a message naming the call that holds
+/// it, rather than waiting for ever: pass the guard along instead.
 ///
 /// # A process that dies
 ///
@@ -184,11 +197,17 @@ impl Condition {
     /// Takes the condition's lock (Python's `acquire()`, or `with cond:`).
     /// `Err(OwnerDied)` when its previous holder died holding it; the lock is
     /// taken all the same (see [`Lock::lock`](crate::Lock::lock)).
+    ///
+    /// # Panics
+    ///
+    /// If this thread holds the condition's lock already, with a message
+    /// naming the call that holds it (see "Not re-entrant" in the type's docs).
+    #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<ConditionGuard<'_>> {
-        match self.state().lock.lock() {
+        match self.state().lock.lock_by("Condition::lock") {
             Ok(Acquired::Clean) => Ok(self.guard()),
             Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
-            Err(err) => panic!("{err}"),
+            Err(err) => already_held(err),
         }
     }
 
@@ -231,6 +250,7 @@ impl Condition {
     /// if the time ran out without a notify (Python's `wait(timeout)` result).
     /// It does not give up before its timeout when nobody is left who could
     /// notify: the timeout ends it.
+    #[doc(alias("wait"))]
     pub fn wait_timeout<'a>(
         &'a self,
         guard: ConditionGuard<'a>,
@@ -251,6 +271,42 @@ impl Condition {
             guard = self.wait(guard)?;
         }
         Ok(guard)
+    }
+
+    /// Waits until `predicate()` is true, checking it with the lock held
+    /// before each wait and after each wake-up (Python's `wait_for(predicate)`).
+    pub fn wait_for<'a>(
+        &'a self,
+        guard: ConditionGuard<'a>,
+        mut predicate: impl FnMut() -> bool,
+    ) -> WaitResult<ConditionGuard<'a>> {
+        self.wait_while(guard, || !predicate())
+    }
+
+    /// Like [`Condition::wait_for`], for at most `timeout` in all (Python's
+    /// `wait_for(predicate, timeout)`): the guard, and the predicate's last
+    /// value (`false` if the time ran out first).
+    #[doc(alias("wait_for"))]
+    pub fn wait_for_timeout<'a>(
+        &'a self,
+        mut guard: ConditionGuard<'a>,
+        timeout: Duration,
+        mut predicate: impl FnMut() -> bool,
+    ) -> WaitResult<(ConditionGuard<'a>, bool)> {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        loop {
+            if predicate() {
+                return Ok((guard, true));
+            }
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(std::time::Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
+                return Ok((guard, false));
+            }
+            guard = self.wait_timeout(guard, left)?.0;
+        }
     }
 
     fn wait_inner<'a>(

@@ -128,6 +128,7 @@ impl Event {
     /// Unlike [`Event::wait`], it does not give up when nobody is left who
     /// could set the flag: it returns at its timeout. (A timeout too long for
     /// the clock, `Duration::MAX`, is no timeout: it gives up like `wait`.)
+    #[doc(alias("wait"))]
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
         match self.wait_for(Some(timeout)) {
             Waited::Ready(()) => Ok(true),

@@ -13,7 +13,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +31,26 @@ pub(crate) struct RawLock {
     /// mutex itself, so a holder that dies in those moments is reported as
     /// unknown, never as some other process.
     owner: AtomicI32,
+    /// Which call of the crate took the lock, as a place in [`CALLS`]: what
+    /// the holder's thread is told if it asks for the lock again.
+    held_by: AtomicU32,
+    /// A holder's death that `is_held` found and repaired, kept for the next
+    /// taker: its pid, -1 if unknown, 0 if none.
+    died: AtomicI32,
 }
+
+/// The calls that take a lock and say so (see [`RawLock::lock_by`]); the
+/// first stands for the crate's other uses.
+const CALLS: [&str; 8] = [
+    "another call of the mp crate",
+    "Lock::lock",
+    "Lock::try_lock",
+    "Value::lock",
+    "Array::lock",
+    "Condition::lock",
+    "Condition::try_lock",
+    "a guard taken earlier",
+];
 
 // SAFETY: the mutex is made for use from many threads and processes at once;
 // `owner` is atomic.
@@ -72,6 +91,12 @@ impl RawLock {
                 attr.as_mut_ptr(),
                 libc::PTHREAD_PROCESS_SHARED,
             ))?;
+            // Error-checking: a thread that asks again for a lock it holds
+            // gets EDEADLK instead of waiting for ever.
+            check(libc::pthread_mutexattr_settype(
+                attr.as_mut_ptr(),
+                libc::PTHREAD_MUTEX_ERRORCHECK,
+            ))?;
             #[cfg(target_os = "linux")]
             check(libc::pthread_mutexattr_setrobust(
                 attr.as_mut_ptr(),
@@ -79,6 +104,8 @@ impl RawLock {
             ))?;
             // The caller promised `at` is ours alone and writable.
             std::ptr::addr_of_mut!((*at).owner).write(AtomicI32::new(0));
+            std::ptr::addr_of_mut!((*at).held_by).write(AtomicU32::new(0));
+            std::ptr::addr_of_mut!((*at).died).write(AtomicI32::new(0));
             check(libc::pthread_mutex_init(
                 UnsafeCell::raw_get(std::ptr::addr_of!((*at).mutex)),
                 attr.as_ptr(),
@@ -91,16 +118,74 @@ impl RawLock {
 
     /// Waits for the lock and takes it.
     pub(crate) fn lock(&self) -> Result<Acquired> {
+        self.lock_by("")
+    }
+
+    /// Waits for the lock and takes it for the public call `by` (one of
+    /// [`CALLS`]). If this very thread holds it already, that is an
+    /// [`ErrorKind::AlreadyHeld`] naming `by` and the call that holds it,
+    /// instead of a wait that could never end.
+    pub(crate) fn lock_by(&self, by: &'static str) -> Result<Acquired> {
         // SAFETY: the mutex was initialized by `init` and lives as long as `self`.
         let ret = unsafe { libc::pthread_mutex_lock(self.mutex.get()) };
-        self.acquired(ret)
+        if ret == libc::EDEADLK {
+            let held = self.held_by.load(Ordering::Relaxed) as usize;
+            return Err(Error::new(ErrorKind::AlreadyHeld {
+                what: if by.is_empty() { CALLS[0] } else { by },
+                held_by: CALLS.get(held).copied().unwrap_or(CALLS[0]),
+            }));
+        }
+        let acquired = self.acquired(ret)?;
+        self.note_holder(by);
+        Ok(acquired)
+    }
+
+    /// Whether a thread holds the lock, or its holder died holding it: looks
+    /// without taking it (the pid beside the mutex, then a try).
+    pub(crate) fn is_held(&self) -> bool {
+        if self.owner.load(Ordering::Relaxed) != 0 {
+            return true;
+        }
+        // SAFETY: as in `lock`. A clean try is undone at once; EOWNERDEAD
+        // is not taken here (see below).
+        let ret = unsafe { libc::pthread_mutex_trylock(self.mutex.get()) };
+        match ret {
+            0 => {
+                // SAFETY: this thread has just taken it.
+                unsafe { libc::pthread_mutex_unlock(self.mutex.get()) };
+                false
+            }
+            #[cfg(target_os = "linux")]
+            libc::EOWNERDEAD => {
+                // Taken from a holder that died: repaired (a robust mutex
+                // released unrepaired is unusable for ever), and the news kept
+                // for the next taker in `died`, then released.
+                if let Ok(Acquired::OwnerDied(pid)) = self.acquired(ret) {
+                    let pid = pid.and_then(|pid| i32::try_from(pid).ok()).unwrap_or(-1);
+                    self.died.store(pid, Ordering::Relaxed);
+                }
+                if let Err(err) = self.unlock() {
+                    unlock_failed(err);
+                }
+                true
+            }
+            _ => true,
+        }
+    }
+
+    /// Records which call holds the lock now (the lock is held by the caller).
+    pub(crate) fn note_holder(&self, by: &'static str) {
+        let index = CALLS.iter().position(|&call| call == by).unwrap_or(0);
+        self.held_by.store(index as u32, Ordering::Relaxed);
     }
 
     /// Takes the lock if it is free; `Ok(None)` if another holds it.
     pub(crate) fn try_lock(&self) -> Result<Option<Acquired>> {
         // SAFETY: as in `lock`.
         let ret = unsafe { libc::pthread_mutex_trylock(self.mutex.get()) };
-        if ret == libc::EBUSY {
+        // EDEADLK: an error-checking robust mutex's answer when the caller's
+        // own thread holds it. Busy all the same.
+        if ret == libc::EBUSY || ret == libc::EDEADLK {
             return Ok(None);
         }
         self.acquired(ret).map(Some)
@@ -111,7 +196,11 @@ impl RawLock {
         match ret {
             0 => {
                 self.owner.store(me, Ordering::Relaxed);
-                Ok(Acquired::Clean)
+                // A death `is_held` found and repaired is news for this taker.
+                match self.died.swap(0, Ordering::Relaxed) {
+                    0 => Ok(Acquired::Clean),
+                    pid => Ok(Acquired::OwnerDied(u32::try_from(pid).ok())),
+                }
             }
             #[cfg(target_os = "linux")]
             libc::EOWNERDEAD => {
@@ -147,6 +236,7 @@ impl RawLock {
         // swap would, without a locked instruction on the lock's cache line.
         let previous = self.owner.load(Ordering::Relaxed);
         self.owner.store(0, Ordering::Relaxed);
+        self.held_by.store(0, Ordering::Relaxed);
         // SAFETY: the mutex was initialized by `init` and lives as long as
         // `self`; unlocking a mutex this thread does not hold is an error
         // the call reports, not undefined behaviour, for a robust mutex
@@ -251,24 +341,54 @@ impl Lock {
     /// Returns `Err(OwnerDied)` when the previous holder died holding it: the
     /// lock is taken all the same, and [`OwnerDied::into_guard`] gives the guard.
     /// With `?`, it becomes an [`Error`] saying which process died.
+    ///
+    /// # Panics
+    ///
+    /// If this thread already holds the lock, with a message that names the
+    /// call holding it: waiting would never end (Python's `Lock` hangs there,
+    /// std's `Mutex` may deadlock or panic). The result's error side carries
+    /// the guard of a lock whose holder died, so it has no room for this
+    /// error, which is a bug in the calling program, not news from another
+    /// process.
+    #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<LockGuard<'_>> {
-        match self.raw().lock() {
+        match self.raw().lock_by("Lock::lock") {
             Ok(Acquired::Clean) => Ok(self.guard()),
             Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
-            // EINVAL or EDEADLK: only a bug in this crate can cause these.
-            Err(err) => panic!("{err}"),
+            Err(err) => already_held(err),
         }
     }
 
+    /// Whether some thread or process holds the lock right now (Python's
+    /// `locked()`). The answer may be out of date as soon as it is returned.
+    /// A lock whose holder died counts as held: the next `lock` is told.
+    pub fn locked(&self) -> bool {
+        self.raw().is_held()
+    }
+
     /// Takes the lock if it is free right now; `None` if another holds it.
+    #[doc(alias("acquire"))]
     pub fn try_lock(&self) -> Option<LockResult<LockGuard<'_>>> {
         match self.raw().try_lock() {
             Ok(None) => None,
-            Ok(Some(Acquired::Clean)) => Some(Ok(self.guard())),
-            Ok(Some(Acquired::OwnerDied(pid))) => Some(Err(OwnerDied::new(self.guard(), pid))),
+            Ok(Some(acquired)) => {
+                self.raw().note_holder("Lock::try_lock");
+                match acquired {
+                    Acquired::Clean => Some(Ok(self.guard())),
+                    Acquired::OwnerDied(pid) => Some(Err(OwnerDied::new(self.guard(), pid))),
+                }
+            }
             Err(err) => panic!("{err}"),
         }
     }
+}
+
+/// Ends a call that found its lock already held by its own thread (see
+/// [`Lock::lock`]): a panic with the error's words. Also EINVAL, which only
+/// a bug in this crate could cause.
+#[cold]
+pub(crate) fn already_held(err: Error) -> ! {
+    panic!("{err}")
 }
 
 impl fmt::Debug for Lock {

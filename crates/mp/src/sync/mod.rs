@@ -22,6 +22,7 @@ mod barrier;
 mod condition;
 mod event;
 pub(crate) mod lock;
+mod release_check;
 mod rlock;
 mod semaphore;
 pub(crate) mod wait;

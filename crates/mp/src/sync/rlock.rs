@@ -133,6 +133,7 @@ impl RLock {
     /// Takes the lock, or takes it once more if this thread holds it
     /// (Python's `acquire()`). `Err(OwnerDied)` when the previous holder died
     /// holding it: the lock is taken all the same.
+    #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<RLockGuard<'_>> {
         if let Some(result) = self.again() {
             return result;
@@ -142,6 +143,13 @@ impl RLock {
             // EINVAL or EDEADLK: only a bug in this crate can cause these.
             Err(err) => panic!("{err}"),
         }
+    }
+
+    /// Whether some thread or process holds the lock right now (Python's
+    /// `threading.RLock` has `locked()` since 3.14). The answer may be out of
+    /// date as soon as it is returned.
+    pub fn locked(&self) -> bool {
+        self.state().lock.is_held()
     }
 
     /// Like [`RLock::lock`], but `None` at once if another thread or process holds it.

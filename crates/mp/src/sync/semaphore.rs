@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
 use crate::sync::lock::{Acquired, NotSend, RawLock, unlock_failed};
+use crate::sync::release_check;
 use crate::sync::wait::{Held, Waited, futex_wake, wait_on};
 
 /// The most holders a semaphore tracks (see "A holder that dies").
@@ -135,6 +136,9 @@ struct Header {
     /// system call only when this is not 0. (A waiter killed while asleep
     /// leaves it too high, which costs wake-ups that find nobody, nothing more.)
     sleepers: AtomicU32,
+    /// Names this semaphore for `release_check`, in every process: the
+    /// maker's pid and its count of semaphores made, never 0.
+    id: u64,
 }
 
 /// One holder slot: a robust lock its holder's thread keeps while it holds
@@ -150,6 +154,14 @@ fn layout(slots: usize) -> Option<(std::alloc::Layout, usize)> {
     std::alloc::Layout::new::<Header>()
         .extend(std::alloc::Layout::array::<Slot>(slots).ok()?)
         .ok()
+}
+
+/// A name for a new semaphore, unique among those any process makes while
+/// this one lives: this process's pid, and how many it made before.
+fn next_id() -> u64 {
+    static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let count = MADE.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+    (u64::from(crate::sys::pid()) << 32) | u64::from(count)
 }
 
 impl Permits {
@@ -186,6 +198,7 @@ impl Permits {
             };
             (*header).bounded = bounded as u32;
             (*header).slots = slots as u32;
+            (*header).id = next_id();
             let first = base.add(offset).cast::<Slot>();
             for i in 0..slots {
                 RawLock::init(&raw mut (*first.add(i)).lock)?;
@@ -296,7 +309,13 @@ impl Permits {
         None
     }
 
+    /// This semaphore's name for `release_check` (see [`Header::id`]).
+    fn id(&self) -> u64 {
+        self.header().id
+    }
+
     fn guard(&self) -> SemaphoreGuard<'_> {
+        release_check::acquired(self.id());
         SemaphoreGuard {
             permits: self,
             slot: self.record(),
@@ -354,6 +373,9 @@ impl Permits {
     }
 
     fn release(&self) -> Result<()> {
+        if release_check::released_by_its_guard(self.id()) {
+            return Err(ErrorKind::ReleasedByItsGuard.into());
+        }
         if self.put_back() {
             return Ok(());
         }
@@ -406,6 +428,7 @@ impl Drop for SemaphoreGuard<'_> {
         if self.forgotten {
             return;
         }
+        release_check::guard_dropped(self.permits.id());
         if let Some(slot) = self.slot {
             // Cleared before the permit goes back: a holder that dies between
             // the two loses its permit, rather than have it counted twice.
@@ -454,6 +477,7 @@ macro_rules! semaphore_methods {
             /// Takes a permit if one is free now (Python's `acquire(False)`);
             /// `None` if not. Before it says no, it looks for holders that
             /// died, and takes a permit one of them held. It cannot fail.
+            #[doc(alias("acquire"))]
             pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
                 self.permits.try_acquire()
             }
@@ -461,6 +485,7 @@ macro_rules! semaphore_methods {
             /// Takes a permit, waiting at most `timeout` for one (Python's
             /// `acquire(timeout=...)`): `Ok(None)` if none came in time. It
             /// runs to its timeout even when nobody is left who could release.
+            #[doc(alias("acquire"))]
             pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<SemaphoreGuard<'_>>> {
                 self.permits
                     .acquire(Some(timeout), concat!(stringify!($name), "::acquire_timeout"))
@@ -511,7 +536,24 @@ impl Semaphore {
     }
 
     /// Adds a permit (Python's `release()`), waking one waiter. Any number
-    /// of releases is allowed, up to a value of 2³¹ - 1.
+    /// of releases is allowed, up to a value of 2³¹ - 1, but one: right
+    /// after this thread dropped a guard of this semaphore (which gave its
+    /// permit back), a release is [`ErrorKind::ReleasedByItsGuard`]. That is
+    /// Python's `sem.acquire(); ...; sem.release()` ported word for word,
+    /// which would leave a `Semaphore(1)` at 2:
+    ///
+    /// ```
+    /// let sem = mp::Semaphore::new(1)?;
+    /// # #[allow(unused_must_use)]
+    /// # {
+    /// sem.acquire()?; // the guard is dropped here: the permit is back already
+    /// # }
+    /// assert!(sem.release().is_err()); // refused: it would make 2
+    /// let permit = sem.acquire()?; // the Rust way: keep the guard...
+    /// drop(permit); // ...and drop it where Python calls release()
+    /// assert_eq!(sem.value(), 1);
+    /// # Ok::<(), mp::Error>(())
+    /// ```
     pub fn release(&self) -> Result<()> {
         self.permits.release()
     }
