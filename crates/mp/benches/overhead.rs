@@ -168,7 +168,7 @@ fn pool_map_100k_tiny_tasks(bencher: Bencher) {
 
 /// `imap` and `imap_unordered` of tiny tasks, one item per message as in Python (each
 /// result is collected as it comes): the per-task cost, beside `map`'s chunks.
-#[divan::bench(sample_count = 10, args = [1_000])]
+#[divan::bench(sample_count = 10, args = [1_000, 100_000])]
 fn pool_imap(bencher: Bencher, tasks: u64) {
     let pool = Pool::new(2).unwrap();
     bencher
@@ -176,7 +176,7 @@ fn pool_imap(bencher: Bencher, tasks: u64) {
         .bench_local(|| assert_eq!(pool.imap(square, 0..tasks).unwrap().count() as u64, tasks));
 }
 
-#[divan::bench(sample_count = 10, args = [1_000])]
+#[divan::bench(sample_count = 10, args = [1_000, 100_000])]
 fn pool_imap_unordered(bencher: Bencher, tasks: u64) {
     let pool = Pool::new(2).unwrap();
     bencher.counter(ItemsCount::new(tasks)).bench_local(|| {

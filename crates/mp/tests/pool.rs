@@ -471,6 +471,56 @@ fn pool_and_handles_move_between_threads() {
     assert_send_sync::<mp::AsyncResult<std::rc::Rc<u8>>>();
 }
 
+/// How many times a wait looked at the tasks' result slots while `run` went.
+fn slot_looks_during(run: impl FnOnce()) -> u64 {
+    let before = mp::pool::slot_looks();
+    run();
+    mp::pool::slot_looks() - before
+}
+
+/// Each wait over many tasks (an `imap`, an `imap_unordered`, a `map_async`) looks at a task's
+/// result slot a bounded number of times per task, whatever the number of tasks: counted, not
+/// timed. `imap_unordered` used to look at every chunk still out after each answer, which grows
+/// with the square of the tasks (3,000 tasks: hundreds of thousands of looks).
+fn a_wait_over_many_tasks_looks_at_each_a_bounded_number_of_times() {
+    const TASKS: u64 = 3_000;
+    // A look per task, and one per turn of the engine (at most one per answer), and some room.
+    const MOST: u64 = 4 * TASKS;
+    let pool = Pool::new(2).unwrap();
+    let looks = slot_looks_during(|| {
+        let done = pool.imap_unordered(job, 0..TASKS).unwrap();
+        assert_eq!(
+            done.map(Result::unwrap).sum::<u64>(),
+            (0..TASKS).map(job).sum()
+        );
+    });
+    assert!(
+        looks <= MOST,
+        "imap_unordered of {TASKS} tasks looked {looks} times"
+    );
+    let looks = slot_looks_during(|| {
+        let done: Vec<u64> = pool
+            .imap(job, 0..TASKS)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(done, (0..TASKS).map(job).collect::<Vec<_>>());
+    });
+    assert!(looks <= MOST, "imap of {TASKS} tasks looked {looks} times");
+    let looks = slot_looks_during(|| {
+        let all = pool
+            .map_async_chunked(job, 0..TASKS, 1)
+            .unwrap()
+            .get()
+            .unwrap();
+        assert_eq!(all.len() as u64, TASKS);
+    });
+    assert!(
+        looks <= MOST,
+        "map_async of {TASKS} one-item chunks looked {looks} times"
+    );
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
         the_tutorials_three_calls,
@@ -493,5 +543,6 @@ fn main() -> ExitCode {
         terminate_and_drop_stop_running_tasks,
         a_shared_object_cannot_travel_in_a_task,
         pool_and_handles_move_between_threads,
+        a_wait_over_many_tasks_looks_at_each_a_bounded_number_of_times,
     ])
 }

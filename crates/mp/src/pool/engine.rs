@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -101,7 +102,50 @@ pub(super) struct Task {
 /// Where a task's outcome waits until someone asks for it. Filled once, under
 /// the engine's lock, by whichever thread is driving.
 #[derive(Default)]
-pub(super) struct Slot(Mutex<Option<Outcome>>);
+pub(super) struct Slot {
+    outcome: Mutex<Option<Outcome>>,
+    /// Where to say so when it is filled, and under which number: the chunks
+    /// of an `imap_unordered`, whose iterator then never looks at a slot that
+    /// is not done (see [`FinishLine`]).
+    finish: Option<(Arc<FinishLine>, usize)>,
+}
+
+/// The numbers of the slots that have been filled, in the order they were.
+/// An iterator over results in the order they finish waits for this list to
+/// be non-empty, and takes the first: one look per result, however many
+/// chunks are still out. (Looking at every chunk still out after each answer
+/// made `imap_unordered` quadratic.)
+#[derive(Default)]
+pub(super) struct FinishLine(Mutex<VecDeque<usize>>);
+
+impl FinishLine {
+    fn numbers(&self) -> MutexGuard<'_, VecDeque<usize>> {
+        // A push or a pop cannot panic halfway: a poisoned list is whole.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether some slot has been filled and not yet taken.
+    pub(super) fn any(&self) -> bool {
+        !self.numbers().is_empty()
+    }
+
+    /// The number of the slot filled first of those not yet taken.
+    pub(super) fn take(&self) -> Option<usize> {
+        self.numbers().pop_front()
+    }
+}
+
+/// How many times a waiter has looked at a slot to see whether it is filled,
+/// in this process: for the crate's tests, which count the work a wait does
+/// per result instead of timing it.
+static SLOT_LOOKS: AtomicU64 = AtomicU64::new(0);
+
+/// See [`SLOT_LOOKS`].
+pub(super) fn slot_looks() -> u64 {
+    SLOT_LOOKS.load(Ordering::Relaxed)
+}
 
 enum Outcome {
     /// Worker `pid` sent back the chunk's results in `parts`; the items at
@@ -173,20 +217,35 @@ pub(super) enum Read {
 }
 
 impl Slot {
+    /// A slot that says on `line`, as number `number`, when it is filled.
+    pub(super) fn reporting_to(line: &Arc<FinishLine>, number: usize) -> Slot {
+        Slot {
+            outcome: Mutex::default(),
+            finish: Some((Arc::clone(line), number)),
+        }
+    }
+
     fn outcome(&self) -> MutexGuard<'_, Option<Outcome>> {
         // Filling and reading cannot panic halfway: a poisoned slot is whole.
-        self.0
+        self.outcome
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(super) fn is_filled(&self) -> bool {
+        SLOT_LOOKS.fetch_add(1, Ordering::Relaxed);
         self.outcome().is_some()
     }
 
     fn fill(&self, outcome: Outcome) {
+        let mut slot = self.outcome();
         // Each task is finished once; a second outcome cannot happen.
-        self.outcome().get_or_insert(outcome);
+        if slot.is_none() {
+            *slot = Some(outcome);
+            if let Some((line, number)) = &self.finish {
+                line.numbers().push_back(*number);
+            }
+        }
     }
 
     /// The results of the slot's chunk of `len` items.

@@ -41,12 +41,13 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::engine::{Engine, Read, Settings, Slot, Task};
+use self::engine::{Engine, FinishLine, Read, Settings, Slot, Task};
 use self::init::Initializer;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
@@ -286,6 +287,7 @@ impl Pool {
             engine: Arc::clone(&self.engine),
             chunks,
             decode,
+            filled: AtomicUsize::new(0),
         }
     }
 
@@ -402,9 +404,16 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<A> = items.into_iter().collect();
+        let finished = Arc::new(FinishLine::default());
+        let function = RemoteFn::new_batch(job);
+        let chunks = self.submit_chunks_to(function, &items, chunksize, Some(&finished))?;
         Ok(IMapUnordered {
             engine: Arc::clone(&self.engine),
-            chunks: self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?,
+            items_left: items.len(),
+            chunks_left: chunks.len(),
+            chunks: chunks.into_iter().map(Some).collect(),
+            finished,
+            first_untaken: 0,
             ready: VecDeque::new(),
             _result: PhantomData,
         })
@@ -462,6 +471,18 @@ impl Pool {
         items: &[A],
         chunksize: usize,
     ) -> Result<Vec<Chunk>> {
+        self.submit_chunks_to(function, items, chunksize, None)
+    }
+
+    /// [`Pool::submit_chunks`], each chunk's slot saying on `finish` (if
+    /// given) when it is filled, under the chunk's number.
+    fn submit_chunks_to<A: Serialize>(
+        &self,
+        function: RemoteFn,
+        items: &[A],
+        chunksize: usize,
+        finish: Option<&Arc<FinishLine>>,
+    ) -> Result<Vec<Chunk>> {
         if chunksize == 0 {
             return Err(ErrorKind::InvalidArgument(
                 "a chunksize of 0 puts no item in a chunk; pass 1 or more",
@@ -481,7 +502,10 @@ impl Pool {
                 }
                 .into());
             }
-            let slot = Arc::new(Slot::default());
+            let slot = Arc::new(match finish {
+                Some(line) => Slot::reporting_to(line, chunks.len()),
+                None => Slot::default(),
+            });
             // Each chunk goes out as soon as it is serialized: the workers
             // start on the first ones while the rest are still being made.
             self.engine.submit(Task {
@@ -527,6 +551,9 @@ pub struct AsyncResult<T> {
     /// Turns the chunks' results into a `T` (or the first error). A plain
     /// `fn` also makes the handle movable between threads whatever `T` is.
     decode: fn(&[Chunk], Read) -> Result<T>,
+    /// The chunks before this one are known to be filled: a slot once filled
+    /// stays so, and a wait looks at each chunk once, not after every answer.
+    filled: AtomicUsize,
 }
 
 impl<T> AsyncResult<T> {
@@ -588,7 +615,16 @@ impl<T> AsyncResult<T> {
     }
 
     fn is_filled(&self) -> bool {
-        self.chunks.iter().all(|chunk| chunk.slot.is_filled())
+        let mut next = self.filled.load(Ordering::Relaxed);
+        while let Some(chunk) = self.chunks.get(next) {
+            if !chunk.slot.is_filled() {
+                break;
+            }
+            next += 1;
+        }
+        // Racing threads may store different counts: each is a true lower bound.
+        self.filled.fetch_max(next, Ordering::Relaxed);
+        next == self.chunks.len()
     }
 }
 
@@ -813,9 +849,40 @@ impl<R: DeserializeOwned + 'static> Iterator for IMap<R> {
 /// The iterator of [`Pool::imap_unordered`]: results as they finish.
 pub struct IMapUnordered<R> {
     engine: Arc<Engine>,
-    chunks: Vec<Chunk>,
+    /// The chunks by number, each `None` once its results are taken.
+    chunks: Vec<Option<Chunk>>,
+    /// The numbers of the chunks whose results are in, in the order they came.
+    finished: Arc<FinishLine>,
+    /// How many chunks have not been taken, and how many items they hold.
+    chunks_left: usize,
+    items_left: usize,
+    /// No chunk before this number is left (where to find one to take when
+    /// none has finished: a pool that ended, or that could not go on).
+    first_untaken: usize,
     ready: VecDeque<Result<R>>,
     _result: PhantomData<fn() -> R>,
+}
+
+impl<R> IMapUnordered<R> {
+    /// Takes chunk `number` if it is still there.
+    fn take(&mut self, number: usize) -> Option<Chunk> {
+        let chunk = self.chunks.get_mut(number)?.take()?;
+        self.chunks_left -= 1;
+        self.items_left -= chunk.len;
+        Some(chunk)
+    }
+
+    /// Takes the first chunk still there, finished or not.
+    fn take_any(&mut self) -> Option<Chunk> {
+        while self.first_untaken < self.chunks.len() {
+            let number = self.first_untaken;
+            self.first_untaken += 1;
+            if let Some(chunk) = self.take(number) {
+                return Some(chunk);
+            }
+        }
+        None
+    }
 }
 
 impl<R: DeserializeOwned + 'static> Iterator for IMapUnordered<R> {
@@ -826,24 +893,26 @@ impl<R: DeserializeOwned + 'static> Iterator for IMapUnordered<R> {
             if let Some(result) = self.ready.pop_front() {
                 return Some(result);
             }
-            if self.chunks.is_empty() {
+            if self.chunks_left == 0 {
                 return None;
             }
-            let chunks = &self.chunks;
-            if let Err(err) = self
-                .engine
-                .wait_for(None, || chunks.iter().any(|c| c.slot.is_filled()))
-            {
-                self.chunks.pop(); // as in `IMap`: report it in one chunk's place
+            let finished = &self.finished;
+            if let Err(err) = self.engine.wait_for(None, || finished.any()) {
+                self.take_any(); // as in `IMap`: report it in one chunk's place
                 return Some(Err(err));
             }
-            // A terminated pool may have left no slot filled.
-            let index = self
-                .chunks
-                .iter()
-                .position(|c| c.slot.is_filled())
-                .unwrap_or(0);
-            let chunk = self.chunks.swap_remove(index);
+            // The first to finish of those still there; a terminated pool may
+            // have left none filled.
+            let chunk = loop {
+                match self.finished.take() {
+                    Some(number) => match self.take(number) {
+                        Some(chunk) => break Some(chunk),
+                        None => continue, // taken already, by `take_any`
+                    },
+                    None => break self.take_any(),
+                }
+            };
+            let Some(chunk) = chunk else { continue };
             let ready = &mut self.ready;
             chunk
                 .slot
@@ -853,9 +922,18 @@ impl<R: DeserializeOwned + 'static> Iterator for IMapUnordered<R> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.ready.len() + self.chunks.iter().map(|c| c.len).sum::<usize>();
+        let left = self.ready.len() + self.items_left;
         (left, Some(left))
     }
+}
+
+/// How many times, in this process, a pool's waiter has looked at a task's
+/// result slot to see whether it is in. Not for programs: the crate's tests
+/// count it to prove that a wait's work per result does not grow with the
+/// number of tasks (a test that timed it could fail on a busy machine).
+#[doc(hidden)]
+pub fn slot_looks() -> u64 {
+    engine::slot_looks()
 }
 
 /// A chunk, as its submitter sees it.
