@@ -3,6 +3,7 @@
 //! programmer would port them.
 
 mod harness;
+mod support;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -380,7 +381,7 @@ fn a_target_that_returns_an_error_exits_non_zero_with_its_message() {
         ok.start().unwrap();
         assert_eq!(ok.join().unwrap(), ExitStatus::Code(0), "{method:?}");
         let mut name = String::new();
-        let stderr = capture_stderr(|| {
+        let stderr = support::capture_stderr(|| {
             let mut failing = Process::new(parse_or_fail, "seven".to_owned()).start_method(method);
             failing.start().unwrap();
             name = failing.name().to_owned();
@@ -425,35 +426,6 @@ fn pool_targets_take_pythons_args_tuple() {
         "a closure that captures nothing"
     );
     pool.join().unwrap();
-}
-
-/// Runs `body` with this process's stderr going into a pipe; returns what
-/// was written there (by this process or by children started meanwhile).
-fn capture_stderr(body: impl FnOnce()) -> String {
-    use std::io::Read;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a valid place for two descriptors.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: pipe() just opened both; nothing else owns them.
-    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    // SAFETY: dup and dup2 on descriptors this test owns; the saved copy is
-    // put back and closed below.
-    let saved = unsafe { libc::dup(2) };
-    // SAFETY: as above.
-    assert!(unsafe { libc::dup2(writer.as_raw_fd(), 2) } >= 0);
-    body();
-    // SAFETY: as above.
-    unsafe {
-        libc::dup2(saved, 2);
-        libc::close(saved);
-    }
-    drop(writer);
-    let mut text = String::new();
-    std::fs::File::from(reader)
-        .read_to_string(&mut text)
-        .unwrap();
-    text
 }
 
 static WORKER_LOCK: std::sync::OnceLock<(mp::Lock, Queue<u32>)> = std::sync::OnceLock::new();

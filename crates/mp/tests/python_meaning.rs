@@ -7,9 +7,8 @@
 //! a while for it: a correct crate passes however long that is.
 
 mod harness;
+mod support;
 
-use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -211,39 +210,12 @@ fn panic_here((): ()) {
     panic!("boom at a known place");
 }
 
-/// Runs `body` with this process's stderr going into a pipe; returns what
-/// was written there (by this process or by children started meanwhile).
-fn capture_stderr(body: impl FnOnce()) -> String {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a valid place for two descriptors.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: pipe() just opened both; nothing else owns them.
-    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    // SAFETY: dup and dup2 on descriptors this test owns; the saved copy
-    // is put back and closed below.
-    let saved = unsafe { libc::dup(2) };
-    // SAFETY: as above.
-    assert!(unsafe { libc::dup2(writer.as_raw_fd(), 2) } >= 0);
-    body();
-    // SAFETY: as above.
-    unsafe {
-        libc::dup2(saved, 2);
-        libc::close(saved);
-    }
-    drop(writer);
-    let mut text = String::new();
-    std::fs::File::from(reader)
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
 /// Point 7: a child's panic line keeps where it happened, as Python's
 /// traceback names the file.
 fn a_childs_panic_line_names_its_file_and_line() {
     for method in METHODS {
         let mut name = String::new();
-        let stderr = capture_stderr(|| {
+        let stderr = support::capture_stderr(|| {
             let mut p = Process::new(panic_here, ()).start_method(method);
             p.start().unwrap();
             name = p.name().to_owned();
