@@ -170,12 +170,25 @@ mod sys;
 mod inherit;
 mod shm;
 
-// The concepts, lowest first: each module imports only those listed before it.
-pub mod ipc;
-pub mod pool;
+// The concepts, from the ground up: each module imports only the modules of its
+// own layer and the layers listed before it, never one after it (a test,
+// tests/layering.rs, keeps it so). rustfmt sorts consecutive `mod` lines, so
+// each layer stands alone.
+
+// Processes: start, join, fork and spawn, who is who.
 pub mod process;
-pub mod shared;
+
+// Locks, and every primitive that waits (built on them and on `process`).
 pub mod sync;
+
+// Plain data in shared memory, each value or array with its lock.
+pub mod shared;
+
+// Messages between processes: queues, pipes, the framed channel.
+pub mod ipc;
+
+// The pool of worker processes, built on all of the above.
+pub mod pool;
 
 pub use error::{Error, ErrorKind, Result};
 pub use ipc::{Connection, Fd, JoinableQueue, Queue, pipe};
