@@ -233,11 +233,23 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let pid = self.pid;
         match &self.kind {
-            ErrorKind::Os { what, source } => write!(
-                f,
-                "process {pid} could not {what}: {source}; \
-                 check the system's limits (ulimit -n for open files, ulimit -u for processes)"
-            ),
+            ErrorKind::Os { what, source } => {
+                write!(f, "process {pid} could not {what}: {source}")?;
+                // Only a limit's errors get the hint: a broken pipe or a refused
+                // permission has nothing to do with ulimit.
+                match source.raw_os_error() {
+                    Some(libc::EMFILE | libc::ENFILE) => write!(
+                        f,
+                        "; too many open files: check the system's limit (ulimit -n)"
+                    ),
+                    Some(libc::EAGAIN) => write!(
+                        f,
+                        "; check the system's limits (ulimit -u for processes, \
+                         ulimit -n for open files)"
+                    ),
+                    _ => Ok(()),
+                }
+            }
             ErrorKind::Serialize(msg) => write!(
                 f,
                 "process {pid} could not serialize a value to send it to another process: {msg}"
@@ -406,5 +418,33 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "(a panic without a message)".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os_error(errno: i32) -> String {
+        Error::os(
+            "create a pipe for a Queue",
+            io::Error::from_raw_os_error(errno),
+        )
+        .to_string()
+    }
+
+    #[test]
+    fn the_ulimit_hint_goes_only_with_the_errors_of_a_limit() {
+        assert!(os_error(libc::EMFILE).contains("ulimit -n"));
+        assert!(os_error(libc::ENFILE).contains("ulimit -n"));
+        assert!(os_error(libc::EAGAIN).contains("ulimit -u"));
+        for errno in [libc::EPIPE, libc::EPERM, libc::EINVAL] {
+            let message = os_error(errno);
+            assert!(!message.contains("ulimit"), "{message}");
+            assert!(
+                message.contains("could not create a pipe for a Queue"),
+                "{message}"
+            );
+        }
     }
 }
