@@ -72,7 +72,7 @@
 //! |---|---|---|
 //! | `Queue()`, `SimpleQueue()` | [`Queue::new`] | one type for both: no feeder thread, `put` writes to the pipe itself |
 //! | `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | a timed `get` runs to its timeout, then fails with `queue.Empty`'s [`ErrorKind::QueueEmpty`] |
-//! | `q.put_nowait(x)`, `q.get_nowait()` | [`Queue::try_put`], [`Queue::try_get`] | `queue.Full` and `queue.Empty` are [`ErrorKind::QueueFull`] and [`ErrorKind::QueueEmpty`] |
+//! | `q.put_nowait(x)`, `q.get_nowait()` | [`Queue::try_put`], [`Queue::try_get`] | `queue.Full` is [`TryPutError::Full`], which gives the item back (its kind: [`ErrorKind::QueueFull`]); `queue.Empty` is [`ErrorKind::QueueEmpty`] |
 //! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::qsize`], [`Queue::empty`], [`Queue::full`] | as in Python, true only at the moment of asking |
 //! | `q.close()` | [`Queue::close`] | then `empty()` is an error; `join_thread` and `cancel_join_thread` have nothing to do: there is no feeder thread |
 //! | `JoinableQueue()`: `task_done()`, `join()` | [`JoinableQueue`]: [`JoinableQueue::task_done`], [`JoinableQueue::join`] | `join` gives up when nobody is left who could call `task_done` |
@@ -191,7 +191,7 @@ pub mod ipc;
 pub mod pool;
 
 pub use error::{Error, ErrorKind, Result};
-pub use ipc::{Connection, Fd, JoinableQueue, Queue, pipe};
+pub use ipc::{Connection, Fd, JoinableQueue, Queue, TryPutError, pipe};
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{
     ExitStatus, Outcome, Process, ProcessInfo, StartMethod, Target, active_children, cpu_count,

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::queue::Queue;
-use crate::error::{ErrorKind, Result};
+use super::queue::{Queue, TryPutError};
+use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
 use crate::sync::wait::{Waited, futex_wake, wait_on};
 
@@ -96,9 +96,23 @@ impl<T: Serialize + DeserializeOwned + 'static> JoinableQueue<T> {
     }
 
     /// Adds `item` if the pipe has room now, and then one unfinished task
-    /// (Python's `put_nowait`); see [`Queue::try_put`].
-    pub fn try_put(&self, item: T) -> Result<()> {
-        self.counted(|queue| queue.try_put(item))
+    /// (Python's `put_nowait`); see [`Queue::try_put`], which gives the item
+    /// back when the queue is full.
+    pub fn try_put(&self, item: T) -> std::result::Result<(), TryPutError<T>> {
+        let mut refused = None;
+        let put = self.counted(|queue| {
+            queue.try_put(item).map_err(|err| match err {
+                TryPutError::Full(item) => {
+                    refused = Some(item);
+                    Error::from(ErrorKind::QueueFull)
+                }
+                TryPutError::Failed(err) => err,
+            })
+        });
+        put.map_err(|err| match refused.take() {
+            Some(item) => TryPutError::Full(item),
+            None => TryPutError::Failed(err),
+        })
     }
 
     /// Takes the item at the front, waiting for one (Python's `get`); call

@@ -15,4 +15,4 @@ pub(crate) mod queue;
 pub use fd::Fd;
 pub use joinable::JoinableQueue;
 pub use pipe::{Connection, pipe};
-pub use queue::Queue;
+pub use queue::{Queue, TryPutError};

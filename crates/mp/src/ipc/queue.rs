@@ -336,7 +336,9 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 
     /// Adds `item` at the back if there is room in the pipe now (Python's
     /// `put_nowait`, and Rust's `try_send`); otherwise returns
-    /// [`ErrorKind::QueueFull`] at once, and the item is dropped.
+    /// [`TryPutError::Full`] at once, with the item, as crossbeam's
+    /// `TrySendError::Full` does: nothing is lost, and `?` turns it into an
+    /// [`Error`] of kind [`ErrorKind::QueueFull`] (Python's `queue.Full`).
     ///
     /// "Room" is judged on the message's first 64 bytes, which go into the
     /// pipe all at once or not at all. A message that fits in them (most
@@ -346,9 +348,15 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     ///
     /// Other errors as [`Queue::put`].
     #[doc(alias("put_nowait"))]
-    pub fn try_put(&self, item: T) -> Result<()> {
-        self.check_open()?;
-        self.send(&encode(&item)?, false)
+    pub fn try_put(&self, item: T) -> std::result::Result<(), TryPutError<T>> {
+        let put = self
+            .check_open()
+            .and_then(|()| self.send(&encode(&item)?, false));
+        match put {
+            Ok(()) => Ok(()),
+            Err(err) if matches!(err.kind(), ErrorKind::QueueFull) => Err(TryPutError::Full(item)),
+            Err(err) => Err(TryPutError::Failed(err)),
+        }
     }
 
     /// Takes the item at the front, waiting for one (Python's `get`).
@@ -939,6 +947,67 @@ fn decode<T: DeserializeOwned + 'static>(message: Received) -> Result<T> {
         .downcast::<T>()
         .expect("T is the type just compared with"))
 }
+
+/// Why [`Queue::try_put`] did not put its item: the queue was full, and
+/// here is the item back (crossbeam's `TrySendError::Full`); or another
+/// error, as [`Queue::put`] has them. `?` turns either into an [`Error`].
+pub enum TryPutError<T> {
+    /// No room in the queue's pipe right now (Python's `queue.Full`); the
+    /// item, not sent.
+    Full(T),
+    /// Any other error (a closed queue, a value that cannot be serialized).
+    Failed(Error),
+}
+
+impl<T> TryPutError<T> {
+    /// What went wrong, as for any error of the crate:
+    /// [`ErrorKind::QueueFull`] for [`TryPutError::Full`].
+    pub fn kind(&self) -> &ErrorKind {
+        static FULL: ErrorKind = ErrorKind::QueueFull;
+        match self {
+            TryPutError::Full(_) => &FULL,
+            TryPutError::Failed(err) => err.kind(),
+        }
+    }
+
+    /// The item that was not put, if the queue was full.
+    pub fn into_item(self) -> Option<T> {
+        match self {
+            TryPutError::Full(item) => Some(item),
+            TryPutError::Failed(_) => None,
+        }
+    }
+}
+
+impl<T> From<TryPutError<T>> for Error {
+    fn from(err: TryPutError<T>) -> Error {
+        match err {
+            TryPutError::Full(_) => ErrorKind::QueueFull.into(),
+            TryPutError::Failed(err) => err,
+        }
+    }
+}
+
+impl<T> fmt::Display for TryPutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryPutError::Full(_) => fmt::Display::fmt(&Error::from(ErrorKind::QueueFull), f),
+            TryPutError::Failed(err) => fmt::Display::fmt(err, f),
+        }
+    }
+}
+
+/// Does not show the item, so that any `T` will do (as crossbeam's).
+impl<T> fmt::Debug for TryPutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryPutError::Full(_) => f.write_str("Full(..)"),
+            TryPutError::Failed(err) => f.debug_tuple("Failed").field(err).finish(),
+        }
+    }
+}
+
+impl<T> std::error::Error for TryPutError<T> {}
 
 impl<T> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
