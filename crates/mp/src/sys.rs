@@ -40,9 +40,22 @@ pub(crate) enum Fork {
 /// the child. Callers hold the crate's own process-local locks the same way
 /// (see `fork_child` in `process/mod.rs`).
 ///
-/// After `Fork::Child` the caller must only run code that is safe in a forked
-/// child and end with [`exit_child`]; see `process/mod.rs`.
-pub(crate) fn fork() -> io::Result<Fork> {
+/// # Safety
+///
+/// After `Fork::Child`, the child is a copy of this process with one thread,
+/// this one. The caller must
+///
+/// - end the child with [`exit_child`], never by returning into the frames it
+///   shares with the parent: their destructors would run in both processes
+///   (a buffer flushed twice, a temporary file removed while the parent uses
+///   it);
+/// - run in the child only code that may run after a fork of a process whose
+///   other threads are gone: POSIX promises only async-signal-safe functions
+///   there when the parent had threads. glibc keeps its allocator and stdio
+///   usable across a fork (its fork handlers, and the stream locks held
+///   here); a lock that another thread held at the fork stays held for ever
+///   in the child, a hang rather than unsoundness, which the crate warns of.
+pub(crate) unsafe fn fork() -> io::Result<Fork> {
     let mut stdout = io::stdout().lock();
     let _ = stdout.flush();
     let stderr = io::stderr().lock();

@@ -636,7 +636,13 @@ fn fork_child(me: ChildInfo, job: Box<dyn Job>, daemon: bool) -> Result<libc::pi
     let name = me.name.clone();
     let mut children = children();
     children.reserve(1);
-    match sys::fork().map_err(|e| Error::os("fork a child process", e))? {
+    // SAFETY: the child runs only `run_child`, which runs the job and ends
+    // the process with `sys::exit_child`, never returning here. The crate's
+    // locks and the standard streams' are held across the fork (the list of
+    // children above, the streams in `sys::fork`); any other thread's lock
+    // is the program's, and `warn_if_threads` has said so when threads were
+    // alive.
+    match unsafe { sys::fork() }.map_err(|e| Error::os("fork a child process", e))? {
         sys::Fork::Child => {
             children.clear(); // the parent's children are not ours
             drop(children);
