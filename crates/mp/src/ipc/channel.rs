@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
 
 /// Two lengths: the head's and the payload's.
-const HEADER: usize = 8;
+const LENGTHS: usize = 8;
 
 /// Up to this size, a payload's buffer is made at its full size before the
 /// bytes arrive; a larger one grows as they really come in, so that a length
@@ -61,7 +61,7 @@ impl FrameWriter {
     /// wakes up once, and the payload is not copied on the way.
     pub(crate) fn send(&mut self, head: &[u8], payload: &[u8]) -> io::Result<()> {
         let too_large = |_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large");
-        let mut lengths = [0; HEADER];
+        let mut lengths = [0; LENGTHS];
         lengths[..4].copy_from_slice(&u32::try_from(head.len()).map_err(too_large)?.to_le_bytes());
         lengths[4..].copy_from_slice(
             &u32::try_from(payload.len())
@@ -189,7 +189,7 @@ impl FrameReader {
                 Err(e) => return Err(e),
             }
         }
-        let mut lengths = [0; HEADER];
+        let mut lengths = [0; LENGTHS];
         self.reader.read_exact(&mut lengths)?;
         let length =
             |at: usize| u32::from_le_bytes(lengths[at..at + 4].try_into().expect("4 bytes"));

@@ -38,7 +38,7 @@ use crate::sys;
 /// The largest message, in bytes (after serialization): 1 GiB.
 const MAX_MESSAGE: usize = 1 << 30;
 /// The frame header: the message's length, a little-endian `u32`.
-const HEADER: usize = 4;
+const LENGTH_PREFIX: usize = 4;
 /// How much a read asks the kernel for at least.
 const CHUNK: usize = 16 * 1024;
 
@@ -150,7 +150,7 @@ impl Incoming {
 
     /// The length of the message at the front, once its header is in.
     fn next_len(&self) -> Option<usize> {
-        let header = self.pending().get(..HEADER)?;
+        let header = self.pending().get(..LENGTH_PREFIX)?;
         Some(u32::from_le_bytes(header.try_into().expect("4 bytes")) as usize)
     }
 
@@ -161,7 +161,7 @@ impl Incoming {
     /// costs no huge allocation.
     fn next_want(&self) -> usize {
         let rest = self.next_len().map_or(CHUNK, |len| {
-            (HEADER + len).saturating_sub(self.pending().len())
+            (LENGTH_PREFIX + len).saturating_sub(self.pending().len())
         });
         rest.min(self.buf.len().max(CHUNK)).max(CHUNK)
     }
@@ -283,7 +283,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
             }
             .into());
         }
-        let mut frame = Vec::with_capacity(HEADER + bytes.len());
+        let mut frame = Vec::with_capacity(LENGTH_PREFIX + bytes.len());
         frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         frame.extend_from_slice(&bytes);
         let _sending = self.lock_sending()?;
@@ -424,8 +424,8 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                     incoming.broken = true;
                     return Err(ErrorKind::MessageTruncated.into());
                 }
-                if incoming.pending().len() >= HEADER + len {
-                    let body = HEADER + incoming.start..HEADER + incoming.start + len;
+                if incoming.pending().len() >= LENGTH_PREFIX + len {
+                    let body = LENGTH_PREFIX + incoming.start..LENGTH_PREFIX + incoming.start + len;
                     incoming.start = body.end;
                     return function::from_bytes(&incoming.buf[body]);
                 }

@@ -205,9 +205,9 @@ struct Side {
 struct Padded<T>(T);
 
 /// Holding the lock of a [`Side`]; dropping this releases it.
-struct Held<'a>(&'a RawLock);
+struct SideHeld<'a>(&'a RawLock);
 
-impl Drop for Held<'_> {
+impl Drop for SideHeld<'_> {
     fn drop(&mut self) {
         if let Err(err) = self.0.unlock() {
             unlock_failed(err);
@@ -229,12 +229,12 @@ impl Control {
 
     /// Takes `side`'s lock. If its previous holder died partway through a
     /// message, the queue is broken from now on.
-    fn lock<'a>(&'a self, side: &'a Side) -> Result<Held<'a>> {
+    fn lock<'a>(&'a self, side: &'a Side) -> Result<SideHeld<'a>> {
         let acquired = side.lock.lock()?;
         Ok(self.after_locking(side, acquired))
     }
 
-    fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> Held<'a> {
+    fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> SideHeld<'a> {
         if let Acquired::OwnerDied(_) = acquired {
             if side.busy.swap(false, Ordering::Relaxed) {
                 self.set_broken();
@@ -242,7 +242,7 @@ impl Control {
             // The dead holder may have taken bytes it had not yet counted.
             side.ready.store(0, Ordering::Relaxed);
         }
-        Held(&side.lock)
+        SideHeld(&side.lock)
     }
 
     fn truncated(&self) -> Error {

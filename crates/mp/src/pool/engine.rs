@@ -86,7 +86,7 @@ struct Worker {
 
 /// A task a worker is running, and its results so far.
 struct Running {
-    slot: Arc<Slot>,
+    slot: Arc<ResultSlot>,
     /// The pieces of results received, in order (see `function::Part`).
     parts: Vec<Part>,
 }
@@ -96,13 +96,13 @@ pub(super) struct Task {
     pub(super) function: RemoteFn,
     /// The chunk's items, serialized as a `Vec<A>`.
     pub(super) input: Vec<u8>,
-    pub(super) slot: Arc<Slot>,
+    pub(super) slot: Arc<ResultSlot>,
 }
 
 /// Where a task's outcome waits until someone asks for it. Filled once, under
 /// the engine's lock, by whichever thread is driving.
 #[derive(Default)]
-pub(super) struct Slot {
+pub(super) struct ResultSlot {
     outcome: Mutex<Option<Outcome>>,
     /// Where to say so when it is filled, and under which number: the chunks
     /// of an `imap_unordered`, whose iterator then never looks at a slot that
@@ -216,10 +216,10 @@ pub(super) enum Read {
     Copy,
 }
 
-impl Slot {
+impl ResultSlot {
     /// A slot that says on `line`, as number `number`, when it is filled.
-    pub(super) fn reporting_to(line: &Arc<FinishLine>, number: usize) -> Slot {
-        Slot {
+    pub(super) fn reporting_to(line: &Arc<FinishLine>, number: usize) -> ResultSlot {
+        ResultSlot {
             outcome: Mutex::default(),
             finish: Some((Arc::clone(line), number)),
         }

@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::engine::{Engine, FinishLine, Read, Settings, Slot, Task};
+use self::engine::{Engine, FinishLine, Read, ResultSlot, Settings, Task};
 use self::init::Initializer;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
@@ -503,8 +503,8 @@ impl Pool {
                 .into());
             }
             let slot = Arc::new(match finish {
-                Some(line) => Slot::reporting_to(line, chunks.len()),
-                None => Slot::default(),
+                Some(line) => ResultSlot::reporting_to(line, chunks.len()),
+                None => ResultSlot::default(),
             });
             // Each chunk goes out as soon as it is serialized: the workers
             // start on the first ones while the rest are still being made.
@@ -938,7 +938,7 @@ pub fn slot_looks() -> u64 {
 
 /// A chunk, as its submitter sees it.
 struct Chunk {
-    slot: Arc<Slot>,
+    slot: Arc<ResultSlot>,
     /// How many items it holds.
     len: usize,
 }

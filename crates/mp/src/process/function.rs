@@ -84,7 +84,7 @@ const MAGIC: [u8; 8] = *b"mp-start";
 /// [`SpawnPayload`]: super::SpawnPayload
 const VERSION: u32 = 1;
 /// Magic, version, length (u64) and checksum (u64), little-endian.
-const HEADER: usize = 8 + 4 + 8 + 8;
+const SEAL_HEADER: usize = 8 + 4 + 8 + 8;
 /// The largest start arguments accepted: as large as a pool's frame.
 const MAX_START: u64 = u32::MAX as u64;
 
@@ -104,7 +104,7 @@ pub(crate) fn seal(body: &[u8]) -> Result<Vec<u8>> {
         }
         .into());
     }
-    let mut sealed = Vec::with_capacity(HEADER + body.len());
+    let mut sealed = Vec::with_capacity(SEAL_HEADER + body.len());
     sealed.extend_from_slice(&MAGIC);
     sealed.extend_from_slice(&VERSION.to_le_bytes());
     sealed.extend_from_slice(&(body.len() as u64).to_le_bytes());
@@ -116,7 +116,7 @@ pub(crate) fn seal(body: &[u8]) -> Result<Vec<u8>> {
 /// Reads start arguments made by [`seal`] from `pipe`, to its end, and
 /// returns the body once the header vouches for it; else says what is wrong.
 pub(crate) fn unseal(mut pipe: impl std::io::Read) -> std::result::Result<Vec<u8>, String> {
-    let mut header = [0u8; HEADER];
+    let mut header = [0u8; SEAL_HEADER];
     read_all(&mut pipe, &mut header, "the header")?;
     let (magic, rest) = header.split_at(8);
     let (version, rest) = rest.split_at(4);

@@ -64,7 +64,7 @@ pub struct Barrier {
     memory: SharedMemory,
 }
 
-/// The barrier's state, in shared memory, followed by one [`Slot`] per party.
+/// The barrier's state, in shared memory, followed by one [`PartySlot`] per party.
 #[repr(C)]
 struct Header {
     /// Guards `arrived` and the slots' `taken` flags, and every change of `round`.
@@ -80,7 +80,7 @@ struct Header {
 
 /// What a waiting party holds while it waits, so that its death can be seen.
 #[repr(C)]
-struct Slot {
+struct PartySlot {
     lock: RawLock,
     /// Set while a waiting party holds `lock` (changed under the header's lock).
     taken: AtomicU32,
@@ -92,7 +92,7 @@ const NEXT_ROUND: u32 = 2;
 /// The layout of a barrier's memory for `parties` parties, and where its slots start.
 fn layout(parties: usize) -> Option<(Layout, usize)> {
     Layout::new::<Header>()
-        .extend(Layout::array::<Slot>(parties).ok()?)
+        .extend(Layout::array::<PartySlot>(parties).ok()?)
         .ok()
 }
 
@@ -120,7 +120,7 @@ impl Barrier {
             let header = base.cast::<Header>();
             RawLock::init(&raw mut (*header).lock)?;
             (&raw mut (*header).parties).write(parties as u32);
-            let slots = base.add(slots).cast::<Slot>();
+            let slots = base.add(slots).cast::<PartySlot>();
             for i in 0..parties {
                 RawLock::init(&raw mut (*slots.add(i)).lock)?;
             }
@@ -136,13 +136,16 @@ impl Barrier {
         unsafe { &*self.memory.as_ptr().cast::<Header>() }
     }
 
-    fn slots(&self) -> &[Slot] {
+    fn slots(&self) -> &[PartySlot] {
         let parties = self.header().parties as usize;
         let (_, offset) = layout(parties).expect("checked when the barrier was made");
         // SAFETY: `new` initialized `parties` slots at `offset`, inside the
         // memory (deserialization checked its size against `parties`).
         unsafe {
-            std::slice::from_raw_parts(self.memory.as_ptr().add(offset).cast::<Slot>(), parties)
+            std::slice::from_raw_parts(
+                self.memory.as_ptr().add(offset).cast::<PartySlot>(),
+                parties,
+            )
         }
     }
 
@@ -283,7 +286,7 @@ impl Barrier {
     /// Looks for a waiting party that died: its slot's lock, tried, says
     /// "owner died". Then the barrier breaks. The caller holds the header's
     /// lock, and `mine` is its own slot, if it has one.
-    fn break_if_a_party_died(&self, mine: Option<&Slot>) {
+    fn break_if_a_party_died(&self, mine: Option<&PartySlot>) {
         for slot in self.slots() {
             if mine.is_some_and(|mine| std::ptr::eq(slot, mine))
                 || slot.taken.load(Ordering::Relaxed) == 0

@@ -108,7 +108,7 @@ pub struct BoundedSemaphore {
 pub struct SemaphoreGuard<'a> {
     permits: &'a Permits,
     /// The holder slot this guard holds, if the table had one free.
-    slot: Option<&'a Slot>,
+    slot: Option<&'a HolderSlot>,
     /// Set by [`SemaphoreGuard::forget`]: the permit is not given back.
     forgotten: bool,
     _mapping: SharedMemory,
@@ -144,7 +144,7 @@ struct Header {
 /// One holder slot: a robust lock its holder's thread keeps while it holds
 /// a permit, so that the holder's death can be seen.
 #[repr(C)]
-struct Slot {
+struct HolderSlot {
     lock: RawLock,
     /// 1 while the slot's holder has a permit (only its lock's holder changes it).
     holds: AtomicU32,
@@ -152,7 +152,7 @@ struct Slot {
 
 fn layout(slots: usize) -> Option<(std::alloc::Layout, usize)> {
     std::alloc::Layout::new::<Header>()
-        .extend(std::alloc::Layout::array::<Slot>(slots).ok()?)
+        .extend(std::alloc::Layout::array::<HolderSlot>(slots).ok()?)
         .ok()
 }
 
@@ -199,7 +199,7 @@ impl Permits {
             (*header).bounded = bounded as u32;
             (*header).slots = slots as u32;
             (*header).id = next_id();
-            let first = base.add(offset).cast::<Slot>();
+            let first = base.add(offset).cast::<HolderSlot>();
             for i in 0..slots {
                 RawLock::init(&raw mut (*first.add(i)).lock)?;
             }
@@ -214,13 +214,13 @@ impl Permits {
         unsafe { &*self.memory.as_ptr().cast::<Header>() }
     }
 
-    fn slots(&self) -> &[Slot] {
+    fn slots(&self) -> &[HolderSlot] {
         let count = self.header().slots as usize;
         let (_, offset) = layout(count).expect("checked when the semaphore was made");
         // SAFETY: `new` initialized `count` slots at `offset`, inside the
         // memory (deserialization checked its size against `count`).
         unsafe {
-            std::slice::from_raw_parts(self.memory.as_ptr().add(offset).cast::<Slot>(), count)
+            std::slice::from_raw_parts(self.memory.as_ptr().add(offset).cast::<HolderSlot>(), count)
         }
     }
 
@@ -281,7 +281,7 @@ impl Permits {
     }
 
     /// Records the permit just taken in a free holder slot, if there is one.
-    fn record(&self) -> Option<&Slot> {
+    fn record(&self) -> Option<&HolderSlot> {
         let slots = self.slots();
         // Start at a place that differs between processes, so that they do
         // not all try the same first slot.

@@ -29,7 +29,7 @@ const WAITING: u32 = 1;
 const NOTIFIED: u32 = 2;
 
 #[repr(C)]
-struct Slot {
+struct WaiterSlot {
     /// Held by the waiting thread for as long as it waits.
     lock: RawLock,
     /// FREE, WAITING or NOTIFIED: the futex word the waiter sleeps on.
@@ -39,7 +39,7 @@ struct Slot {
 /// The table, in shared memory (zeroed, then [`Waiters::init`]).
 #[repr(C)]
 pub(crate) struct Waiters {
-    slots: [Slot; SLOTS],
+    slots: [WaiterSlot; SLOTS],
     /// Bumped by a notify that could not pick enough slotted waiters: the
     /// word the waiters without a slot sleep on.
     overflow: AtomicU32,
