@@ -3,6 +3,8 @@
 
 use std::fmt;
 use std::io;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sys::ExitStatus;
@@ -18,22 +20,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Its `Debug` output is the same text, because that is what Rust prints when
 /// `main` returns an error: `fn main() -> mp::Result<()>` then tells the
 /// learner what happened in words, not as a struct dump.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
     /// The process in which the error was noticed.
     pid: u32,
 }
 
-/// What went wrong: the cases a program may want to tell apart.
-#[derive(Debug)]
+/// What went wrong: the cases a program may want to tell apart. Like
+/// `std::io::ErrorKind`, it can be cloned and compared:
+/// `assert_eq!(err.kind(), &ErrorKind::QueueEmpty)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// A system call failed; `what` says what the crate was trying to do.
     Os {
         /// What the crate was doing, e.g. "create a pipe for a Queue".
         what: &'static str,
-        /// The operating system's error.
-        source: io::Error,
+        /// The operating system's error (an [`io::Error`], which it derefs to).
+        source: OsError,
     },
     /// A value could not be turned into bytes to cross to another process.
     Serialize(String),
@@ -182,6 +187,51 @@ pub enum ErrorKind {
     ReleasedByItsGuard,
 }
 
+/// The operating system's error in an [`ErrorKind::Os`]: an [`io::Error`]
+/// (it derefs to one) that can be cloned and compared, so that `ErrorKind`
+/// can be. Two are equal when they carry the same error number, or, without
+/// one, the same [`io::ErrorKind`].
+#[derive(Clone)]
+pub struct OsError(Arc<io::Error>);
+
+impl Deref for OsError {
+    type Target = io::Error;
+
+    fn deref(&self) -> &io::Error {
+        &self.0
+    }
+}
+
+impl From<io::Error> for OsError {
+    fn from(error: io::Error) -> OsError {
+        OsError(Arc::new(error))
+    }
+}
+
+impl PartialEq for OsError {
+    fn eq(&self, other: &OsError) -> bool {
+        match (self.raw_os_error(), other.raw_os_error()) {
+            (Some(ours), Some(theirs)) => ours == theirs,
+            (None, None) => self.kind() == other.kind(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for OsError {}
+
+impl fmt::Debug for OsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for OsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
 impl Error {
     /// Makes an error of the given kind, noticed in the current process.
     pub fn new(kind: ErrorKind) -> Self {
@@ -193,7 +243,10 @@ impl Error {
 
     /// A system call failed while the crate was doing `what`.
     pub(crate) fn os(what: &'static str, source: io::Error) -> Self {
-        Error::new(ErrorKind::Os { what, source })
+        Error::new(ErrorKind::Os {
+            what,
+            source: source.into(),
+        })
     }
 
     /// The last OS error (`errno`), while doing `what`.
@@ -404,7 +457,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
-            ErrorKind::Os { source, .. } => Some(source),
+            ErrorKind::Os { source, .. } => Some(&**source),
             _ => None,
         }
     }
@@ -431,6 +484,23 @@ mod tests {
             io::Error::from_raw_os_error(errno),
         )
         .to_string()
+    }
+
+    #[test]
+    fn error_kinds_can_be_cloned_and_compared() {
+        let os = |errno| ErrorKind::Os {
+            what: "create a pipe",
+            source: io::Error::from_raw_os_error(errno).into(),
+        };
+        assert_eq!(os(libc::EMFILE).clone(), os(libc::EMFILE));
+        assert_ne!(os(libc::EMFILE), os(libc::EPIPE));
+        assert_eq!(ErrorKind::QueueEmpty, ErrorKind::QueueEmpty);
+        assert_ne!(ErrorKind::QueueEmpty, ErrorKind::QueueFull);
+        let panicked = Error::new(ErrorKind::TaskPanicked {
+            pid: 7,
+            message: "boom".to_owned(),
+        });
+        assert_eq!(panicked.clone().kind(), panicked.kind());
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub mod ipc;
 // The pool of worker processes, built on all of the above.
 pub mod pool;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, OsError, Result};
 pub use ipc::{Connection, Fd, JoinableQueue, Queue, TryPutError, pipe};
 pub use pool::{AsyncResult, IMap, IMapUnordered, Pool, PoolBuilder};
 pub use process::{

@@ -20,7 +20,7 @@ use super::worker::{Order, Reply, WorkerArgs, worker_main};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process::function::{self, Part, RemoteFn};
-use crate::process::{ExitStatus, Process, StartMethod};
+use crate::process::{Process, StartMethod};
 use crate::sys;
 
 /// The most workers a pool may ask for: Linux's highest possible `pid_max`
@@ -155,57 +155,9 @@ enum Outcome {
         parts: Vec<Part>,
         panics: Vec<(usize, String)>,
     },
-    /// The whole task failed.
-    Failed(Failure),
-}
-
-/// Why a whole task failed. Unlike `Error`, it can be cloned: every item of a
-/// failed chunk reports it, and `get_timeout` may be called again.
-#[derive(Clone, Debug)]
-enum Failure {
-    Panicked {
-        pid: u32,
-        message: String,
-    },
-    Died {
-        pid: u32,
-        status: ExitStatus,
-    },
-    Serialize(String),
-    Deserialize(String),
-    TooLarge(usize),
-    InitFailed {
-        pid: u32,
-        message: String,
-    },
-    /// The worker died, and could not even be waited for.
-    Lost {
-        errno: i32,
-    },
-    /// The pool was terminated first.
-    Cancelled,
-}
-
-impl Failure {
-    fn to_error(&self) -> Error {
-        let kind = match self.clone() {
-            Failure::Panicked { pid, message } => ErrorKind::TaskPanicked { pid, message },
-            Failure::Died { pid, status } => ErrorKind::WorkerDied { pid, status },
-            Failure::Serialize(message) => ErrorKind::Serialize(message),
-            Failure::Deserialize(message) => ErrorKind::Deserialize(message),
-            Failure::TooLarge(len) => ErrorKind::MessageTooLarge {
-                len,
-                max: MAX_FRAME,
-            },
-            Failure::Lost { errno } => ErrorKind::Os {
-                what: "wait for a pool worker that died",
-                source: std::io::Error::from_raw_os_error(errno),
-            },
-            Failure::Cancelled => ErrorKind::PoolClosed,
-            Failure::InitFailed { pid, message } => ErrorKind::InitializerFailed { pid, message },
-        };
-        Error::new(kind)
-    }
+    /// The whole task failed: what each of its items reports (an
+    /// `ErrorKind` can be cloned, and `get_timeout` may be called again).
+    Failed(ErrorKind),
 }
 
 /// Whether reading a slot's results moves them out (for the one reader that
@@ -272,19 +224,19 @@ impl ResultSlot {
                     {
                         let errors = panics
                             .into_iter()
-                            .map(|(at, message)| (at, Failure::Panicked { pid, message }))
+                            .map(|(at, message)| (at, ErrorKind::TaskPanicked { pid, message }))
                             .collect();
                         return ChunkResults { values, errors };
                     }
-                    Ok(_) => Failure::Deserialize(format!(
+                    Ok(_) => ErrorKind::Deserialize(format!(
                         "worker process {pid} sent back results that do not match the {len} items sent"
                     )),
-                    Err(err) => Failure::Deserialize(err.to_string()),
+                    Err(err) => ErrorKind::Deserialize(err.to_string()),
                 }
             }
             Some(Outcome::Failed(failure)) => failure.clone(),
             // Only a terminated pool leaves a slot empty for its waiter.
-            None => Failure::Cancelled,
+            None => ErrorKind::PoolClosed,
         };
         ChunkResults {
             values: Vec::new(),
@@ -305,7 +257,7 @@ impl ResultSlot {
 /// order, and the position and failure of each item that did not, by position.
 pub(super) struct ChunkResults<R> {
     values: Vec<R>,
-    errors: Vec<(usize, Failure)>,
+    errors: Vec<(usize, ErrorKind)>,
 }
 
 impl<R> ChunkResults<R> {
@@ -313,7 +265,7 @@ impl<R> ChunkResults<R> {
     pub(super) fn into_values(self) -> Result<Vec<R>> {
         match self.errors.first() {
             None => Ok(self.values),
-            Some((_, failure)) => Err(failure.to_error()),
+            Some((_, failure)) => Err(Error::new(failure.clone())),
         }
     }
 
@@ -323,7 +275,7 @@ impl<R> ChunkResults<R> {
         let mut errors = self.errors.into_iter().peekable();
         for index in 0.. {
             if let Some((_, failure)) = errors.next_if(|&(at, _)| at == index) {
-                each(Err(failure.to_error()));
+                each(Err(Error::new(failure)));
             } else if let Some(value) = values.next() {
                 each(Ok(value));
             } else {
@@ -592,7 +544,7 @@ impl Engine {
         state.closed = true;
         state.ended = true;
         for task in state.pending.drain(..) {
-            task.slot.fill(Outcome::Failed(Failure::Cancelled));
+            task.slot.fill(Outcome::Failed(ErrorKind::PoolClosed));
         }
         // Kill them all first, then reap: they die in parallel.
         for worker in &state.workers {
@@ -601,7 +553,7 @@ impl Engine {
         for mut worker in state.workers.drain(..) {
             let _ = worker.process.join();
             if let Some(running) = worker.running.take() {
-                running.slot.fill(Outcome::Failed(Failure::Cancelled));
+                running.slot.fill(Outcome::Failed(ErrorKind::PoolClosed));
             }
         }
         drop(state);
@@ -715,7 +667,7 @@ impl State {
             let order = match function::to_bytes(&Order::Run(task.function)) {
                 Ok(order) => order,
                 Err(err) => {
-                    let failure = Failure::Serialize(err.to_string());
+                    let failure = ErrorKind::Serialize(err.to_string());
                     task.slot.fill(Outcome::Failed(failure));
                     continue;
                 }
@@ -776,14 +728,20 @@ impl State {
                     Some(Outcome::Done { pid, parts, panics })
                 }
                 Reply::Panicked(message) => {
-                    Some(Outcome::Failed(Failure::Panicked { pid, message }))
+                    Some(Outcome::Failed(ErrorKind::TaskPanicked { pid, message }))
                 }
-                Reply::Serialize(message) => Some(Outcome::Failed(Failure::Serialize(message))),
-                Reply::Deserialize(message) => Some(Outcome::Failed(Failure::Deserialize(message))),
-                Reply::TooLarge(len) => Some(Outcome::Failed(Failure::TooLarge(len as usize))),
-                Reply::InitFailed(message) => {
-                    Some(Outcome::Failed(Failure::InitFailed { pid, message }))
+                Reply::Serialize(message) => Some(Outcome::Failed(ErrorKind::Serialize(message))),
+                Reply::Deserialize(message) => {
+                    Some(Outcome::Failed(ErrorKind::Deserialize(message)))
                 }
+                Reply::TooLarge(len) => Some(Outcome::Failed(ErrorKind::MessageTooLarge {
+                    len: len as usize,
+                    max: MAX_FRAME,
+                })),
+                Reply::InitFailed(message) => Some(Outcome::Failed(ErrorKind::InitializerFailed {
+                    pid,
+                    message,
+                })),
             };
             if let Some(outcome) = outcome {
                 let running = worker.running.take().expect("matched above");
@@ -816,15 +774,17 @@ impl State {
         // It is dead or dying; should it be alive but talking nonsense, end it.
         let _ = worker.process.kill();
         let failure = match worker.process.join() {
-            Ok(status) => Failure::Died {
+            Ok(status) => ErrorKind::WorkerDied {
                 pid: worker.pid,
                 status,
             },
+            // The worker died, and could not even be waited for.
             Err(err) => match err.kind() {
-                ErrorKind::Os { source, .. } => Failure::Lost {
-                    errno: source.raw_os_error().unwrap_or(0),
+                ErrorKind::Os { source, .. } => ErrorKind::Os {
+                    what: "wait for a pool worker that died",
+                    source: source.clone(),
                 },
-                _ => Failure::Lost { errno: 0 },
+                other => other.clone(),
             },
         };
         if let Some(running) = worker.running.take() {
