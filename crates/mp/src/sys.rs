@@ -1,8 +1,10 @@
 //! Thin, safe wrappers over the few system calls the crate needs.
 //!
-//! Most of the crate's `unsafe` lives here (the rest is in `shm.rs` and
-//! `sync/lock.rs`, where raw pointers into shared memory cannot be avoided). Each
-//! wrapper turns a C convention (`-1` and `errno`) into an `io::Result`.
+//! The largest share of the crate's `unsafe` lives here: a third of it. The
+//! rest sits where raw pointers into shared memory cannot be avoided
+//! (`shared/`, `sync/lock.rs` and the other primitives, `shm.rs`) and in
+//! `process/target.rs`. Each wrapper turns a C convention (`-1` and `errno`)
+//! into an `io::Result`.
 
 use std::fmt;
 use std::io::{self, Write};

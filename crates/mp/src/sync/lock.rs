@@ -238,9 +238,9 @@ impl RawLock {
         self.owner.store(0, Ordering::Relaxed);
         self.held_by.store(0, Ordering::Relaxed);
         // SAFETY: the mutex was initialized by `init` and lives as long as
-        // `self`; unlocking a mutex this thread does not hold is an error
-        // the call reports, not undefined behaviour, for a robust mutex
-        // (and an error-checking one elsewhere).
+        // `self`; `init` makes it error-checking on every Unix (and robust on
+        // Linux), so unlocking it from a thread that does not hold it is an
+        // error the call reports (EPERM), not undefined behaviour.
         let ret = unsafe { libc::pthread_mutex_unlock(self.mutex.get()) };
         if ret == 0 {
             return Ok(());
