@@ -18,8 +18,9 @@ import statistics
 import sys
 import time
 
-MIB = 1 << 20
-BIG_MESSAGES = 64
+# The big-message rows use big_messages.py's sizes and result function (run from the
+# repository's root, this folder is on the module path).
+from big_messages import MESSAGES as BIG_MESSAGES, MIB, mib_result
 
 
 def noop():
@@ -39,10 +40,14 @@ def median_of(samples, run):
     return statistics.median(run() for _ in range(samples))
 
 
-def timed(f, *args):
-    start = time.perf_counter()
-    f(*args)
-    return time.perf_counter() - start
+def per_item(items, batch):
+    """A run for `median_of`: `batch()` once, in seconds per item of it."""
+    def run():
+        start = time.perf_counter()
+        batch()
+        return (time.perf_counter() - start) / items
+
+    return run
 
 
 # ---- starting a process ------------------------------------------------------
@@ -67,13 +72,11 @@ ROUND_TRIPS = 2_000
 
 
 def apply_async_get(pool):
-    def run():
-        start = time.perf_counter()
+    def batch():
         for _ in range(ROUND_TRIPS):
             assert pool.apply_async(identity, (7,)).get() == 7
-        return (time.perf_counter() - start) / ROUND_TRIPS
 
-    return run
+    return per_item(ROUND_TRIPS, batch)
 
 
 def echo_connection(conn):
@@ -84,14 +87,12 @@ def echo_connection(conn):
 
 
 def pipe_round_trip(ours):
-    def run():
-        start = time.perf_counter()
+    def batch():
         for _ in range(ROUND_TRIPS):
             ours.send(7)
             assert ours.recv() == 7
-        return (time.perf_counter() - start) / ROUND_TRIPS
 
-    return run
+    return per_item(ROUND_TRIPS, batch)
 
 
 def event_echo(ping, pong, stop):
@@ -104,29 +105,25 @@ def event_echo(ping, pong, stop):
 
 
 def event_ping_pong(ping, pong):
-    def run():
-        start = time.perf_counter()
+    def batch():
         for _ in range(ROUND_TRIPS):
             ping.set()
             pong.wait()
             pong.clear()
-        return (time.perf_counter() - start) / ROUND_TRIPS
 
-    return run
+    return per_item(ROUND_TRIPS, batch)
 
 
 SEMAPHORE_ROUNDS = 100_000
 
 
 def semaphore_acquire_release(sem):
-    def run():
-        start = time.perf_counter()
+    def batch():
         for _ in range(SEMAPHORE_ROUNDS):
             sem.acquire()
             sem.release()
-        return (time.perf_counter() - start) / SEMAPHORE_ROUNDS
 
-    return run
+    return per_item(SEMAPHORE_ROUNDS, batch)
 
 
 # ---- bulk work -------------------------------------------------------------------
@@ -135,30 +132,18 @@ TASKS = 100_000
 
 
 def pool_map_tiny(pool):
-    def run():
-        start = time.perf_counter()
+    def batch():
         assert len(pool.map(square, range(TASKS))) == TASKS
-        return (time.perf_counter() - start) / TASKS
 
-    return run
-
-
-def imap(pool, tasks):
-    def run():
-        start = time.perf_counter()
-        assert sum(1 for _ in pool.imap(square, range(tasks))) == tasks
-        return (time.perf_counter() - start) / tasks
-
-    return run
+    return per_item(TASKS, batch)
 
 
-def imap_unordered(pool, tasks):
-    def run():
-        start = time.perf_counter()
-        assert sum(1 for _ in pool.imap_unordered(square, range(tasks))) == tasks
-        return (time.perf_counter() - start) / tasks
+def each_result(pool_iterator, tasks):
+    """`imap` or `imap_unordered` of `tasks` tiny tasks, every result taken as it comes."""
+    def batch():
+        assert sum(1 for _ in pool_iterator(square, range(tasks))) == tasks
 
-    return run
+    return per_item(tasks, batch)
 
 
 MESSAGES = 200_000
@@ -234,17 +219,11 @@ def queue_big(floats):
     return run
 
 
-def mib_result(i):
-    return bytes([i % 256]) * MIB
-
-
 def pool_map_big(pool):
-    def run():
-        start = time.perf_counter()
+    def batch():
         assert len(pool.map(mib_result, range(BIG_MESSAGES))) == BIG_MESSAGES
-        return (time.perf_counter() - start) / (BIG_MESSAGES * MIB)
 
-    return run
+    return per_item(BIG_MESSAGES * MIB, batch)
 
 
 # ---- the rows ---------------------------------------------------------------------------
@@ -280,9 +259,9 @@ def rows():
     with mp.Pool(2) as pool:
         pool.map(square, range(2))
         yield "pool_map_100k_tiny_tasks", "items", median_of(5, pool_map_tiny(pool)), 5
-        yield "pool_imap/1000", "items", median_of(10, imap(pool, 1_000)), 10
-        yield "pool_imap_unordered/1000", "items", median_of(10, imap_unordered(pool, 1_000)), 10
-        yield "pool_imap_unordered/100000", "items", median_of(3, imap_unordered(pool, 100_000)), 3
+        yield "pool_imap/1000", "items", median_of(10, each_result(pool.imap, 1_000)), 10
+        yield "pool_imap_unordered/1000", "items", median_of(10, each_result(pool.imap_unordered, 1_000)), 10
+        yield "pool_imap_unordered/100000", "items", median_of(3, each_result(pool.imap_unordered, 100_000)), 3
         yield "pool_map_1mib_results", "bytes", median_of(10, pool_map_big(pool)), 10
 
     yield "queue_messages_from_one_process", "items", median_of(5, queue_messages), 5
