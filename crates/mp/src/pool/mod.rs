@@ -787,7 +787,13 @@ impl<R: DeserializeOwned + 'static> IMap<R> {
     /// [`ErrorKind::Timeout`] if it is not in by then, and it stays next;
     /// `None` once every result was taken.
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R>> {
-        let deadline = Instant::now().checked_add(timeout);
+        // A timeout too long to add to the clock is no limit.
+        self.next_before(Instant::now().checked_add(timeout), timeout)
+    }
+
+    /// The next result, waiting for its chunk until `deadline` (`None`: for
+    /// as long as it takes); `timeout` is what the deadline's error names.
+    fn next_before(&mut self, deadline: Option<Instant>, timeout: Duration) -> Option<Result<R>> {
         loop {
             if let Some(result) = self.ready.pop_front() {
                 return Some(result);
@@ -795,6 +801,7 @@ impl<R: DeserializeOwned + 'static> IMap<R> {
             let chunk = self.chunks.front()?;
             match self.engine.wait_for(deadline, || chunk.slot.is_filled()) {
                 Ok(true) => {}
+                // Only a deadline ends a wait unfilled; the chunk stays next.
                 Ok(false) => {
                     let what = "IMap::next_timeout";
                     return Some(Err(ErrorKind::Timeout {
@@ -804,6 +811,9 @@ impl<R: DeserializeOwned + 'static> IMap<R> {
                     .into()));
                 }
                 Err(err) => {
+                    // The pool could not go on (say, a replacement worker
+                    // could not start): this chunk's place in the sequence
+                    // reports why.
                     self.chunks.pop_front();
                     return Some(Err(err));
                 }
@@ -822,22 +832,8 @@ impl<R: DeserializeOwned + 'static> Iterator for IMap<R> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {
-        loop {
-            if let Some(result) = self.ready.pop_front() {
-                return Some(result);
-            }
-            let chunk = self.chunks.pop_front()?;
-            if let Err(err) = self.engine.wait_for(None, || chunk.slot.is_filled()) {
-                // The pool could not go on (say, a replacement worker could
-                // not start): this chunk's place in the sequence reports why.
-                return Some(Err(err));
-            }
-            let ready = &mut self.ready;
-            chunk
-                .slot
-                .results(chunk.len, Read::Take)
-                .for_each(|result| ready.push_back(result));
-        }
+        // No deadline: the wait ends with the chunk filled, or an error.
+        self.next_before(None, Duration::MAX)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
