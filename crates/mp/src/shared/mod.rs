@@ -69,15 +69,6 @@ fn locked<G>(acquired: Result<Acquired>, guard: impl FnOnce() -> G) -> LockResul
     }
 }
 
-/// Like [`locked`], for a call that returns a `Result`: the lock taken
-/// again by its own holder is an error, not a panic.
-fn locked_or_err<G>(acquired: Result<Acquired>, guard: impl FnOnce() -> G) -> Result<G> {
-    match acquired {
-        Ok(Acquired::Clean) | Ok(Acquired::OwnerDied(_)) => Ok(guard()),
-        Err(err) => Err(err),
-    }
-}
-
 /// Checks that memory received by a spawned child is large enough for what
 /// its start arguments say it holds. The parent made it for the same type, so
 /// this holds by construction; checking turns a mismatch into an error, not
@@ -491,7 +482,13 @@ impl<T: Plain> Array<T> {
         if index >= self.len {
             return Err(self.out_of_range(index));
         }
-        Ok(locked_or_err(self.raw_lock().lock_by("Array::get"), || self.guard())?[index])
+        // Taken (after a dead holder too, see above), or the error of a lock
+        // taken again by its own holder.
+        let guard = self
+            .raw_lock()
+            .lock_by("Array::get")
+            .map(|_| self.guard())?;
+        Ok(guard[index])
     }
 
     /// Sets element `index` (taking the lock): Python's `a[i] = x`. An index
@@ -500,7 +497,9 @@ impl<T: Plain> Array<T> {
         if index >= self.len {
             return Err(self.out_of_range(index));
         }
-        locked_or_err(self.raw_lock().lock_by("Array::set"), || self.guard())?[index] = value;
+        self.raw_lock()
+            .lock_by("Array::set")
+            .map(|_| self.guard())?[index] = value;
         Ok(())
     }
 
