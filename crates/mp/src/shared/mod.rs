@@ -30,7 +30,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
 use crate::sync::lock::{
-    Acquired, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
+    Acquired, Call, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
 };
 
 /// Plain data that can live in shared memory: every bit pattern is a valid
@@ -193,11 +193,11 @@ impl<T: Plain> Value<T> {
     /// If this thread holds the value's guard ([`Value::lock`]): the message
     /// says so, where the wait would never end. Read through the guard.
     pub fn get(&self) -> T {
-        *self.lock_for("Value::get")
+        *self.lock_for(Call::ValueGet)
     }
 
     /// Takes the lock for `what`, going on if a holder died.
-    fn lock_for(&self, what: &'static str) -> ValueGuard<'_, T> {
+    fn lock_for(&self, what: Call) -> ValueGuard<'_, T> {
         match self.cell().lock.lock_by(what) {
             Ok(_) => self.guard(),
             Err(err) => already_held(err),
@@ -209,7 +209,7 @@ impl<T: Plain> Value<T> {
     /// Like [`Value::get`], it goes on if a process died holding the lock,
     /// and panics if this thread holds the value's guard.
     pub fn set(&self, value: T) {
-        *self.lock_for("Value::set") = value;
+        *self.lock_for(Call::ValueSet) = value;
     }
 
     /// Waits for the value's lock and takes it (Python's `get_lock()`, then
@@ -234,7 +234,7 @@ impl<T: Plain> Value<T> {
     /// because Python's value lock is an `RLock`; here the guard is the value.
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
-        locked(self.cell().lock.lock_by("Value::lock"), || self.guard())
+        locked(self.cell().lock.lock_by(Call::ValueLock), || self.guard())
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or
@@ -486,7 +486,7 @@ impl<T: Plain> Array<T> {
         // taken again by its own holder.
         let guard = self
             .raw_lock()
-            .lock_by("Array::get")
+            .lock_by(Call::ArrayGet)
             .map(|_| self.guard())?;
         Ok(guard[index])
     }
@@ -498,7 +498,7 @@ impl<T: Plain> Array<T> {
             return Err(self.out_of_range(index));
         }
         self.raw_lock()
-            .lock_by("Array::set")
+            .lock_by(Call::ArraySet)
             .map(|_| self.guard())?[index] = value;
         Ok(())
     }
@@ -546,7 +546,7 @@ impl<T: Plain> Array<T> {
     /// `to_vec` panic with its message (use the guard).
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
-        locked(self.raw_lock().lock_by("Array::lock"), || self.guard())
+        locked(self.raw_lock().lock_by(Call::ArrayLock), || self.guard())
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
 use crate::sync::lock::{
-    Acquired, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
+    Acquired, Call, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
 };
 use crate::sync::wait::Waited;
 use crate::sync::waiters::Waiters;
@@ -204,7 +204,7 @@ impl Condition {
     /// naming the call that holds it (see "Not re-entrant" in the type's docs).
     #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<ConditionGuard<'_>> {
-        match self.state().lock.lock_by("Condition::lock") {
+        match self.state().lock.lock_by(Call::ConditionLock) {
             Ok(Acquired::Clean) => Ok(self.guard()),
             Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
             Err(err) => already_held(err),

@@ -31,7 +31,7 @@ pub(crate) struct RawLock {
     /// mutex itself, so a holder that dies in those moments is reported as
     /// unknown, never as some other process.
     owner: AtomicI32,
-    /// Which call of the crate took the lock, as a place in [`CALLS`]: what
+    /// Which call of the crate took the lock, as its [`Call`] number: what
     /// the holder's thread is told if it asks for the lock again.
     held_by: AtomicU32,
     /// A holder's death that `is_held` found and repaired, kept for the next
@@ -39,18 +39,63 @@ pub(crate) struct RawLock {
     died: AtomicI32,
 }
 
-/// The calls that take a lock and say so (see [`RawLock::lock_by`]); the
-/// first stands for the crate's other uses.
-const CALLS: [&str; 8] = [
-    "another call of the mp crate",
-    "Lock::lock",
-    "Lock::try_lock",
-    "Value::lock",
-    "Array::lock",
-    "Condition::lock",
-    "Condition::try_lock",
-    "a guard taken earlier",
-];
+/// The calls that take a lock and say so (see [`RawLock::lock_by`]): a
+/// thread that asks for a lock it holds already is told which call asks and
+/// which call holds it. The holder's is kept beside the lock as its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Call {
+    /// The crate's other uses of a lock.
+    Crate,
+    LockLock,
+    LockTryLock,
+    ValueLock,
+    ValueGet,
+    ValueSet,
+    ArrayLock,
+    ArrayGet,
+    ArraySet,
+    ConditionLock,
+}
+
+impl Call {
+    const ALL: [Call; 10] = [
+        Call::Crate,
+        Call::LockLock,
+        Call::LockTryLock,
+        Call::ValueLock,
+        Call::ValueGet,
+        Call::ValueSet,
+        Call::ArrayLock,
+        Call::ArrayGet,
+        Call::ArraySet,
+        Call::ConditionLock,
+    ];
+
+    /// The call as a learner writes it.
+    fn name(self) -> &'static str {
+        match self {
+            Call::Crate => "another call of the mp crate",
+            Call::LockLock => "Lock::lock",
+            Call::LockTryLock => "Lock::try_lock",
+            Call::ValueLock => "Value::lock",
+            Call::ValueGet => "Value::get",
+            Call::ValueSet => "Value::set",
+            Call::ArrayLock => "Array::lock",
+            Call::ArrayGet => "Array::get",
+            Call::ArraySet => "Array::set",
+            Call::ConditionLock => "Condition::lock",
+        }
+    }
+
+    /// The call kept as `number` (any other number: the crate's).
+    fn numbered(number: u32) -> Call {
+        Call::ALL
+            .get(number as usize)
+            .copied()
+            .unwrap_or(Call::Crate)
+    }
+}
 
 // SAFETY: the mutex is made for use from many threads and processes at once;
 // `owner` is atomic.
@@ -118,21 +163,21 @@ impl RawLock {
 
     /// Waits for the lock and takes it.
     pub(crate) fn lock(&self) -> Result<Acquired> {
-        self.lock_by("")
+        self.lock_by(Call::Crate)
     }
 
-    /// Waits for the lock and takes it for the public call `by` (one of
-    /// [`CALLS`]). If this very thread holds it already, that is an
+    /// Waits for the lock and takes it for the call `by`. If this very
+    /// thread holds it already, that is an
     /// [`ErrorKind::AlreadyHeld`] naming `by` and the call that holds it,
     /// instead of a wait that could never end.
-    pub(crate) fn lock_by(&self, by: &'static str) -> Result<Acquired> {
+    pub(crate) fn lock_by(&self, by: Call) -> Result<Acquired> {
         // SAFETY: the mutex was initialized by `init` and lives as long as `self`.
         let ret = unsafe { libc::pthread_mutex_lock(self.mutex.get()) };
         if ret == libc::EDEADLK {
-            let held = self.held_by.load(Ordering::Relaxed) as usize;
+            let held = Call::numbered(self.held_by.load(Ordering::Relaxed));
             return Err(Error::new(ErrorKind::AlreadyHeld {
-                what: if by.is_empty() { CALLS[0] } else { by },
-                held_by: CALLS.get(held).copied().unwrap_or(CALLS[0]),
+                what: by.name(),
+                held_by: held.name(),
             }));
         }
         let acquired = self.acquired(ret)?;
@@ -174,9 +219,8 @@ impl RawLock {
     }
 
     /// Records which call holds the lock now (the lock is held by the caller).
-    pub(crate) fn note_holder(&self, by: &'static str) {
-        let index = CALLS.iter().position(|&call| call == by).unwrap_or(0);
-        self.held_by.store(index as u32, Ordering::Relaxed);
+    pub(crate) fn note_holder(&self, by: Call) {
+        self.held_by.store(by as u32, Ordering::Relaxed);
     }
 
     /// Takes the lock if it is free; `Ok(None)` if another holds it.
@@ -236,7 +280,7 @@ impl RawLock {
         // swap would, without a locked instruction on the lock's cache line.
         let previous = self.owner.load(Ordering::Relaxed);
         self.owner.store(0, Ordering::Relaxed);
-        self.held_by.store(0, Ordering::Relaxed);
+        self.held_by.store(Call::Crate as u32, Ordering::Relaxed);
         // SAFETY: the mutex was initialized by `init` and lives as long as
         // `self`; `init` makes it error-checking on every Unix (and robust on
         // Linux), so unlocking it from a thread that does not hold it is an
@@ -352,7 +396,7 @@ impl Lock {
     /// process.
     #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<LockGuard<'_>> {
-        match self.raw().lock_by("Lock::lock") {
+        match self.raw().lock_by(Call::LockLock) {
             Ok(Acquired::Clean) => Ok(self.guard()),
             Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
             Err(err) => already_held(err),
@@ -372,7 +416,7 @@ impl Lock {
         match self.raw().try_lock() {
             Ok(None) => None,
             Ok(Some(acquired)) => {
-                self.raw().note_holder("Lock::try_lock");
+                self.raw().note_holder(Call::LockTryLock);
                 match acquired {
                     Acquired::Clean => Some(Ok(self.guard())),
                     Acquired::OwnerDied(pid) => Some(Err(OwnerDied::new(self.guard(), pid))),
