@@ -1,0 +1,337 @@
+//! `Array<T>`: a fixed-length array in shared memory with one lock for the
+//! whole array (Python's `multiprocessing.Array`), and its guard.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{Plain, assert_fits_page_alignment, check_size, locked};
+use crate::error::{Error, ErrorKind, Result};
+use crate::shm::SharedMemory;
+use crate::sync::lock::{Call, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+
+/// A fixed-length array of `T` in shared memory, with its own lock
+/// (Python's `multiprocessing.Array`).
+///
+/// Python's `Array('i', [1, 2, 3])` is `Array::new(&[1_i32, 2, 3])` here. Its
+/// length is fixed when it is made. Like Python's, it is one-dimensional: keep
+/// a grid of `rows × cols` in one array of `rows * cols` elements, row after
+/// row, and find cell `(r, c)` at index `r * cols + c`.
+///
+/// Like a [`Value`](crate::Value), it carries one lock for all its elements: `get`, `set`,
+/// `to_vec` and `iter` each take it once, and [`lock`](Array::lock) holds it
+/// across several steps. See [`Value`](crate::Value) for why, and for what happens when a
+/// process dies holding it.
+///
+/// ```
+/// use mp::{Array, Process};
+///
+/// fn job(array: Array<i32>) {
+///     array.set(0, 100).expect("index 0 exists");
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init();
+///     let array = Array::new(&[1, 2, 3])?;
+///     let mut p = Process::new(job, array.clone());
+///     p.start()?;
+///     p.join()?;
+///     assert_eq!(array.to_vec(), [100, 2, 3]); // the child's write is seen here
+///     Ok(())
+/// }
+/// ```
+pub struct Array<T: Plain> {
+    memory: SharedMemory,
+    len: usize,
+    _values: PhantomData<T>,
+}
+
+impl<T: Plain> Array<T> {
+    /// Where the elements start: the first offset after the lock that suits `T`.
+    const OFFSET: usize = size_of::<RawLock>().next_multiple_of(align_of::<T>());
+
+    /// The size in bytes of the memory for `len` elements, if it fits in a `usize`.
+    fn size(len: usize) -> Option<usize> {
+        len.checked_mul(size_of::<T>())?.checked_add(Self::OFFSET)
+    }
+
+    /// `len` elements, all zero (Python's `Array('i', 10)`): shared memory
+    /// starts zeroed, and zero is a valid value of every [`Plain`] type.
+    #[doc(alias("RawArray"))]
+    pub fn zeroed(len: usize) -> Result<Self> {
+        const { assert_fits_page_alignment::<T>() };
+        let size = Self::size(len).ok_or(ErrorKind::InvalidArgument(
+            "an Array that long does not fit in memory",
+        ))?;
+        let memory = SharedMemory::new("Array", size)?;
+        // SAFETY: the memory is fresh, ours alone, zeroed, page-aligned and
+        // `size` bytes long: the lock fits at offset 0, and the zeroed bytes
+        // after it are `len` valid zeros of `T`.
+        unsafe { RawLock::init(memory.as_ptr().cast())? };
+        Ok(Array {
+            memory,
+            len,
+            _values: PhantomData,
+        })
+    }
+
+    /// Copies `values` into new shared memory.
+    pub fn new(values: &[T]) -> Result<Self> {
+        const { assert_fits_page_alignment::<T>() };
+        // A slice already in memory always fits in a usize with a lock before it.
+        let size = Self::size(values.len()).expect("an existing slice's size fits in usize");
+        let memory = SharedMemory::new("Array", size)?;
+        let base = memory.as_ptr();
+        // SAFETY: the memory is fresh, ours alone, `size` bytes long, and
+        // page-aligned: the lock fits at offset 0 and the elements at OFFSET,
+        // a multiple of T's alignment, with room for `values.len()` of them.
+        unsafe {
+            RawLock::init(base.cast())?;
+            let elements = base.add(Self::OFFSET).cast::<T>();
+            elements.copy_from_nonoverlapping(values.as_ptr(), values.len());
+        }
+        Ok(Array {
+            memory,
+            len: values.len(),
+            _values: PhantomData,
+        })
+    }
+
+    fn raw_lock(&self) -> &RawLock {
+        // SAFETY: `new` put an initialized RawLock at the start of this memory,
+        // which lives as long as `self`.
+        unsafe { &*self.memory.as_ptr().cast::<RawLock>() }
+    }
+
+    fn guard(&self) -> ArrayGuard<'_, T> {
+        ArrayGuard {
+            lock: self.raw_lock(),
+            // SAFETY: OFFSET lies inside the memory (its size is at least
+            // OFFSET + len elements, checked by a spawned child too).
+            elements: unsafe { self.memory.as_ptr().add(Self::OFFSET).cast() },
+            len: self.len,
+            _mapping: self.memory.clone(),
+            _borrow: PhantomData,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The error for an index past the end.
+    fn out_of_range(&self, index: usize) -> Error {
+        Error::new(ErrorKind::IndexOutOfRange {
+            index,
+            len: self.len,
+        })
+    }
+
+    /// The number of elements (Python's `len(a)`).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `index` (taking the lock): Python's `a[i]`. An index past the
+    /// end is an [`ErrorKind::IndexOutOfRange`] error.
+    ///
+    /// Like [`Value::get`](crate::Value::get), it goes on if a process died holding the lock.
+    pub fn get(&self, index: usize) -> Result<T> {
+        if index >= self.len {
+            return Err(self.out_of_range(index));
+        }
+        // Taken (after a dead holder too, see above), or the error of a lock
+        // taken again by its own holder.
+        let guard = self
+            .raw_lock()
+            .lock_by(Call::ArrayGet)
+            .map(|_| self.guard())?;
+        Ok(guard[index])
+    }
+
+    /// Sets element `index` (taking the lock): Python's `a[i] = x`. An index
+    /// past the end is an [`ErrorKind::IndexOutOfRange`] error.
+    pub fn set(&self, index: usize, value: T) -> Result<()> {
+        if index >= self.len {
+            return Err(self.out_of_range(index));
+        }
+        self.raw_lock()
+            .lock_by(Call::ArraySet)
+            .map(|_| self.guard())?[index] = value;
+        Ok(())
+    }
+
+    /// A copy of all elements (taking the lock once): Python's `a[:]`.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.lock().unwrap_or_else(OwnerDied::into_guard).to_vec()
+    }
+
+    /// The elements, one by one, from a copy taken under the lock once: what
+    /// other processes write meanwhile does not change what this yields.
+    ///
+    /// ```
+    /// let a = mp::Array::new(&[1_u64, 2, 3])?;
+    /// let total: u64 = a.iter().sum();
+    /// assert_eq!(total, 6);
+    /// for x in &a { // the same
+    ///     assert!(x > 0);
+    /// }
+    /// # Ok::<(), mp::Error>(())
+    /// ```
+    pub fn iter(&self) -> std::vec::IntoIter<T> {
+        self.to_vec().into_iter()
+    }
+
+    /// Waits for the array's lock and takes it (Python's `get_lock()`, then
+    /// `acquire()`): the guard derefs to a slice `[T]`, to read and write
+    /// several elements in one locked step. Dropping it releases the lock.
+    ///
+    /// ```
+    /// let a = mp::Array::new(&[3_i32, 1, 2])?;
+    /// {
+    ///     let mut values = a.lock()?;
+    ///     values.sort();          // any slice method, under the lock
+    ///     values[0] *= 10;
+    /// }
+    /// assert_eq!(a.to_vec(), [10, 2, 3]);
+    /// # Ok::<(), mp::Error>(())
+    /// ```
+    ///
+    /// Returns `Err(OwnerDied)` when the previous holder died holding the
+    /// lock, as [`Value::lock`](crate::Value::lock) does. Calling another method of the same
+    /// array while this thread holds the guard would wait for ever: `get` and
+    /// `set` return [`ErrorKind::AlreadyHeld`] instead, and `lock` and
+    /// `to_vec` panic with its message (use the guard).
+    #[doc(alias = "get_lock")]
+    pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
+        locked(self.raw_lock().lock_by(Call::ArrayLock), || self.guard())
+    }
+
+    /// Takes the lock if it is free right now; `None` if another thread or
+    /// process holds it.
+    pub fn try_lock(&self) -> Option<LockResult<ArrayGuard<'_, T>>> {
+        let acquired = self.raw_lock().try_lock().transpose()?;
+        Some(locked(acquired, || self.guard()))
+    }
+}
+
+impl<T: Plain> Clone for Array<T> {
+    /// Another handle to the same shared array.
+    fn clone(&self) -> Self {
+        Array {
+            memory: self.memory.clone(),
+            len: self.len,
+            _values: PhantomData,
+        }
+    }
+}
+
+impl<T: Plain> IntoIterator for &Array<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    /// Same as [`Array::iter`].
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for Array<T> {
+    /// Shows the elements, or `<locked>` when someone holds the lock (it never waits).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Array");
+        match self.try_lock() {
+            Some(guard) => out.field("values", &&*guard.unwrap_or_else(OwnerDied::into_guard)),
+            None => out.field("values", &format_args!("<locked>")),
+        };
+        out.finish()
+    }
+}
+
+/// An `Array` goes to a spawned child as its memory's file descriptor and its
+/// length, only in the child's start arguments.
+impl<T: Plain> Serialize for Array<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.memory, self.len).serialize(s)
+    }
+}
+
+impl<'de, T: Plain> Deserialize<'de> for Array<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (memory, len) = <(SharedMemory, usize)>::deserialize(d)?;
+        check_size(&memory, Self::size(len))?;
+        Ok(Array {
+            memory,
+            len,
+            _values: PhantomData,
+        })
+    }
+}
+
+/// Holding this is holding an [`Array`]'s lock: it derefs to the elements as
+/// a slice `[T]`. Dropping it releases the lock.
+///
+/// Like [`LockGuard`](crate::LockGuard), it is `!Send` (the thread that took
+/// the lock must release it) and `Sync` (a `&ArrayGuard` only reads the
+/// elements, and `T` is `Sync`), and it keeps the array's memory mapped even if
+/// it is leaked with `mem::forget` after every handle is dropped:
+///
+/// ```compile_fail,E0277
+/// let a = mp::Array::new(&[1_i32, 2]).unwrap();
+/// let mut guard = a.lock().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || guard[0] = 5); // error: `ArrayGuard` cannot be sent between threads
+/// });
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ArrayGuard<'a, T: Plain> {
+    lock: &'a RawLock,
+    elements: *mut T,
+    len: usize,
+    /// Keeps the memory under `lock` and `elements` mapped, even when the
+    /// guard is leaked: see "Leaking a guard" on [`LockGuard`](crate::LockGuard).
+    _mapping: SharedMemory,
+    /// The guard borrows the array's memory.
+    _borrow: PhantomData<&'a mut [T]>,
+    _not_send: NotSend,
+}
+
+// SAFETY: a shared `&ArrayGuard` gives only `&[T]` (through `Deref`), and `T`
+// is `Sync` (every `Plain` type is); writing needs `&mut ArrayGuard`, which
+// cannot be shared. Releasing the lock needs the guard itself, which is `!Send`.
+unsafe impl<T: Plain> Sync for ArrayGuard<'_, T> {}
+
+impl<T: Plain> Deref for ArrayGuard<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: `elements` points at `len` initialized elements that live as
+        // long as the guard's borrow of the array; the guard holds the lock, so
+        // no other thread or process touches them meanwhile.
+        unsafe { std::slice::from_raw_parts(self.elements, self.len) }
+    }
+}
+
+impl<T: Plain> DerefMut for ArrayGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.elements, self.len) }
+    }
+}
+
+impl<T: Plain> Drop for ArrayGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Err(err) = self.lock.unlock() {
+            unlock_failed(err);
+        }
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for ArrayGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ArrayGuard").field(&&**self).finish()
+    }
+}

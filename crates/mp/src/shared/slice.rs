@@ -1,0 +1,141 @@
+//! `SharedSlice<T>`: a slice written once and then read by many processes at
+//! once, with no lock (Python's `shared_memory.SharedMemory` used read-only).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{Plain, assert_fits_page_alignment, check_size};
+use crate::error::Result;
+use crate::shm::SharedMemory;
+
+/// A slice of `T` in shared memory, written once when it is made and only read
+/// after that: every process that holds it reads it at the same time, with no
+/// lock and no copy.
+///
+/// An [`Array`](crate::Array) can be written by any process, so every access takes its lock,
+/// and two processes reading halves of one `Array` under its lock take turns.
+/// A `SharedSlice` cannot be written at all once it is made, so there is
+/// nothing to lock: it derefs to a plain `&[T]`, as an `Arc<[T]>` does between
+/// threads. Python's nearest things are `multiprocessing.RawArray` and a
+/// `shared_memory.SharedMemory` block (lock-free, but writable by everyone,
+/// races included); Rust's borrow rules allow sharing without a lock only
+/// when nobody writes, and this type is that case.
+///
+/// ```
+/// use mp::{Process, Queue, SharedSlice};
+///
+/// fn sum_half((data, first_half, sums): (SharedSlice<f64>, bool, Queue<f64>)) {
+///     let half = data.len() / 2;
+///     let part = if first_half { &data[..half] } else { &data[half..] };
+///     sums.put(part.iter().sum()).unwrap(); // reads the shared memory in place
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init();
+///     let data = SharedSlice::new(&[1.0, 2.0, 3.0, 4.0])?; // the one copy
+///     let sums = Queue::new()?;
+///     let mut workers = [true, false]
+///         .map(|first_half| Process::new(sum_half, (data.clone(), first_half, sums.clone())));
+///     for worker in &mut workers {
+///         worker.start()?;
+///     }
+///     let total = sums.get()? + sums.get()?;
+///     for worker in &mut workers {
+///         worker.join()?;
+///     }
+///     assert_eq!(total, 10.0);
+///     Ok(())
+/// }
+/// ```
+///
+/// There is no way to write to it: this does not compile.
+///
+/// ```compile_fail
+/// let data = mp::SharedSlice::new(&[1.0_f64, 2.0])?;
+/// data[0] = 5.0; // cannot assign: a SharedSlice is only ever read
+/// # Ok::<(), mp::Error>(())
+/// ```
+pub struct SharedSlice<T: Plain> {
+    memory: SharedMemory,
+    len: usize,
+    _values: PhantomData<T>,
+}
+
+impl<T: Plain> SharedSlice<T> {
+    /// Copies `values` into new shared memory: the one copy this type ever makes.
+    pub fn new(values: &[T]) -> Result<Self> {
+        const { assert_fits_page_alignment::<T>() };
+        let size = Self::size(values.len()).expect("an existing slice's size fits in usize");
+        let memory = SharedMemory::new("SharedSlice", size)?;
+        // SAFETY: the memory is fresh, ours alone (no clone or child has it
+        // yet), page-aligned (which suits T) and `size` bytes long: room for
+        // `values.len()` elements of T.
+        unsafe {
+            let elements = memory.as_ptr().cast::<T>();
+            elements.copy_from_nonoverlapping(values.as_ptr(), values.len());
+        }
+        Ok(SharedSlice {
+            memory,
+            len: values.len(),
+            _values: PhantomData,
+        })
+    }
+
+    /// The size in bytes of `len` elements, if it fits in a `usize`.
+    fn size(len: usize) -> Option<usize> {
+        len.checked_mul(size_of::<T>())
+    }
+}
+
+impl<T: Plain> Deref for SharedSlice<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: the memory starts with `len` initialized elements of T (put
+        // there by `new`; a spawned child checks the size when it receives
+        // it), it lives as long as `self`, and no code writes to it after
+        // `new`: this type has no method that writes, and no other type of
+        // the crate is ever given this memory. So a shared borrow of it never
+        // overlaps a write, in this process or another (forked or spawned).
+        unsafe { std::slice::from_raw_parts(self.memory.as_ptr().cast::<T>(), self.len) }
+    }
+}
+
+impl<T: Plain> Clone for SharedSlice<T> {
+    /// Another handle to the same shared memory: nothing is copied.
+    fn clone(&self) -> Self {
+        SharedSlice {
+            memory: self.memory.clone(),
+            len: self.len,
+            _values: PhantomData,
+        }
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for SharedSlice<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedSlice").field(&&**self).finish()
+    }
+}
+
+/// A `SharedSlice` goes to a spawned child as its memory's file descriptor and
+/// its length, like an [`Array`](crate::Array).
+impl<T: Plain> Serialize for SharedSlice<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.memory, self.len).serialize(s)
+    }
+}
+
+impl<'de, T: Plain> Deserialize<'de> for SharedSlice<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (memory, len) = <(SharedMemory, usize)>::deserialize(d)?;
+        check_size(&memory, Self::size(len))?;
+        Ok(SharedSlice {
+            memory,
+            len,
+            _values: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! `Value<T>`: one value in shared memory with its own lock (Python's
+//! `multiprocessing.Value`), and the guard that reads and writes it.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{Plain, assert_fits_page_alignment, check_size, locked};
+use crate::error::Result;
+use crate::shm::SharedMemory;
+use crate::sync::lock::{
+    Call, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
+};
+
+/// What a `Value<T>`'s shared memory holds. `repr(C)` keeps the fields in this
+/// order and puts `value` at the first offset after the lock that suits `T`.
+#[repr(C)]
+struct ValueCell<T> {
+    lock: RawLock,
+    /// Read and written only while `lock` is held.
+    value: UnsafeCell<T>,
+}
+
+/// One value of `T` in shared memory, with its own lock (Python's
+/// `multiprocessing.Value`).
+///
+/// Python names the type with a code, `Value('i', 0)`; here the type is the
+/// Rust type of the initial value: `Value::new(0i32)`. Make it before starting
+/// the processes that use it and pass each a clone: clones share the memory,
+/// and so does a child, whether forked or spawned.
+///
+/// # Why it carries a lock
+///
+/// `v.value += 1` in Python is three steps: read, add, write. Two processes
+/// doing it at the same moment can both read 5 and both write 6: one update is
+/// lost. So [`get`](Value::get) and [`set`](Value::set) each take the value's
+/// lock, and a value is never read half-written. But `v.set(v.get() + 1)` takes
+/// the lock *twice*, and another process can slip in between: for a
+/// read-modify-write, hold the lock across all three steps with the guard from
+/// [`lock`](Value::lock) (Python's `get_lock()`): `*v.lock()? += 1`.
+///
+/// # When a lock holder dies
+///
+/// If a process dies holding the lock, the next `lock()` is told so
+/// ([`OwnerDied`]), as with [`Lock`](crate::Lock). `get` and `set` go on
+/// without telling: for [`Plain`] data that is sound, because every bit
+/// pattern is a valid value, so a write cut off halfway leaves a wrong number,
+/// never an invalid one (no undefined behaviour). Call `lock()` when you need
+/// to know.
+///
+/// For a counter that needs no lock at all, see [`AtomicValue`](crate::AtomicValue).
+///
+/// ```
+/// use mp::{Process, Value};
+///
+/// fn job(counter: Value<i32>) {
+///     // Read, add and write under one lock: Python's `with v.get_lock(): v.value += 1`.
+///     *counter.lock().expect("no process died holding the lock") += 1;
+/// }
+///
+/// fn main() -> mp::Result<()> {
+///     mp::init();
+///     let counter = Value::new(0)?;
+///     let mut p = Process::new(job, counter.clone());
+///     p.start()?;
+///     p.join()?;
+///     assert_eq!(counter.get(), 1); // the child's write is seen here
+///     Ok(())
+/// }
+/// ```
+pub struct Value<T: Plain> {
+    memory: SharedMemory,
+    _value: PhantomData<T>,
+}
+
+impl<T: Plain> Value<T> {
+    /// Puts `value` in new shared memory.
+    pub fn new(value: T) -> Result<Self> {
+        const { assert_fits_page_alignment::<ValueCell<T>>() };
+        let memory = SharedMemory::new("Value", size_of::<ValueCell<T>>())?;
+        let cell = memory.as_ptr().cast::<ValueCell<T>>();
+        // SAFETY: the memory is fresh, ours alone, large enough for a
+        // ValueCell<T>, and page-aligned, which suits its alignment (checked above).
+        unsafe {
+            RawLock::init(&raw mut (*cell).lock)?;
+            UnsafeCell::raw_get(&raw const (*cell).value).write(value);
+        }
+        Ok(Value {
+            memory,
+            _value: PhantomData,
+        })
+    }
+
+    fn cell(&self) -> &ValueCell<T> {
+        // SAFETY: `new` put an initialized ValueCell<T> at the start of this
+        // memory (a spawned child checks the size when it receives it), and
+        // the memory lives as long as `self`.
+        unsafe { &*self.memory.as_ptr().cast::<ValueCell<T>>() }
+    }
+
+    fn guard(&self) -> ValueGuard<'_, T> {
+        let cell = self.cell();
+        ValueGuard {
+            lock: &cell.lock,
+            value: &cell.value,
+            _mapping: self.memory.clone(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Reads the value (taking the lock): Python's `v.value`.
+    ///
+    /// If a process died holding the lock, this goes on anyway (see
+    /// [When a lock holder dies](Value#when-a-lock-holder-dies)); use
+    /// [`Value::lock`] to be told.
+    ///
+    /// # Panics
+    ///
+    /// If this thread holds the value's guard ([`Value::lock`]): the message
+    /// says so, where the wait would never end. Read through the guard.
+    pub fn get(&self) -> T {
+        *self.lock_for(Call::ValueGet)
+    }
+
+    /// Takes the lock for `what`, going on if a holder died.
+    fn lock_for(&self, what: Call) -> ValueGuard<'_, T> {
+        match self.cell().lock.lock_by(what) {
+            Ok(_) => self.guard(),
+            Err(err) => already_held(err),
+        }
+    }
+
+    /// Writes the value (taking the lock): Python's `v.value = x`.
+    ///
+    /// Like [`Value::get`], it goes on if a process died holding the lock,
+    /// and panics if this thread holds the value's guard.
+    pub fn set(&self, value: T) {
+        *self.lock_for(Call::ValueSet) = value;
+    }
+
+    /// Waits for the value's lock and takes it (Python's `get_lock()`, then
+    /// `acquire()`): the guard reads and writes the value, and the lock is
+    /// released when the guard is dropped.
+    ///
+    /// ```
+    /// let v = mp::Value::new(10_i64)?;
+    /// *v.lock()? += 5; // read, add and write, all under the lock
+    /// assert_eq!(v.get(), 15);
+    /// # Ok::<(), mp::Error>(())
+    /// ```
+    ///
+    /// Returns `Err(OwnerDied)` when the previous holder died holding the
+    /// lock: the lock is taken all the same, and [`OwnerDied::into_guard`]
+    /// gives the guard. With `?` it becomes an [`Error`](crate::Error) naming the process.
+    ///
+    /// Calling [`get`](Value::get), [`set`](Value::set) or `lock` again on the
+    /// same value while this thread holds the guard would wait for ever: it
+    /// panics instead, with a message naming the call that holds the lock
+    /// (use the guard). Python's `with v.get_lock(): v.value += 1` works
+    /// because Python's value lock is an `RLock`; here the guard is the value.
+    #[doc(alias = "get_lock")]
+    pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
+        locked(self.cell().lock.lock_by(Call::ValueLock), || self.guard())
+    }
+
+    /// Takes the lock if it is free right now; `None` if another thread or
+    /// process holds it.
+    pub fn try_lock(&self) -> Option<LockResult<ValueGuard<'_, T>>> {
+        let acquired = self.cell().lock.try_lock().transpose()?;
+        Some(locked(acquired, || self.guard()))
+    }
+}
+
+impl<T: Plain> Clone for Value<T> {
+    /// Another handle to the same shared value.
+    fn clone(&self) -> Self {
+        Value {
+            memory: self.memory.clone(),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for Value<T> {
+    /// Shows the value, or `<locked>` when someone holds the lock (it never waits).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Value");
+        match self.try_lock() {
+            Some(guard) => out.field("value", &*guard.unwrap_or_else(OwnerDied::into_guard)),
+            None => out.field("value", &format_args!("<locked>")),
+        };
+        out.finish()
+    }
+}
+
+/// A `Value` goes to a spawned child as its shared memory's file descriptor,
+/// and only in the child's start arguments (see `inherit.rs`).
+impl<T: Plain> Serialize for Value<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.memory.serialize(s)
+    }
+}
+
+impl<'de, T: Plain> Deserialize<'de> for Value<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let memory = SharedMemory::deserialize(d)?;
+        check_size(&memory, Some(size_of::<ValueCell<T>>()))?;
+        Ok(Value {
+            memory,
+            _value: PhantomData,
+        })
+    }
+}
+
+/// Holding this is holding a [`Value`]'s lock: it derefs to the value, to read
+/// and write it. Dropping it releases the lock.
+///
+/// Like [`LockGuard`](crate::LockGuard), it is `!Send` (the thread that took
+/// the lock must release it) and `Sync` (a `&ValueGuard` only reads the value,
+/// and `T` is `Sync`), and it keeps the value's memory mapped even if it is
+/// leaked with `mem::forget` after every handle is dropped:
+///
+/// ```compile_fail,E0277
+/// let v = mp::Value::new(0_i32).unwrap();
+/// let mut guard = v.lock().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || *guard += 1); // error: `ValueGuard` cannot be sent between threads
+/// });
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ValueGuard<'a, T: Plain> {
+    lock: &'a RawLock,
+    value: &'a UnsafeCell<T>,
+    /// Keeps the memory under `lock` and `value` mapped, even when the guard
+    /// is leaked: see "Leaking a guard" on [`LockGuard`](crate::LockGuard).
+    _mapping: SharedMemory,
+    _not_send: NotSend,
+}
+
+// SAFETY: a shared `&ValueGuard` gives only `&T` (through `Deref`), and `T` is
+// `Sync` (every `Plain` type is); writing needs `&mut ValueGuard`, which cannot
+// be shared. Releasing the lock needs the guard itself, which is `!Send`.
+unsafe impl<T: Plain> Sync for ValueGuard<'_, T> {}
+
+impl<T: Plain> Deref for ValueGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock, so no other thread or process
+        // touches the value until it is dropped.
+        unsafe { &*self.value.get() }
+    }
+}
+
+impl<T: Plain> DerefMut for ValueGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference.
+        unsafe { &mut *self.value.get() }
+    }
+}
+
+impl<T: Plain> Drop for ValueGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Err(err) = self.lock.unlock() {
+            unlock_failed(err);
+        }
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for ValueGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ValueGuard").field(&**self).finish()
+    }
+}
