@@ -3,31 +3,32 @@
 use mp::{Array, Process, Value};
 
 /// Runs in the child: squares every element and stores their sum.
-fn job((value, array): (Value<i32>, Array<i32>)) {
-    for (i, x) in array.to_vec().into_iter().enumerate() {
-        array.set(i, x * x).expect("i is below array.len()");
+fn job((value, array): (Value<i32>, Array<i32>)) -> mp::Result<()> {
+    for (i, x) in array.to_vec()?.into_iter().enumerate() {
+        array.set(i, x * x)?;
     }
-    value.set(array.to_vec().iter().sum());
+    value.set(array.iter()?.sum())
 }
 
 /// Prints what this process sees in the shared memory.
-fn show(when: &str, value: &Value<i32>, array: &Array<i32>) {
-    let (v, a) = (value.get(), array.to_vec());
+fn show(when: &str, value: &Value<i32>, array: &Array<i32>) -> mp::Result<()> {
+    let (v, a) = (value.get()?, array.to_vec()?);
     println!("{when} value = {v}, array = {a:?}");
+    Ok(())
 }
 
 fn main() -> mp::Result<()> {
     mp::init();
     let value = Value::new(0)?; // value = mp.Value('i', 0)
     let array = Array::new(&[1, 2, 3])?; // array = mp.Array('i', [1, 2, 3])
-    show("before:", &value, &array);
+    show("before:", &value, &array)?;
 
     let mut child = Process::new(job, (value.clone(), array.clone()));
     child.start()?;
     child.join()?;
-    show("after: ", &value, &array);
+    show("after: ", &value, &array)?;
 
     // Not copies: the parent reads the very memory the child wrote.
-    assert_eq!((value.get(), array.to_vec()), (14, vec![1, 4, 9]));
+    assert_eq!((value.get()?, array.to_vec()?), (14, vec![1, 4, 9]));
     Ok(())
 }

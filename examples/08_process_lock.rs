@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use mp::{Lock, Process, Value};
 
-fn job((v, num, l): (Value<i32>, i32, Lock)) {
-    let _guard = l.lock().expect("a process died holding the lock"); // l.acquire()
+fn job((v, num, l): (Value<i32>, i32, Lock)) -> mp::Result<()> {
+    let _guard = l.lock()?; // l.acquire()
     for _ in 0..10 {
         sleep(Duration::from_millis(100));
-        v.set(v.get() + num);
-        println!("value : {}", v.get());
+        v.set(v.get()? + num)?;
+        println!("value : {}", v.get()?);
     }
+    Ok(())
 } // `_guard` is dropped here: l.release()
 
 fn multi_core() -> mp::Result<()> {
@@ -23,10 +24,10 @@ fn multi_core() -> mp::Result<()> {
     p2.start()?;
     p1.join()?;
     p2.join()?;
-    println!("final value : {}", value.get());
+    println!("final value : {}", value.get()?);
     println!("All done!");
 
-    assert_eq!(value.get(), 40); // ten times 1, and ten times 3
+    assert_eq!(value.get()?, 40); // ten times 1, and ten times 3
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Two processes add to one shared number: unlocked they lose updates, locked or atomic they
 //! lose none (beyond 三.5 进程锁). Run: `cargo run --example 11_race`
-use mp::{AtomicValue, Process, Value};
+use mp::{AtomicValue, LockError, Process, Value};
 use serde::{Serialize, de::DeserializeOwned};
 use std::time::{Duration, Instant};
 
@@ -10,31 +10,34 @@ const PROCESSES: i32 = 2;
 
 /// Python: `v.value += 1` with no lock. `get` and `set` each take the lock,
 /// but another process can write between the two.
-fn unlocked(v: Value<i32>) {
+fn unlocked(v: Value<i32>) -> mp::Result<()> {
     for _ in 0..INCREMENTS {
-        v.set(v.get() + 1);
+        v.set(v.get()? + 1)?;
     }
+    Ok(())
 }
 
 /// Python: `with v.get_lock(): v.value += 1`. The read and the write happen
 /// under one lock.
-fn locked(v: Value<i32>) {
+fn locked(v: Value<i32>) -> mp::Result<()> {
     for _ in 0..INCREMENTS {
         // Nobody dies holding this lock here; if one did, go on with its guard.
-        *v.lock().unwrap_or_else(|died| died.into_guard()) += 1;
+        *v.lock().or_else(LockError::recover)? += 1;
     }
+    Ok(())
 }
 
 /// One CPU instruction reads, adds and writes: nothing can come between.
-fn atomic(v: AtomicValue<i32>) {
+fn atomic(v: AtomicValue<i32>) -> mp::Result<()> {
     for _ in 0..INCREMENTS {
         v.fetch_add(1);
     }
+    Ok(())
 }
 
 /// Starts the processes on `job`, waits for them, and returns how long it took.
 fn run<A: Clone + Send + Serialize + DeserializeOwned + 'static>(
-    job: fn(A),
+    job: fn(A) -> mp::Result<()>,
     shared: &A,
 ) -> mp::Result<Duration> {
     let start = Instant::now();
@@ -54,12 +57,12 @@ fn main() -> mp::Result<()> {
     mp::init();
     let counter = Value::new(0)?;
     let time = run(unlocked, &counter)?;
-    let lost = report("unlocked", counter.get(), time);
+    let lost = report("unlocked", counter.get()?, time);
     assert!(lost >= 0, "an unlocked update can be lost, never invented");
 
     let counter = Value::new(0)?;
     let time = run(locked, &counter)?;
-    assert_eq!(report("locked", counter.get(), time), 0);
+    assert_eq!(report("locked", counter.get()?, time), 0);
 
     let counter = AtomicValue::new(0)?;
     let time = run(atomic, &counter)?;

@@ -13,8 +13,8 @@ static SETTING: AtomicU32 = AtomicU32::new(1);
 const STARTS: u32 = 20;
 
 /// The child sends back the setting it sees: only `main` prints.
-fn report_setting(seen: Value<u32>) {
-    seen.set(SETTING.load(Ordering::Relaxed));
+fn report_setting(seen: Value<u32>) -> mp::Result<()> {
+    seen.set(SETTING.load(Ordering::Relaxed))
 }
 
 /// Starts one child with `method`, waits for it, and returns the setting it saw.
@@ -23,7 +23,7 @@ fn child_sees(method: StartMethod) -> mp::Result<u32> {
     let mut child = Process::new(report_setting, seen.clone()).start_method(method);
     child.start()?;
     assert!(child.join()?.success());
-    Ok(seen.get())
+    seen.get()
 }
 
 /// What a forked child and a spawned child see.

@@ -1,7 +1,7 @@
 //! A pool task that panics, a pool worker killed mid-task, and a process killed while holding
 //! a lock: each is reported, and the program goes on (beyond 三.3 进程池 and 三.5 进程锁).
 //! Run: `cargo run --example 13_crash`
-use mp::{AsyncResult, ErrorKind, ExitStatus, Lock, Pool, Process};
+use mp::{AsyncResult, ErrorKind, ExitStatus, Lock, LockError, Pool, Process};
 
 /// The tutorial's job, except that it refuses 3.
 fn job(x: i32) -> i32 {
@@ -66,9 +66,9 @@ fn main() -> mp::Result<()> {
     let mut holder = Process::new(hold_and_die, lock.clone());
     holder.start()?;
     assert_eq!(holder.join()?, ExitStatus::Signal(libc::SIGKILL));
-    let died = lock
-        .lock()
-        .expect_err("the holder died holding it: lock() must say so");
+    let Err(LockError::OwnerDied(died)) = lock.lock() else {
+        panic!("the holder died holding it: lock() must say so");
+    };
     assert_eq!(died.pid(), holder.pid());
     println!("lock: {died}");
     drop(died.into_guard()); // the lock is ours: check the data it guards, then release it

@@ -28,7 +28,7 @@
 use mp::{Process, Value};
 
 /// Runs in each process: adds 1 to the counter `times` times, losing none.
-pub fn add((v, times): (Value<i32>, i32)) {
+pub fn add((v, times): (Value<i32>, i32)) -> mp::Result<()> {
     todo!("port `add`")
 }
 

@@ -39,6 +39,6 @@ pub fn main() -> mp::Result<()> {
     clerk.start()?;
     println!("the clerk: {}", clerk.join()?);
     transfer(&accounts, &lock, 20)?;
-    println!("accounts: {:?}", accounts.to_vec());
+    println!("accounts: {:?}", accounts.to_vec()?);
     Ok(())
 }

@@ -3,10 +3,11 @@
 use mp::{Array, Process};
 
 /// Runs in the child: squares every number, in the shared array.
-fn job(numbers: Array<i32>) {
-    for (i, x) in numbers.to_vec().into_iter().enumerate() {
-        numbers.set(i, x * x).expect("i is below numbers.len()");
+fn job(numbers: Array<i32>) -> mp::Result<()> {
+    for (i, x) in numbers.to_vec()?.into_iter().enumerate() {
+        numbers.set(i, x * x)?;
     }
+    Ok(())
 }
 
 /// Has a child process square the numbers; what the parent sees afterwards.
@@ -15,7 +16,7 @@ pub fn square_in_child(numbers: &[i32]) -> mp::Result<Vec<i32>> {
     let mut child = Process::new(job, shared.clone());
     child.start()?;
     child.join()?;
-    Ok(shared.to_vec())
+    shared.to_vec()
 }
 
 pub fn main() -> mp::Result<()> {

@@ -1,11 +1,12 @@
 //! Solution of exercise 07_mutex_between_processes: an `mp::Value`, memory both processes map,
 //! with its own process-shared lock; a child's `Arc` would be a copy, not a share.
-use mp::{Process, Value};
+use mp::{LockError, Process, Value};
 
 /// Runs in each child: adds 1 to the shared counter, under its lock.
-fn job(counter: Value<i32>) {
+fn job(counter: Value<i32>) -> mp::Result<()> {
     // Nobody dies holding this lock here; if one did, go on with its guard.
-    *counter.lock().unwrap_or_else(|died| died.into_guard()) += 1;
+    *counter.lock().or_else(LockError::recover)? += 1;
+    Ok(())
 }
 
 /// Starts `children` processes that each add 1 to one counter; the counter at the end.
@@ -20,7 +21,7 @@ pub fn count_children(children: usize) -> mp::Result<i32> {
     for p in &mut started {
         p.join()?;
     }
-    Ok(counter.get())
+    counter.get()
 }
 
 pub fn main() -> mp::Result<()> {

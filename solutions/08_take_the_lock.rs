@@ -1,11 +1,12 @@
 //! Solution of exercise 08_take_the_lock.
 use mp::{Lock, Process, Value};
 
-fn job((v, num, l): (Value<i32>, i32, Lock)) {
-    let _guard = l.lock().expect("nobody dies holding the lock here"); // with l:
+fn job((v, num, l): (Value<i32>, i32, Lock)) -> mp::Result<()> {
+    let _guard = l.lock()?; // with l:
     for _ in 0..5 {
-        v.set(v.get() + num);
+        v.set(v.get()? + num)?; // v.value += num
     }
+    Ok(())
 } // `_guard` is dropped here: l.release()
 
 /// One worker process per number; each adds its number five times, holding `lock` throughout.
@@ -21,7 +22,7 @@ pub fn run(nums: &[i32], lock: &Lock) -> mp::Result<i32> {
     for p in &mut ps {
         p.join()?;
     }
-    Ok(v.get())
+    v.get() // v.value
 }
 
 pub fn main() -> mp::Result<()> {

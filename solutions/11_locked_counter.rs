@@ -1,13 +1,14 @@
 //! Solution of exercise 11_locked_counter: one guard for the read and the write, as Python's
 //! `with v.get_lock():` does.
-use mp::{Process, Value};
+use mp::{LockError, Process, Value};
 
 /// Runs in each process: adds 1 to the counter `times` times, losing none.
-pub fn add((v, times): (Value<i32>, i32)) {
+pub fn add((v, times): (Value<i32>, i32)) -> mp::Result<()> {
     for _ in 0..times {
         // Nobody dies holding this lock here; if one did, go on with its guard.
-        *v.lock().unwrap_or_else(|died| died.into_guard()) += 1;
+        *v.lock().or_else(LockError::recover)? += 1;
     }
+    Ok(())
 }
 
 /// `processes` processes each run `add`, on one counter; the counter at the end.
@@ -22,7 +23,7 @@ pub fn count(processes: usize, times: i32) -> mp::Result<i32> {
     for p in &mut ps {
         p.join()?;
     }
-    Ok(v.get())
+    v.get()
 }
 
 pub fn main() -> mp::Result<()> {

@@ -1,6 +1,6 @@
 //! Solution of exercise 13_dead_holder: `lock()` gives the lock even when its holder died,
 //! inside an `Err` that says so; the new holder repairs the data, then goes on.
-use mp::{Array, Lock, Process};
+use mp::{Array, Lock, LockError, Process};
 
 /// What the two accounts hold together.
 pub const TOTAL: i64 = 100;
@@ -19,12 +19,13 @@ pub fn clerk_killed_halfway((accounts, lock, amount): (Array<i64>, Lock, i64)) {
 pub fn transfer(accounts: &Array<i64>, lock: &Lock, amount: i64) -> mp::Result<()> {
     let _guard = match lock.lock() {
         Ok(guard) => guard,
-        Err(died) => {
+        Err(LockError::OwnerDied(died)) => {
             // New: the holder died halfway; the money it took out is in no account.
             let guard = died.into_guard();
             accounts.set(1, TOTAL - accounts.get(0)?)?;
             guard
         }
+        Err(other) => return Err(other.into()),
     };
     let (from, to) = (accounts.get(0)?, accounts.get(1)?);
     accounts.set(0, from - amount)?;
@@ -40,6 +41,6 @@ pub fn main() -> mp::Result<()> {
     clerk.start()?;
     println!("the clerk: {}", clerk.join()?);
     transfer(&accounts, &lock, 20)?;
-    println!("accounts: {:?}", accounts.to_vec());
+    println!("accounts: {:?}", accounts.to_vec()?);
     Ok(())
 }

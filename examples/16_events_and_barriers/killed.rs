@@ -1,6 +1,6 @@
 //! Processes killed at a known moment, each while it takes part in one of `mp`'s primitives.
 
-use mp::{Barrier, Condition, Process, Semaphore};
+use mp::{Barrier, Condition, LockError, Process, Semaphore};
 
 /// Dies as `kill -9` would end it: at once, running no destructor, releasing nothing.
 fn die_by_sigkill() -> ! {
@@ -40,7 +40,9 @@ pub fn lock_holder() -> mp::Result<(Option<u32>, Option<u32>, String)> {
     let mut holder = Process::new(holds_the_lock_and_dies, cond.clone());
     holder.start()?;
     holder.join()?;
-    let died = cond.lock().expect_err("the holder died: lock() says so");
+    let Err(LockError::OwnerDied(died)) = cond.lock() else {
+        panic!("the holder died: lock() says so");
+    };
     Ok((died.pid(), holder.pid(), died.to_string()))
 }
 

@@ -3,17 +3,17 @@
 //! it lets go, so when `run` returns, the holder must already have let go.
 use std::time::Duration;
 
-use mp::{Event, Lock, Process, Value};
+use mp::{Event, Lock, LockError, Process, Value};
 
 use crate::exercise::{main as lesson, run};
 use crate::support::{children_faults, expect, expect_eq, fail, say};
 
 /// Takes the lock, says so, holds it a while, then notes that it lets go, and lets go.
-fn holder((lock, holding, let_go): (Lock, Event, Value<u8>)) {
-    let _guard = lock.lock().unwrap_or_else(|died| died.into_guard());
+fn holder((lock, holding, let_go): (Lock, Event, Value<u8>)) -> mp::Result<()> {
+    let _guard = lock.lock().or_else(LockError::recover)?;
     holding.set();
     std::thread::sleep(Duration::from_millis(300));
-    let_go.set(1);
+    let_go.set(1)
 }
 
 pub fn main() {
@@ -49,7 +49,10 @@ pub fn main() {
         .wait()
         .unwrap_or_else(|e| fail(&format!("the lock holder did not start: {e}")));
     let got = run(&[1, 2], &lock).unwrap_or_else(|e| fail(&format!("run(&[1, 2]): {e}")));
-    let waited = let_go.get() == 1;
+    let waited = let_go
+        .get()
+        .unwrap_or_else(|e| fail(&format!("cannot read the holder's note: {e}")))
+        == 1;
     let _ = other.join();
     expect_eq("run(&[1, 2])", got, 15);
     expect(

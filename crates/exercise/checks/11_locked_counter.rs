@@ -39,7 +39,8 @@ pub fn main() {
     }
     expect_eq(
         "three processes running add(v, 50_000) at once",
-        v.get(),
+        v.get()
+            .unwrap_or_else(|e| fail(&format!("cannot read the counter: {e}"))),
         150_000,
     );
 }

@@ -7,7 +7,9 @@ use crate::support::{expect, expect_eq, fail};
 
 fn accounts_after(accounts: &Array<i64>, lock: &Lock, amount: i64, what: &str) -> Vec<i64> {
     transfer(accounts, lock, amount).unwrap_or_else(|e| fail(&format!("{what}: {e}")));
-    accounts.to_vec()
+    accounts
+        .to_vec()
+        .unwrap_or_else(|e| fail(&format!("{what}, reading the accounts: {e}")))
 }
 
 pub fn main() {

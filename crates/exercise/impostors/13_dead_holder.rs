@@ -1,6 +1,6 @@
 //! Impostor of 13_dead_holder: goes on after the holder died, but repairs nothing, so the
 //! money the clerk took out is lost. The check must reject it.
-use mp::{Array, Lock};
+use mp::{Array, Lock, LockError};
 
 pub const TOTAL: i64 = 100;
 
@@ -13,7 +13,7 @@ pub fn clerk_killed_halfway((accounts, lock, amount): (Array<i64>, Lock, i64)) {
 }
 
 pub fn transfer(accounts: &Array<i64>, lock: &Lock, amount: i64) -> mp::Result<()> {
-    let _guard = lock.lock().unwrap_or_else(|died| died.into_guard());
+    let _guard = lock.lock().or_else(LockError::recover)?;
     let (from, to) = (accounts.get(0)?, accounts.get(1)?);
     accounts.set(0, from - amount)?;
     accounts.set(1, to + amount)?;

@@ -83,7 +83,7 @@
 //!
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
-//! | `Lock()`: `acquire()`, `release()`, `with lock:` | [`Lock::new`], [`Lock::lock`] | the [`LockGuard`] releases when dropped; a holder that died is reported ([`OwnerDied`]) |
+//! | `Lock()`: `acquire()`, `release()`, `with lock:` | [`Lock::new`], [`Lock::lock`] | the [`LockGuard`] releases when dropped; a holder that died is reported ([`LockError::OwnerDied`]); a lock taken again by its own thread is an error ([`LockError::AlreadyHeld`]), where Python's hangs |
 //! | `lock.acquire(block=False)` | [`Lock::try_lock`] | |
 //! | `RLock()` | [`RLock::new`], [`RLock::lock`] | re-entrant for one thread of one process; robust like [`Lock`] |
 //! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new`]`(n)`, [`BoundedSemaphore::new`]`(n)` | [`Semaphore::acquire`] gives a [`SemaphoreGuard`]; [`Semaphore::release`] alone is Python's bare release (refused right after this thread's guard of it gave its permit back: `sem.acquire()?; ...; sem.release()?` ported word for word is [`ErrorKind::ReleasedByItsGuard`]); past its bound, [`ErrorKind::ReleasedTooOften`] |
@@ -98,7 +98,7 @@
 //!
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
-//! | `Value('i', 0)` | [`Value::new`]`(0i32)` | the Rust type replaces the type code; [`Value::get`] and [`Value::set`] each take its lock |
+//! | `Value('i', 0)` | [`Value::new`]`(0i32)` | the Rust type replaces the type code; [`Value::get`] and [`Value::set`] each take its lock, and return a `Result` whose one error is that lock held already by this thread (inside a [`Value::lock`]) |
 //! | `v.get_lock()`, `with v.get_lock(): v.value += 1` | [`Value::lock`] | a [`ValueGuard`]: a locked read-modify-write |
 //! | `Array('i', [1, 2, 3])` | [`Array::new`]`(&[1, 2, 3])` | [`Array::lock`] for the whole array at once |
 //! | `RawValue('i', 0)` | [`AtomicValue::new`]`(0)` | no lock, but atomic: `fetch_add` cannot lose an update |
@@ -202,6 +202,6 @@ pub use shared::{
     ValueGuard,
 };
 pub use sync::{
-    Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockGuard, LockResult,
-    OwnerDied, RLock, RLockGuard, Semaphore, SemaphoreGuard, WaitError, WaitResult,
+    Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockError, LockGuard,
+    LockResult, OwnerDied, RLock, RLockGuard, Semaphore, SemaphoreGuard, WaitError, WaitResult,
 };

@@ -139,80 +139,90 @@ fn a_panicking_program_leaves_no_child_behind() {
     }
 }
 
-/// The message of the panic `body` ends with.
-fn panic_message_of(body: impl FnOnce()) -> String {
-    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
-        .expect_err("it should have panicked");
-    match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => payload.downcast_ref::<&str>().unwrap_or(&"?").to_string(),
+/// The error of a lock taken again by its own thread: which call asked,
+/// which holds it.
+fn already_held<G>(taken: Result<G, mp::LockError<G>>) -> (&'static str, &'static str) {
+    match taken {
+        Err(mp::LockError::AlreadyHeld(err)) => match *err.kind() {
+            ErrorKind::AlreadyHeld { what, held_by } => (what, held_by),
+            _ => panic!("AlreadyHeld carries another kind of error: {err}"),
+        },
+        Err(mp::LockError::OwnerDied(died)) => panic!("nobody died here: {died}"),
+        Ok(_) => panic!("the lock was taken twice by one thread"),
+    }
+}
+
+/// The kind of a crate error, as (what, held_by) when it is `AlreadyHeld`.
+fn held_kind(err: &mp::Error) -> (&'static str, &'static str) {
+    match *err.kind() {
+        ErrorKind::AlreadyHeld { what, held_by } => (what, held_by),
+        _ => panic!("not AlreadyHeld: {err}"),
     }
 }
 
 /// Point 2: a thread that asks again for a lock it holds is told so, with
-/// the call that holds it, instead of waiting for ever: an error where the
-/// call returns a `Result` (`Array::get`, `Array::set`), a panic with the
-/// same words where it cannot (`lock()`, whose error side carries a dead
-/// holder's guard, and `Value::get`/`set`, which return plain values).
+/// the call that holds it, instead of waiting for ever: an error from every
+/// call, `lock()` included ([`mp::LockError::AlreadyHeld`]); nothing is
+/// taken, and the lock is free once the first guard is gone.
 fn a_lock_taken_again_by_its_holder_says_which_call_holds_it() {
     let a = mp::Array::new(&[1_i32, 2, 3]).unwrap();
     let guard = a.lock().unwrap();
     let err = a.get(0).unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::AlreadyHeld {
-                what: "Array::get",
-                held_by: "Array::lock"
-            }
-        ),
-        "{err}"
-    );
+    assert_eq!(held_kind(&err), ("Array::get", "Array::lock"), "{err}");
     let err = a.set(0, 5).unwrap_err();
+    assert_eq!(held_kind(&err), ("Array::set", "Array::lock"), "{err}");
+    let err = a.to_vec().unwrap_err();
+    assert_eq!(held_kind(&err), ("Array::to_vec", "Array::lock"), "{err}");
+    assert_eq!(already_held(a.lock()), ("Array::lock", "Array::lock"));
     assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::AlreadyHeld {
-                what: "Array::set",
-                ..
-            }
-        ),
-        "{err}"
+        a.try_lock().is_none(),
+        "try_lock: busy, as Python's acquire(False)"
     );
     drop(guard);
     assert_eq!(a.get(0).unwrap(), 1, "free again once the guard is gone");
 
     let v = mp::Value::new(0_u64).unwrap();
     let guard = v.lock().unwrap();
-    let message = panic_message_of(|| {
-        v.get();
-    });
+    let err = v.get().unwrap_err();
+    assert_eq!(held_kind(&err), ("Value::get", "Value::lock"), "{err}");
     assert!(
-        message.contains("Value::get") && message.contains("taken by Value::lock"),
-        "{message}"
+        err.to_string()
+            .contains("this thread already holds the lock"),
+        "{err}"
     );
-    let message = panic_message_of(|| v.set(1));
-    assert!(message.contains("Value::set"), "{message}");
+    let err = v.set(1).unwrap_err();
+    assert_eq!(held_kind(&err), ("Value::set", "Value::lock"), "{err}");
+    assert_eq!(already_held(v.lock()), ("Value::lock", "Value::lock"));
     drop(guard);
-    v.set(2);
-    assert_eq!(v.get(), 2);
+    v.set(2).unwrap();
+    assert_eq!(v.get().unwrap(), 2);
 
     let lock = mp::Lock::new().unwrap();
     let guard = lock.lock().unwrap();
-    let message = panic_message_of(|| drop(lock.lock()));
-    assert!(
-        message.contains("Lock::lock") && message.contains("already holds"),
-        "{message}"
-    );
+    assert_eq!(already_held(lock.lock()), ("Lock::lock", "Lock::lock"));
+    drop(guard);
+    let guard = lock.try_lock().expect("free").unwrap();
+    assert_eq!(already_held(lock.lock()), ("Lock::lock", "Lock::try_lock"));
     drop(guard);
     drop(lock.lock().unwrap());
 
     let cond = mp::Condition::new().unwrap();
     let guard = cond.lock().unwrap();
-    let message = panic_message_of(|| drop(cond.lock()));
-    assert!(message.contains("taken by Condition::lock"), "{message}");
+    assert_eq!(
+        already_held(cond.lock()),
+        ("Condition::lock", "Condition::lock")
+    );
     drop(guard);
     drop(cond.lock().unwrap());
+
+    // With `?`, the error is the crate's `Error`, and says the same.
+    let again = || -> mp::Result<()> {
+        let _guard = lock.lock()?;
+        let _twice = lock.lock()?;
+        Ok(())
+    };
+    let err = again().unwrap_err();
+    assert_eq!(held_kind(&err), ("Lock::lock", "Lock::lock"), "{err}");
 }
 
 /// Python: `for item in iter(q.get, 'STOP'): out.put(item * item)`.
@@ -298,7 +308,7 @@ fn a_value_incremented_under_its_own_lock() {
     for p in &mut processes {
         assert!(p.join().unwrap().success());
     }
-    assert_eq!(counter.get(), 400);
+    assert_eq!(counter.get().unwrap(), 400);
 }
 
 fn send_greeting(conn: Connection<String>) {

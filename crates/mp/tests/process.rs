@@ -125,7 +125,9 @@ fn lock_holder_death_is_reported_to_the_next_locker() {
         p.start().unwrap();
         let pid = p.pid().unwrap();
         assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGABRT));
-        let died = lock.lock().expect_err("the holder died");
+        let Err(mp::LockError::OwnerDied(died)) = lock.lock() else {
+            panic!("the holder died");
+        };
         assert_eq!(died.pid(), Some(pid));
         drop(died.into_guard());
         // The lock works normally afterwards.

@@ -794,7 +794,9 @@ fn condition_holder_death_is_reported_to_the_next() {
         let mut p = start(lock_condition_and_die, cond.clone(), method);
         let pid = p.pid().unwrap();
         assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGABRT));
-        let died = cond.lock().expect_err("the holder died");
+        let Err(mp::LockError::OwnerDied(died)) = cond.lock() else {
+            panic!("the holder died");
+        };
         assert_eq!(died.pid(), Some(pid));
         drop(died.into_guard());
         drop(cond.lock().expect("consistent again"));
@@ -891,7 +893,9 @@ fn rlock_holder_death_is_reported_and_the_count_starts_again() {
         let mut p = start(lock_rlock_twice_and_die, rlock.clone(), method);
         let pid = p.pid().unwrap();
         assert_eq!(p.join().unwrap(), ExitStatus::Signal(libc::SIGABRT));
-        let died = rlock.lock().expect_err("the holder died");
+        let Err(mp::LockError::OwnerDied(died)) = rlock.lock() else {
+            panic!("the holder died");
+        };
         assert_eq!(died.pid(), Some(pid));
         let guard = died.into_guard();
         // Held once by us now, not three times: one drop frees it.
@@ -914,7 +918,9 @@ fn leak_an_rlock_in_a_thread(_: ()) {
         .unwrap();
     // The thread ended holding it; a new thread may get the same numbers,
     // but the robust mutex tells it apart: owner died, not re-entry.
-    let died = rlock.lock().expect_err("its holder ended");
+    let Err(mp::LockError::OwnerDied(died)) = rlock.lock() else {
+        panic!("its holder ended");
+    };
     assert_eq!(died.pid(), Some(std::process::id()));
 }
 

@@ -7,10 +7,11 @@ use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Plain, assert_fits_page_alignment, check_size, locked};
+use super::{Plain, assert_fits_page_alignment, check_size};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Call, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+use crate::sync::owner_died::{LockError, LockResult, map_guard};
+use crate::sync::raw_lock::{Call, Held, RawLock};
 
 /// A fixed-length array of `T` in shared memory, with its own lock
 /// (Python's `multiprocessing.Array`).
@@ -28,8 +29,8 @@ use crate::sync::lock::{Call, LockResult, NotSend, OwnerDied, RawLock, unlock_fa
 /// ```
 /// use mp::{Array, Process};
 ///
-/// fn job(array: Array<i32>) {
-///     array.set(0, 100).expect("index 0 exists");
+/// fn job(array: Array<i32>) -> mp::Result<()> {
+///     array.set(0, 100) // Python: array[0] = 100
 /// }
 ///
 /// fn main() -> mp::Result<()> {
@@ -38,7 +39,7 @@ use crate::sync::lock::{Call, LockResult, NotSend, OwnerDied, RawLock, unlock_fa
 ///     let mut p = Process::new(job, array.clone());
 ///     p.start()?;
 ///     p.join()?;
-///     assert_eq!(array.to_vec(), [100, 2, 3]); // the child's write is seen here
+///     assert_eq!(array.to_vec()?, [100, 2, 3]); // the child's write is seen here
 ///     Ok(())
 /// }
 /// ```
@@ -105,17 +106,21 @@ impl<T: Plain> Array<T> {
         unsafe { &*self.memory.as_ptr().cast::<RawLock>() }
     }
 
-    fn guard(&self) -> ArrayGuard<'_, T> {
+    fn guard<'a>(&'a self, held: Held<'a>) -> ArrayGuard<'a, T> {
         ArrayGuard {
-            lock: self.raw_lock(),
             // SAFETY: OFFSET lies inside the memory (its size is at least
             // OFFSET + len elements, checked by a spawned child too).
             elements: unsafe { self.memory.as_ptr().add(Self::OFFSET).cast() },
             len: self.len,
+            _held: held,
             _mapping: self.memory.clone(),
             _borrow: PhantomData,
-            _not_send: PhantomData,
         }
+    }
+
+    /// Takes the array's lock for the call `by`.
+    fn lock_by(&self, by: Call) -> LockResult<ArrayGuard<'_, T>> {
+        map_guard(self.raw_lock().acquire(by), |held| self.guard(held))
     }
 
     /// The error for an index past the end.
@@ -146,10 +151,7 @@ impl<T: Plain> Array<T> {
         }
         // Taken (after a dead holder too, see above), or the error of a lock
         // taken again by its own holder.
-        let guard = self
-            .raw_lock()
-            .lock_by(Call::ArrayGet)
-            .map(|_| self.guard())?;
+        let guard = self.lock_by(Call::ArrayGet).or_else(LockError::recover)?;
         Ok(guard[index])
     }
 
@@ -159,31 +161,30 @@ impl<T: Plain> Array<T> {
         if index >= self.len {
             return Err(self.out_of_range(index));
         }
-        self.raw_lock()
-            .lock_by(Call::ArraySet)
-            .map(|_| self.guard())?[index] = value;
+        self.lock_by(Call::ArraySet).or_else(LockError::recover)?[index] = value;
         Ok(())
     }
 
-    /// A copy of all elements (taking the lock once): Python's `a[:]`.
-    pub fn to_vec(&self) -> Vec<T> {
-        self.lock().unwrap_or_else(OwnerDied::into_guard).to_vec()
+    /// A copy of all elements (taking the lock once): Python's `a[:]`. Like
+    /// [`Array::get`], it goes on if a process died holding the lock, and its
+    /// one error is a lock this thread holds already.
+    pub fn to_vec(&self) -> Result<Vec<T>> {
+        let guard = self.lock_by(Call::ArrayToVec).or_else(LockError::recover)?;
+        Ok(guard.to_vec())
     }
 
-    /// The elements, one by one, from a copy taken under the lock once: what
-    /// other processes write meanwhile does not change what this yields.
+    /// The elements, one by one, from a copy taken under the lock once (see
+    /// [`Array::to_vec`]): what other processes write meanwhile does not
+    /// change what this yields.
     ///
     /// ```
     /// let a = mp::Array::new(&[1_u64, 2, 3])?;
-    /// let total: u64 = a.iter().sum();
+    /// let total: u64 = a.iter()?.sum();
     /// assert_eq!(total, 6);
-    /// for x in &a { // the same
-    ///     assert!(x > 0);
-    /// }
     /// # Ok::<(), mp::Error>(())
     /// ```
-    pub fn iter(&self) -> std::vec::IntoIter<T> {
-        self.to_vec().into_iter()
+    pub fn iter(&self) -> Result<std::vec::IntoIter<T>> {
+        Ok(self.to_vec()?.into_iter())
     }
 
     /// Waits for the array's lock and takes it (Python's `get_lock()`, then
@@ -197,25 +198,25 @@ impl<T: Plain> Array<T> {
     ///     values.sort();          // any slice method, under the lock
     ///     values[0] *= 10;
     /// }
-    /// assert_eq!(a.to_vec(), [10, 2, 3]);
+    /// assert_eq!(a.to_vec()?, [10, 2, 3]);
     /// # Ok::<(), mp::Error>(())
     /// ```
     ///
-    /// Returns `Err(OwnerDied)` when the previous holder died holding the
-    /// lock, as [`Value::lock`](crate::Value::lock) does. Calling another method of the same
-    /// array while this thread holds the guard would wait for ever: `get` and
-    /// `set` return [`ErrorKind::AlreadyHeld`] instead, and `lock` and
-    /// `to_vec` panic with its message (use the guard).
+    /// Returns [`LockError::OwnerDied`] when the previous holder died holding
+    /// the lock, as [`Value::lock`](crate::Value::lock) does. Calling another
+    /// method of the same array while this thread holds the guard would wait
+    /// for ever: `get`, `set` and `to_vec` return [`ErrorKind::AlreadyHeld`]
+    /// instead, and `lock` returns [`LockError::AlreadyHeld`] (use the guard).
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
-        locked(self.raw_lock().lock_by(Call::ArrayLock), || self.guard())
+        self.lock_by(Call::ArrayLock)
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or
     /// process holds it.
     pub fn try_lock(&self) -> Option<LockResult<ArrayGuard<'_, T>>> {
-        let acquired = self.raw_lock().try_lock().transpose()?;
-        Some(locked(acquired, || self.guard()))
+        let taken = self.raw_lock().try_acquire(Call::ArrayTryLock)?;
+        Some(map_guard(taken, |held| self.guard(held)))
     }
 }
 
@@ -230,23 +231,16 @@ impl<T: Plain> Clone for Array<T> {
     }
 }
 
-impl<T: Plain> IntoIterator for &Array<T> {
-    type Item = T;
-    type IntoIter = std::vec::IntoIter<T>;
-
-    /// Same as [`Array::iter`].
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
 impl<T: Plain + fmt::Debug> fmt::Debug for Array<T> {
     /// Shows the elements, or `<locked>` when someone holds the lock (it never waits).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Array");
-        match self.try_lock() {
-            Some(guard) => out.field("values", &&*guard.unwrap_or_else(OwnerDied::into_guard)),
-            None => out.field("values", &format_args!("<locked>")),
+        match self
+            .try_lock()
+            .map(|taken| taken.or_else(LockError::recover))
+        {
+            Some(Ok(guard)) => out.field("values", &&*guard),
+            _ => out.field("values", &format_args!("<locked>")),
         };
         out.finish()
     }
@@ -289,15 +283,16 @@ impl<'de, T: Plain> Deserialize<'de> for Array<T> {
 /// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ArrayGuard<'a, T: Plain> {
-    lock: &'a RawLock,
     elements: *mut T,
     len: usize,
-    /// Keeps the memory under `lock` and `elements` mapped, even when the
-    /// guard is leaked: see "Leaking a guard" on [`LockGuard`](crate::LockGuard).
+    /// The array's lock, released when the guard is dropped.
+    _held: Held<'a>,
+    /// Keeps the memory under the lock and `elements` mapped, even when the
+    /// guard is leaked: see "Leaking a guard" on
+    /// [`LockGuard`](crate::LockGuard). Declared after `_held`, so dropped after it.
     _mapping: SharedMemory,
     /// The guard borrows the array's memory.
     _borrow: PhantomData<&'a mut [T]>,
-    _not_send: NotSend,
 }
 
 // SAFETY: a shared `&ArrayGuard` gives only `&[T]` (through `Deref`), and `T`
@@ -319,14 +314,6 @@ impl<T: Plain> DerefMut for ArrayGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut [T] {
         // SAFETY: as in `deref`; `&mut self` makes this the only reference.
         unsafe { std::slice::from_raw_parts_mut(self.elements, self.len) }
-    }
-}
-
-impl<T: Plain> Drop for ArrayGuard<'_, T> {
-    fn drop(&mut self) {
-        if let Err(err) = self.lock.unlock() {
-            unlock_failed(err);
-        }
     }
 }
 

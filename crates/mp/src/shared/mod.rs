@@ -21,7 +21,6 @@
 
 use crate::error::Result;
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, LockResult, OwnerDied, already_held};
 
 /// Plain data that can live in shared memory: every bit pattern is a valid
 /// value, and it holds no pointers (which would mean nothing in another process).
@@ -45,18 +44,6 @@ const fn assert_fits_page_alignment<T>() {
         align_of::<T>() <= 4096,
         "a type aligned to more than a page cannot be placed in shared memory"
     );
-}
-
-/// Turns how a lock was taken into the result `Lock::lock` also gives. The guard
-/// is made only once the lock is held, so that its `Drop` never unlocks a lock
-/// this thread does not hold.
-fn locked<G>(acquired: Result<Acquired>, guard: impl FnOnce() -> G) -> LockResult<G> {
-    match acquired {
-        Ok(Acquired::Clean) => Ok(guard()),
-        Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(guard(), pid)),
-        // This thread holds it already (or EINVAL, a bug of this crate).
-        Err(err) => already_held(err),
-    }
 }
 
 /// Checks that memory received by a spawned child is large enough for what

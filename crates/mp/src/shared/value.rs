@@ -8,12 +8,11 @@ use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Plain, assert_fits_page_alignment, check_size, locked};
+use super::{Plain, assert_fits_page_alignment, check_size};
 use crate::error::Result;
 use crate::shm::SharedMemory;
-use crate::sync::lock::{
-    Call, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
-};
+use crate::sync::owner_died::{LockError, LockResult, map_guard};
+use crate::sync::raw_lock::{Call, Held, RawLock};
 
 /// What a `Value<T>`'s shared memory holds. `repr(C)` keeps the fields in this
 /// order and puts `value` at the first offset after the lock that suits `T`.
@@ -45,7 +44,7 @@ struct ValueCell<T> {
 /// # When a lock holder dies
 ///
 /// If a process dies holding the lock, the next `lock()` is told so
-/// ([`OwnerDied`]), as with [`Lock`](crate::Lock). `get` and `set` go on
+/// ([`OwnerDied`](crate::OwnerDied)), as with [`Lock`](crate::Lock). `get` and `set` go on
 /// without telling: for [`Plain`] data that is sound, because every bit
 /// pattern is a valid value, so a write cut off halfway leaves a wrong number,
 /// never an invalid one (no undefined behaviour). Call `lock()` when you need
@@ -56,9 +55,10 @@ struct ValueCell<T> {
 /// ```
 /// use mp::{Process, Value};
 ///
-/// fn job(counter: Value<i32>) {
+/// fn job(counter: Value<i32>) -> mp::Result<()> {
 ///     // Read, add and write under one lock: Python's `with v.get_lock(): v.value += 1`.
-///     *counter.lock().expect("no process died holding the lock") += 1;
+///     *counter.lock()? += 1;
+///     Ok(())
 /// }
 ///
 /// fn main() -> mp::Result<()> {
@@ -67,7 +67,7 @@ struct ValueCell<T> {
 ///     let mut p = Process::new(job, counter.clone());
 ///     p.start()?;
 ///     p.join()?;
-///     assert_eq!(counter.get(), 1); // the child's write is seen here
+///     assert_eq!(counter.get()?, 1); // the child's write is seen here
 ///     Ok(())
 /// }
 /// ```
@@ -101,14 +101,17 @@ impl<T: Plain> Value<T> {
         unsafe { &*self.memory.as_ptr().cast::<ValueCell<T>>() }
     }
 
-    fn guard(&self) -> ValueGuard<'_, T> {
-        let cell = self.cell();
+    fn guard<'a>(&'a self, held: Held<'a>) -> ValueGuard<'a, T> {
         ValueGuard {
-            lock: &cell.lock,
-            value: &cell.value,
+            value: &self.cell().value,
+            _held: held,
             _mapping: self.memory.clone(),
-            _not_send: PhantomData,
         }
+    }
+
+    /// Takes the value's lock for the call `by`.
+    fn lock_by(&self, by: Call) -> LockResult<ValueGuard<'_, T>> {
+        map_guard(self.cell().lock.acquire(by), |held| self.guard(held))
     }
 
     /// Reads the value (taking the lock): Python's `v.value`.
@@ -117,28 +120,22 @@ impl<T: Plain> Value<T> {
     /// [When a lock holder dies](Value#when-a-lock-holder-dies)); use
     /// [`Value::lock`] to be told.
     ///
-    /// # Panics
-    ///
-    /// If this thread holds the value's guard ([`Value::lock`]): the message
-    /// says so, where the wait would never end. Read through the guard.
-    pub fn get(&self) -> T {
-        *self.lock_for(Call::ValueGet)
-    }
-
-    /// Takes the lock for `what`, going on if a holder died.
-    fn lock_for(&self, what: Call) -> ValueGuard<'_, T> {
-        match self.cell().lock.lock_by(what) {
-            Ok(_) => self.guard(),
-            Err(err) => already_held(err),
-        }
+    /// The one error: this thread holds the value's guard already (from
+    /// [`Value::lock`]), so the wait would never end. It is an
+    /// [`ErrorKind::AlreadyHeld`](crate::ErrorKind::AlreadyHeld) naming both
+    /// calls; read through the guard instead.
+    pub fn get(&self) -> Result<T> {
+        let guard = self.lock_by(Call::ValueGet).or_else(LockError::recover)?;
+        Ok(*guard)
     }
 
     /// Writes the value (taking the lock): Python's `v.value = x`.
     ///
     /// Like [`Value::get`], it goes on if a process died holding the lock,
-    /// and panics if this thread holds the value's guard.
-    pub fn set(&self, value: T) {
-        *self.lock_for(Call::ValueSet) = value;
+    /// and its one error is a lock this thread holds already.
+    pub fn set(&self, value: T) -> Result<()> {
+        *self.lock_by(Call::ValueSet).or_else(LockError::recover)? = value;
+        Ok(())
     }
 
     /// Waits for the value's lock and takes it (Python's `get_lock()`, then
@@ -148,29 +145,31 @@ impl<T: Plain> Value<T> {
     /// ```
     /// let v = mp::Value::new(10_i64)?;
     /// *v.lock()? += 5; // read, add and write, all under the lock
-    /// assert_eq!(v.get(), 15);
+    /// assert_eq!(v.get()?, 15);
     /// # Ok::<(), mp::Error>(())
     /// ```
     ///
-    /// Returns `Err(OwnerDied)` when the previous holder died holding the
-    /// lock: the lock is taken all the same, and [`OwnerDied::into_guard`]
-    /// gives the guard. With `?` it becomes an [`Error`](crate::Error) naming the process.
+    /// Returns [`LockError::OwnerDied`] when the previous holder died holding
+    /// the lock: the lock is taken all the same, and
+    /// [`OwnerDied::into_guard`](crate::OwnerDied::into_guard) gives the guard. With `?` it becomes an
+    /// [`Error`](crate::Error) naming the process.
     ///
     /// Calling [`get`](Value::get), [`set`](Value::set) or `lock` again on the
-    /// same value while this thread holds the guard would wait for ever: it
-    /// panics instead, with a message naming the call that holds the lock
-    /// (use the guard). Python's `with v.get_lock(): v.value += 1` works
-    /// because Python's value lock is an `RLock`; here the guard is the value.
+    /// same value while this thread holds the guard would wait for ever: they
+    /// return [`LockError::AlreadyHeld`] instead, naming the call that holds
+    /// the lock (use the guard). Python's `with v.get_lock(): v.value += 1`
+    /// works because Python's value lock is an `RLock`; here the guard is the
+    /// value.
     #[doc(alias = "get_lock")]
     pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
-        locked(self.cell().lock.lock_by(Call::ValueLock), || self.guard())
+        self.lock_by(Call::ValueLock)
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or
-    /// process holds it.
+    /// process holds it, or this thread does.
     pub fn try_lock(&self) -> Option<LockResult<ValueGuard<'_, T>>> {
-        let acquired = self.cell().lock.try_lock().transpose()?;
-        Some(locked(acquired, || self.guard()))
+        let taken = self.cell().lock.try_acquire(Call::ValueTryLock)?;
+        Some(map_guard(taken, |held| self.guard(held)))
     }
 }
 
@@ -188,9 +187,12 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Value<T> {
     /// Shows the value, or `<locked>` when someone holds the lock (it never waits).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Value");
-        match self.try_lock() {
-            Some(guard) => out.field("value", &*guard.unwrap_or_else(OwnerDied::into_guard)),
-            None => out.field("value", &format_args!("<locked>")),
+        match self
+            .try_lock()
+            .map(|taken| taken.or_else(LockError::recover))
+        {
+            Some(Ok(guard)) => out.field("value", &*guard),
+            _ => out.field("value", &format_args!("<locked>")),
         };
         out.finish()
     }
@@ -232,12 +234,13 @@ impl<'de, T: Plain> Deserialize<'de> for Value<T> {
 /// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ValueGuard<'a, T: Plain> {
-    lock: &'a RawLock,
     value: &'a UnsafeCell<T>,
-    /// Keeps the memory under `lock` and `value` mapped, even when the guard
-    /// is leaked: see "Leaking a guard" on [`LockGuard`](crate::LockGuard).
+    /// The value's lock, released when the guard is dropped.
+    _held: Held<'a>,
+    /// Keeps the memory under the lock and `value` mapped, even when the
+    /// guard is leaked: see "Leaking a guard" on
+    /// [`LockGuard`](crate::LockGuard). Declared after `_held`, so dropped after it.
     _mapping: SharedMemory,
-    _not_send: NotSend,
 }
 
 // SAFETY: a shared `&ValueGuard` gives only `&T` (through `Deref`), and `T` is
@@ -258,14 +261,6 @@ impl<T: Plain> DerefMut for ValueGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`; `&mut self` makes this the only reference.
         unsafe { &mut *self.value.get() }
-    }
-}
-
-impl<T: Plain> Drop for ValueGuard<'_, T> {
-    fn drop(&mut self) {
-        if let Err(err) = self.lock.unlock() {
-            unlock_failed(err);
-        }
     }
 }
 

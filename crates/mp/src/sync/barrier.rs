@@ -9,8 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, RawLock};
-use crate::sync::wait::{Held, Waited, futex_wake, wait_on};
+use crate::sync::raw_lock::{Acquired, Held, RawLock};
+use crate::sync::wait::{Waited, futex_wake, wait_on};
 
 /// A barrier for `n` parties, threads or processes: each party's
 /// [`wait`](Barrier::wait) sleeps until all `n` have called it, then all

@@ -2,16 +2,14 @@
 //! `multiprocessing.Condition`.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{
-    Acquired, Call, LockResult, NotSend, OwnerDied, RawLock, already_held, unlock_failed,
-};
+use crate::sync::owner_died::{LockError, LockResult, map_guard};
+use crate::sync::raw_lock::{Call, Held, RawLock, impossible};
 use crate::sync::wait::Waited;
 use crate::sync::waiters::Waiters;
 
@@ -71,8 +69,8 @@ use crate::sync::waiters::Waiters;
 /// given and lets go of the lock while it sleeps. With a second, nested guard
 /// alive, the code around it would believe it holds the lock while another
 /// process changed the state under it. Taking the lock again in the thread
-/// that holds it panics at once, with a message naming the call that holds
-/// it, rather than waiting for ever: pass the guard along instead.
+/// that holds it returns [`LockError::AlreadyHeld`] at once, naming the call
+/// that holds it, rather than waiting for ever: pass the guard along instead.
 ///
 /// # A process that dies
 ///
@@ -107,8 +105,10 @@ struct State {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ConditionGuard<'a> {
     condition: &'a Condition,
+    /// The condition's lock, released when this is dropped.
+    _held: Held<'a>,
+    /// Declared after `_held`: the lock is released before the mapping goes.
     _mapping: SharedMemory,
-    _not_send: NotSend,
 }
 
 /// What a [`Condition`]'s waits return: the guard, or a [`WaitError`] that
@@ -186,39 +186,30 @@ impl Condition {
         unsafe { &*self.memory.as_ptr().cast::<State>() }
     }
 
-    fn guard(&self) -> ConditionGuard<'_> {
+    fn guard<'a>(&'a self, held: Held<'a>) -> ConditionGuard<'a> {
         ConditionGuard {
             condition: self,
+            _held: held,
             _mapping: self.memory.clone(),
-            _not_send: PhantomData,
         }
     }
 
     /// Takes the condition's lock (Python's `acquire()`, or `with cond:`).
-    /// `Err(OwnerDied)` when its previous holder died holding it; the lock is
-    /// taken all the same (see [`Lock::lock`](crate::Lock::lock)).
-    ///
-    /// # Panics
-    ///
-    /// If this thread holds the condition's lock already, with a message
-    /// naming the call that holds it (see "Not re-entrant" in the type's docs).
+    /// [`LockError::OwnerDied`] when its previous holder died holding it (the
+    /// lock is taken all the same); [`LockError::AlreadyHeld`] when this
+    /// thread holds it already (see "Not re-entrant" above). As
+    /// [`Lock::lock`](crate::Lock::lock).
     #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<ConditionGuard<'_>> {
-        match self.state().lock.lock_by(Call::ConditionLock) {
-            Ok(Acquired::Clean) => Ok(self.guard()),
-            Ok(Acquired::OwnerDied(pid)) => Err(OwnerDied::new(self.guard(), pid)),
-            Err(err) => already_held(err),
-        }
+        let taken = self.state().lock.acquire(Call::ConditionLock);
+        map_guard(taken, |held| self.guard(held))
     }
 
-    /// Takes the lock if it is free right now; `None` if another holds it.
+    /// Takes the lock if it is free right now; `None` if another holds it,
+    /// or this thread does.
     pub fn try_lock(&self) -> Option<LockResult<ConditionGuard<'_>>> {
-        match self.state().lock.try_lock() {
-            Ok(None) => None,
-            Ok(Some(Acquired::Clean)) => Some(Ok(self.guard())),
-            Ok(Some(Acquired::OwnerDied(pid))) => Some(Err(OwnerDied::new(self.guard(), pid))),
-            Err(err) => panic!("{err}"),
-        }
+        let taken = self.state().lock.try_acquire(Call::ConditionTryLock)?;
+        Some(map_guard(taken, |held| self.guard(held)))
     }
 
     /// Wakes one waiter (Python's `notify()`), if any is waiting: exactly
@@ -332,10 +323,12 @@ impl Condition {
         let outcome = waiters.wait(place, timeout);
         let (guard, died) = match self.lock() {
             Ok(guard) => (guard, None),
-            Err(died) => {
+            Err(LockError::OwnerDied(died)) => {
                 let pid = died.pid();
                 (died.into_guard(), Some(pid))
             }
+            // This thread let go of the lock just above.
+            Err(LockError::AlreadyHeld(err)) => impossible(err),
         };
         let notified = matches!(outcome, Waited::Ready(()));
         if let Some(pid) = died {
@@ -350,14 +343,6 @@ impl Condition {
                 error: Error::new(ErrorKind::WaitAbandoned { what }),
             }),
             _ => Ok((guard, notified)),
-        }
-    }
-}
-
-impl Drop for ConditionGuard<'_> {
-    fn drop(&mut self) {
-        if let Err(err) = self.condition.state().lock.unlock() {
-            unlock_failed(err);
         }
     }
 }

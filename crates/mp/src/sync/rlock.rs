@@ -8,7 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Result;
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, LockResult, NotSend, OwnerDied, RawLock, unlock_failed};
+use crate::sync::owner_died::{LockError, LockResult, OwnerDied};
+use crate::sync::raw_lock::{Acquired, NotSend, RawLock, impossible};
 
 /// A re-entrant lock shared between processes: the thread that holds it may
 /// lock it again without waiting for itself, and it is free again when every
@@ -108,7 +109,9 @@ impl RLock {
         state.owner_pid.store(crate::sys::pid(), Ordering::Relaxed);
         match acquired {
             Acquired::Clean => Ok(self.guard()),
-            Acquired::OwnerDied(pid) => Err(OwnerDied::new(self.guard(), pid)),
+            Acquired::OwnerDied(pid) => {
+                Err(LockError::OwnerDied(OwnerDied::new(self.guard(), pid)))
+            }
         }
     }
 
@@ -126,12 +129,12 @@ impl RLock {
                 Some(Ok(self.guard()))
             }
             Ok(Some(acquired)) => Some(self.took(acquired)),
-            Err(err) => panic!("{err}"),
+            Err(err) => impossible(err),
         }
     }
 
     /// Takes the lock, or takes it once more if this thread holds it
-    /// (Python's `acquire()`). `Err(OwnerDied)` when the previous holder died
+    /// (Python's `acquire()`). [`LockError::OwnerDied`] when the previous holder died
     /// holding it: the lock is taken all the same.
     #[doc(alias("acquire", "release"))]
     pub fn lock(&self) -> LockResult<RLockGuard<'_>> {
@@ -141,7 +144,7 @@ impl RLock {
         match self.state().lock.lock() {
             Ok(acquired) => self.took(acquired),
             // EINVAL or EDEADLK: only a bug in this crate can cause these.
-            Err(err) => panic!("{err}"),
+            Err(err) => impossible(err),
         }
     }
 
@@ -160,7 +163,7 @@ impl RLock {
         match self.state().lock.try_lock() {
             Ok(None) => None,
             Ok(Some(acquired)) => Some(self.took(acquired)),
-            Err(err) => panic!("{err}"),
+            Err(err) => impossible(err),
         }
     }
 }
@@ -172,9 +175,7 @@ impl Drop for RLockGuard<'_> {
             // The last guard: forget the holder, then let go.
             state.owner_pid.store(0, Ordering::Relaxed);
             state.owner_thread.store(0, Ordering::Relaxed);
-            if let Err(err) = state.lock.unlock() {
-                unlock_failed(err);
-            }
+            state.lock.release();
         }
     }
 }

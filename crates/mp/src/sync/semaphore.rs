@@ -2,7 +2,6 @@
 //! and `BoundedSemaphore`.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -10,9 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shm::SharedMemory;
-use crate::sync::lock::{Acquired, NotSend, RawLock, unlock_failed};
+use crate::sync::raw_lock::{Acquired, Held, RawLock};
 use crate::sync::release_check;
-use crate::sync::wait::{Held, Waited, futex_wake, wait_on};
+use crate::sync::wait::{Waited, futex_wake, wait_on};
 
 /// The most holders a semaphore tracks (see "A holder that dies").
 const MAX_SLOTS: usize = 1024;
@@ -107,12 +106,13 @@ pub struct BoundedSemaphore {
 #[must_use = "the permit is given back as soon as the guard is dropped"]
 pub struct SemaphoreGuard<'a> {
     permits: &'a Permits,
-    /// The holder slot this guard holds, if the table had one free.
-    slot: Option<&'a HolderSlot>,
+    /// The holder slot this guard holds, if the table had one free, and its
+    /// lock, held while the permit is.
+    slot: Option<(&'a HolderSlot, Held<'a>)>,
     /// Set by [`SemaphoreGuard::forget`]: the permit is not given back.
     forgotten: bool,
+    /// Declared after `slot`: the slot's lock is released first.
     _mapping: SharedMemory,
-    _not_send: NotSend,
 }
 
 /// The shared part of both semaphores.
@@ -281,7 +281,7 @@ impl Permits {
     }
 
     /// Records the permit just taken in a free holder slot, if there is one.
-    fn record(&self) -> Option<&HolderSlot> {
+    fn record(&self) -> Option<(&HolderSlot, Held<'_>)> {
         let slots = self.slots();
         // Start at a place that differs between processes, so that they do
         // not all try the same first slot.
@@ -301,7 +301,7 @@ impl Permits {
                         self.put_back();
                     }
                     slot.holds.store(1, Ordering::Relaxed);
-                    return Some(slot);
+                    return Some((slot, Held::new(&slot.lock)));
                 }
                 Err(err) => panic!("{err}"),
             }
@@ -321,7 +321,6 @@ impl Permits {
             slot: self.record(),
             forgotten: false,
             _mapping: self.memory.clone(),
-            _not_send: PhantomData,
         }
     }
 
@@ -415,9 +414,9 @@ impl SemaphoreGuard<'_> {
     /// release here): it is no longer given back on drop, nor when this
     /// thread ends. Someone calls `release` for it later, or it is gone.
     pub fn forget(mut self) {
-        if let Some(slot) = self.slot.take() {
+        if let Some((slot, held)) = self.slot.take() {
             slot.holds.store(0, Ordering::Relaxed);
-            drop(Held::new(&slot.lock));
+            drop(held);
         }
         self.forgotten = true;
     }
@@ -429,14 +428,12 @@ impl Drop for SemaphoreGuard<'_> {
             return;
         }
         release_check::guard_dropped(self.permits.id());
-        if let Some(slot) = self.slot {
+        if let Some((slot, held)) = self.slot.take() {
             // Cleared before the permit goes back: a holder that dies between
             // the two loses its permit, rather than have it counted twice.
             slot.holds.store(0, Ordering::Relaxed);
             self.permits.put_back();
-            if let Err(err) = slot.lock.unlock() {
-                unlock_failed(err);
-            }
+            drop(held);
         } else {
             self.permits.put_back();
         }

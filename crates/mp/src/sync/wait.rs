@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::process;
-use crate::sync::lock::{NotSend, RawLock, unlock_failed};
+
 use crate::sys;
 
 /// How long a waiter sleeps before it checks whether anybody is left.
@@ -170,33 +170,6 @@ pub(crate) fn wait_on<T>(
                     None => Waited::Abandoned,
                 };
             }
-        }
-    }
-}
-
-/// Holding a [`RawLock`]; dropping this releases it. `!Send`: a robust
-/// mutex must be unlocked by the thread that locked it. Only this crate's
-/// own code makes these, always for the length of one call that borrows the
-/// lock's memory, so none outlives its mapping.
-pub(crate) struct Held<'a> {
-    lock: &'a RawLock,
-    _not_send: NotSend,
-}
-
-impl<'a> Held<'a> {
-    /// Wraps a lock the calling thread has just taken.
-    pub(crate) fn new(lock: &'a RawLock) -> Self {
-        Held {
-            lock,
-            _not_send: std::marker::PhantomData,
-        }
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        if let Err(err) = self.lock.unlock() {
-            unlock_failed(err);
         }
     }
 }

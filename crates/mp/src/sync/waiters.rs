@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::sync::lock::{Acquired, RawLock};
-use crate::sync::wait::{Held, Waited, futex_wake, wait_on};
+use crate::sync::raw_lock::{Acquired, Held, RawLock};
+use crate::sync::wait::{Waited, futex_wake, wait_on};
 
 /// How many waiters the table tracks at once.
 pub(crate) const SLOTS: usize = 64;
