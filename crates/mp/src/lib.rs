@@ -165,8 +165,10 @@ compile_error!(
 mod error;
 mod sys;
 
-// Plumbing shared by everything above: memory every process maps, and file
-// descriptors handed to a spawned child.
+// Plumbing shared by everything above: memory every process maps, file
+// descriptors handed to a spawned child, and the codec that turns values into
+// the bytes every message carries.
+mod codec;
 mod inherit;
 mod shm;
 

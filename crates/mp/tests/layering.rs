@@ -11,11 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The layers, lowest first: the ground (`sys`, `error`), the plumbing (`shm`, `inherit`), then
+/// The layers, lowest first: the ground (`sys`, `error`), the plumbing (`shm`, `inherit`, `codec`), then
 /// one concept each. `lib.rs` declares the modules in this order and says so.
 const LAYERS: [&[&str]; 7] = [
     &["sys", "error"],
-    &["shm", "inherit"],
+    &["shm", "inherit", "codec"],
     &["process"],
     &["sync"],
     &["shared"],

@@ -43,9 +43,9 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::codec::{self, Varint, Vector};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
-use crate::process::function::{self, Varint};
 use crate::shm::SharedMemory;
 use crate::sync::lock::{Acquired, RawLock, unlock_failed};
 use crate::sync::wait::nobody_left;
@@ -714,14 +714,9 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 // Big arrays of bytes and floats, without serde's element-by-element path
 // ---------------------------------------------------------------------------
 //
-// Serde hands a serializer a `Vec<u8>` one byte at a time, and postcard spends
-// a few nanoseconds on each: a 1 MiB message cost milliseconds to encode and
-// decode, more than the pipe itself. Yet postcard's bytes for a `Vec<u8>` are
-// its length (a varint) followed by the bytes as they are, and for a
-// `Vec<f64>` the length followed by each float's 8 little-endian bytes. So
-// for these two types the queue writes the very same bytes itself, copying
-// whole slices: the wire format does not change, and a message encoded one way
-// decodes the other way. Other types go through postcard (`function::to_bytes`).
+// A `Vec<u8>` or `Vec<f64>` takes the codec's fast path (see `codec.rs`): the
+// queue writes postcard's very bytes for it itself, straight from the vector,
+// and reads them back into a vector as they come out of the pipe.
 
 /// A message on its way into the pipe: the bytes postcard gives for an item,
 /// or, for a `Vec<u8>` or `Vec<f64>`, the length prefix postcard would write
@@ -729,21 +724,16 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 /// into a message first.
 enum Outgoing<'a> {
     Encoded(Vec<u8>),
-    Bytes(Varint, &'a [u8]),
-    Floats(Varint, &'a [f64]),
+    Vector(Varint, Vector<'a>),
 }
 
 /// Serializes `item` as postcard does, taking the fast way for `Vec<u8>`
 /// and `Vec<f64>`.
 fn encode<T: Serialize + 'static>(item: &T) -> Result<Outgoing<'_>> {
-    let any: &dyn Any = item;
-    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
-        return Ok(Outgoing::Bytes(Varint::new(bytes.len()), bytes));
+    if let Some(vector) = Vector::of(item) {
+        return Ok(Outgoing::Vector(Varint::new(vector.len()), vector));
     }
-    if let Some(floats) = any.downcast_ref::<Vec<f64>>() {
-        return Ok(Outgoing::Floats(Varint::new(floats.len()), floats));
-    }
-    function::to_bytes(item).map(Outgoing::Encoded)
+    codec::to_bytes(item).map(Outgoing::Encoded)
 }
 
 impl Outgoing<'_> {
@@ -751,9 +741,7 @@ impl Outgoing<'_> {
     fn len(&self) -> usize {
         match self {
             Outgoing::Encoded(bytes) => bytes.len(),
-            // A vector of n elements already holds its bytes in memory: no overflow.
-            Outgoing::Bytes(prefix, bytes) => prefix.as_slice().len() + bytes.len(),
-            Outgoing::Floats(prefix, floats) => prefix.as_slice().len() + 8 * floats.len(),
+            Outgoing::Vector(prefix, vector) => prefix.as_slice().len() + vector.size(),
         }
     }
 
@@ -784,10 +772,9 @@ impl Outgoing<'_> {
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let end = self.len().min(start.saturating_add(most));
-        let (prefix, elements, width) = match self {
+        let (prefix, vector) = match self {
             Outgoing::Encoded(bytes) => return each(&bytes[start.min(end)..end]),
-            Outgoing::Bytes(prefix, bytes) => (prefix.as_slice(), Elements::Bytes(bytes), 1),
-            Outgoing::Floats(prefix, floats) => (prefix.as_slice(), Elements::Floats(floats), 8),
+            Outgoing::Vector(prefix, vector) => (prefix.as_slice(), *vector),
         };
         let mut at = start;
         if at < prefix.len() && at < end {
@@ -797,10 +784,11 @@ impl Outgoing<'_> {
         }
         // From here on, offsets are into the elements' bytes.
         let (mut at, end) = (at - prefix.len(), end.saturating_sub(prefix.len()));
-        match elements {
-            Elements::Bytes(bytes) if at < end => each(&bytes[at..end]),
-            Elements::Bytes(_) => Ok(()),
-            Elements::Floats(floats) => {
+        match vector {
+            Vector::Bytes(bytes) if at < end => each(&bytes[at..end]),
+            Vector::Bytes(_) => Ok(()),
+            Vector::Floats(floats) => {
+                let width = 8;
                 let mut buf = vec![0_u8; CHUNK]; // see `try_receive`
                 while at < end {
                     // Whole floats from the one `at` falls in, into `buf`.
@@ -820,12 +808,6 @@ impl Outgoing<'_> {
     }
 }
 
-/// The elements of a byte or float vector, for [`Outgoing::each_piece`].
-enum Elements<'a> {
-    Bytes(&'a [u8]),
-    Floats(&'a [f64]),
-}
-
 /// A long message's value, built as its bytes come out of the pipe.
 enum Building {
     /// A `Vec<u8>`, whose elements are the message's bytes after the prefix.
@@ -841,14 +823,7 @@ impl Building {
     /// Starts on a message of `len` bytes (more than [`INLINE`]) for an item
     /// of type `T`, whose first [`INLINE`] bytes are `head`.
     fn start<T: 'static>(head: &[u8], len: usize) -> Building {
-        use std::any::TypeId;
-        let width = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
-            1
-        } else if TypeId::of::<T>() == TypeId::of::<Vec<f64>>() {
-            8
-        } else {
-            0
-        };
+        let width = codec::element_width::<T>().unwrap_or(0);
         let matching = read_length(head)
             .filter(|&(count, start)| width > 0 && count.checked_mul(width) == Some(len - start));
         let Some((count, start)) = matching else {
@@ -880,9 +855,8 @@ impl Building {
                     floats.push(f64::from_le_bytes(*partial));
                     *filled = 0;
                 }
-                let whole = bytes.chunks_exact(8);
-                let tail = whole.remainder();
-                floats.extend(whole.map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes"))));
+                let (whole, tail) = bytes.split_at(bytes.len() / 8 * 8);
+                floats.extend(codec::floats_from_le(whole));
                 partial[..tail.len()].copy_from_slice(tail);
                 *filled = tail.len();
             }
@@ -901,51 +875,39 @@ impl Building {
 /// Reads back a vector's length prefix: the length, and where the elements
 /// start. `None` if the bytes do not start with a varint.
 fn read_length(bytes: &[u8]) -> Option<(usize, usize)> {
-    function::take_varint(bytes).map(|(len, rest)| (len, bytes.len() - rest.len()))
+    codec::take_varint(bytes).map(|(len, rest)| (len, bytes.len() - rest.len()))
 }
 
 /// Deserializes a message as postcard does, taking the fast way for
 /// `Vec<u8>` (whose bytes are moved, not copied, when the message is long)
 /// and `Vec<f64>`.
 fn decode<T: DeserializeOwned + 'static>(message: Received) -> Result<T> {
-    use std::any::TypeId;
     let wrong = || {
         Error::new(ErrorKind::Deserialize(
             "a message's length does not match its size".into(),
         ))
     };
-    let fast: Box<dyn Any> = if let Received::Built(value) = message {
-        value
-    } else if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
-        let (len, start) = read_length(message.bytes()).ok_or_else(wrong)?;
-        if message.bytes().len() - start != len {
-            return Err(wrong());
-        }
-        Box::new(match message {
-            Received::Long(mut bytes) => {
-                bytes.drain(..start);
-                bytes
-            }
-            Received::Inline { record, len } => record[LENGTH + start..LENGTH + len].to_vec(),
-            Received::Built(_) => unreachable!("taken above"),
-        })
-    } else if TypeId::of::<T>() == TypeId::of::<Vec<f64>>() {
-        let bytes = message.bytes();
-        let (len, start) = read_length(bytes).ok_or_else(wrong)?;
-        if len.checked_mul(8) != Some(bytes.len() - start) {
-            return Err(wrong());
-        }
-        let floats: Vec<f64> = bytes[start..]
-            .chunks_exact(8)
-            .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
-            .collect();
-        Box::new(floats)
-    } else {
-        return function::from_bytes(message.bytes());
+    if let Received::Built(value) = message {
+        return Ok(*value
+            .downcast::<T>()
+            .expect("a message is built only as the type it is read for"));
+    }
+    let Some(width) = codec::element_width::<T>() else {
+        return codec::from_bytes(message.bytes());
     };
-    Ok(*fast
-        .downcast::<T>()
-        .expect("T is the type just compared with"))
+    let (len, start) = read_length(message.bytes()).ok_or_else(wrong)?;
+    if len.checked_mul(width) != Some(message.bytes().len() - start) {
+        return Err(wrong());
+    }
+    let elements = match message {
+        Received::Long(mut bytes) => {
+            bytes.drain(..start);
+            bytes
+        }
+        Received::Inline { record, len } => record[LENGTH + start..LENGTH + len].to_vec(),
+        Received::Built(_) => unreachable!("taken above"),
+    };
+    codec::from_raw(elements).ok_or_else(wrong)
 }
 
 /// Why [`Queue::try_put`] did not put its item: the queue was full, and

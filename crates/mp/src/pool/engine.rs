@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::init::{InitSpec, Initializer};
 use super::worker::{Order, Reply, WorkerArgs, worker_main};
+use crate::codec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process::function::{self, Part, RemoteFn};
@@ -526,7 +527,7 @@ impl Engine {
             return;
         }
         state.ended = true;
-        let stop = function::to_bytes(&Order::Stop).unwrap_or_default();
+        let stop = codec::to_bytes(&Order::Stop).unwrap_or_default();
         for worker in &mut state.workers {
             // A worker that died meanwhile cannot read it; join still reaps it.
             let _ = sys::without_sigpipe(|| worker.tasks.send(&stop, &[]));
@@ -664,7 +665,7 @@ impl State {
             let Some(task) = self.pending.pop_front() else {
                 break;
             };
-            let order = match function::to_bytes(&Order::Run(task.function)) {
+            let order = match codec::to_bytes(&Order::Run(task.function)) {
                 Ok(order) => order,
                 Err(err) => {
                     let failure = ErrorKind::Serialize(err.to_string());
@@ -761,7 +762,7 @@ impl State {
     /// done `max_tasks`. The next [`State::refill`] replaces it.
     fn retire(&mut self, index: usize) {
         let mut worker = self.workers.swap_remove(index);
-        let stop = function::to_bytes(&Order::Stop).unwrap_or_default();
+        let stop = codec::to_bytes(&Order::Stop).unwrap_or_default();
         // A worker that died meanwhile cannot read it; the join reaps it all the same.
         let _ = worker.tasks.send(&stop, &[]);
         let _ = worker.process.join();

@@ -49,9 +49,10 @@ use serde::de::DeserializeOwned;
 
 use self::engine::{Engine, FinishLine, Read, ResultSlot, Settings, Task};
 use self::init::Initializer;
+use crate::codec;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
-use crate::process::function::{self, RemoteFn};
+use crate::process::function::RemoteFn;
 use crate::process::{StartMethod, Target, cpu_count};
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`).
@@ -494,7 +495,7 @@ impl Pool {
             self.engine.ensure_open()?;
         }
         for items in items.chunks(chunksize) {
-            let input = function::to_bytes(items)?;
+            let input = codec::to_bytes(items)?;
             if input.len() > MAX_FRAME {
                 return Err(ErrorKind::MessageTooLarge {
                     len: input.len(),

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::init::InitSpec;
+use crate::codec;
 use crate::error::panic_message;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
@@ -143,7 +144,7 @@ impl ToParent {
             }
             .into());
         }
-        let head = function::to_bytes(reply)?;
+        let head = codec::to_bytes(reply)?;
         sys::without_sigpipe(|| self.pipe.send(&head, payload)).map_err(|e| {
             self.broken = true;
             Error::os("send results to the pool's process", e)

@@ -40,41 +40,15 @@
 //! the parent check is what keeps other programs out. On systems without
 //! `/proc` the fourth check is skipped.
 
-use std::any::Any;
-use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{append_value, from_bytes, from_raw, raw_bytes, take_value, to_bytes};
 use crate::error::panic_message;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
-
-/// Turns a value into bytes: the crate's pickle.
-///
-/// A `Queue`, `Value` or `Lock` inside `value` makes this fail with
-/// [`ErrorKind::NotInStartArguments`], unless `value` is a spawned child's
-/// start arguments.
-pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    inherit::take_refused(); // forget a refusal from an earlier, unrelated call
-    postcard::to_stdvec(value).map_err(serialize_error)
-}
-
-/// The error for a value that postcard could not serialize: a shared object
-/// that refused to travel, if one did (call `inherit::take_refused` before
-/// serializing, to forget older refusals), or postcard's own error.
-fn serialize_error(err: postcard::Error) -> Error {
-    match inherit::take_refused() {
-        Some(what) => Error::new(ErrorKind::NotInStartArguments { what }),
-        None => Error::new(ErrorKind::Serialize(err.to_string())),
-    }
-}
-
-/// Turns bytes made by [`to_bytes`] back into a value.
-pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|e| Error::new(ErrorKind::Deserialize(e.to_string())))
-}
 
 /// The first bytes of a spawned child's start arguments.
 const MAGIC: [u8; 8] = *b"mp-start";
@@ -332,7 +306,7 @@ fn run_batch<T, R: Serialize + 'static>(
     let mut gathered = Vec::new();
     let mut count = 0;
     let mut panics = Vec::new();
-    inherit::take_refused(); // see `serialize_error`
+    inherit::take_refused(); // see `codec::serialize_error`
     for (index, argument) in arguments.into_iter().enumerate() {
         // One panicking item fails alone; the others still run.
         let value = match panic::catch_unwind(AssertUnwindSafe(|| f(argument))) {
@@ -361,144 +335,10 @@ fn run_batch<T, R: Serialize + 'static>(
     out.done(count, &gathered, &panics)
 }
 
-// ---------------------------------------------------------------------------
-// Byte and float vectors, without serde's element-by-element path
-// ---------------------------------------------------------------------------
-//
-// Serde hands a serializer a `Vec<u8>` one byte at a time (and a `Vec<f64>`
-// one float at a time), and postcard spends nanoseconds on each. Yet
-// postcard's bytes for such a vector are its length as a varint, then the
-// elements' little-endian bytes as they are. So these two types are written
-// and read here in exactly postcard's bytes, whole slices at a time (the
-// queue does the same for its messages: see `ipc/queue.rs`); big ones skip
-// even that and travel raw. Other types go through postcard.
-
-/// The raw form of a result of at least `min` bytes, if it has one: a
-/// `Vec<u8>`'s bytes as they are, a `Vec<f64>`'s floats as little-endian bytes.
-fn raw_bytes<R: 'static>(value: &R, min: usize) -> Option<Cow<'_, [u8]>> {
-    let any: &dyn Any = value;
-    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
-        return (bytes.len() >= min).then_some(Cow::Borrowed(&bytes[..]));
-    }
-    let floats = any.downcast_ref::<Vec<f64>>()?;
-    (8 * floats.len() >= min)
-        .then(|| Cow::Owned(floats.iter().flat_map(|x| x.to_le_bytes()).collect()))
-}
-
-/// Turns a result's raw bytes (see [`raw_bytes`]) back into the result.
-fn from_raw<R: 'static>(bytes: Vec<u8>) -> Result<R> {
-    let mut value: Option<R> = None;
-    let any: &mut dyn Any = &mut value;
-    if let Some(value) = any.downcast_mut::<Option<Vec<u8>>>() {
-        *value = Some(bytes); // the buffer the bytes were read into is the result
-    } else if let Some(value) = any.downcast_mut::<Option<Vec<f64>>>()
-        && bytes.len().is_multiple_of(8)
-    {
-        let floats = bytes.chunks_exact(8);
-        *value = Some(
-            floats
-                .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
-                .collect(),
-        );
-    }
-    value.ok_or_else(|| {
-        malformed("raw bytes that are not a whole number of the result type's values")
-    })
-}
-
-/// Appends `value` serialized, exactly as postcard would.
-fn append_value<R: Serialize + 'static>(out: &mut Vec<u8>, value: &R) -> Result<()> {
-    let any: &dyn Any = value;
-    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
-        put_varint(out, bytes.len());
-        out.extend_from_slice(bytes);
-    } else if let Some(floats) = any.downcast_ref::<Vec<f64>>() {
-        put_varint(out, floats.len());
-        out.reserve(8 * floats.len());
-        for x in floats {
-            out.extend_from_slice(&x.to_le_bytes());
-        }
-    } else {
-        // Straight onto the end of `out`, with no buffer of its own.
-        let bytes = std::mem::take(out);
-        *out = postcard::to_extend(value, bytes).map_err(serialize_error)?;
-    }
-    Ok(())
-}
-
-/// Reads one value from the front of `bytes`, as [`append_value`] wrote it;
-/// the value and the rest.
-fn take_value<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<(R, &[u8])> {
-    use std::any::TypeId;
-    let width = if TypeId::of::<R>() == TypeId::of::<Vec<u8>>() {
-        1
-    } else if TypeId::of::<R>() == TypeId::of::<Vec<f64>>() {
-        8
-    } else {
-        return postcard::take_from_bytes(bytes)
-            .map_err(|e| Error::new(ErrorKind::Deserialize(e.to_string())));
-    };
-    // Every length is checked against the bytes actually there before
-    // anything is allocated, so a bad length is an error, never a huge
-    // allocation.
-    let (len, rest) = take_varint(bytes).ok_or_else(|| malformed("a result has no length"))?;
-    let size = len
-        .checked_mul(width)
-        .filter(|&size| size <= rest.len())
-        .ok_or_else(|| malformed("a result is longer than the bytes sent"))?;
-    let (value, rest) = rest.split_at(size);
-    Ok((from_raw(value.to_vec())?, rest))
-}
-
 fn malformed(what: &str) -> Error {
     Error::new(ErrorKind::Deserialize(format!(
         "a batch of results is malformed: {what}"
     )))
-}
-
-/// A length as postcard's varint, the prefix of a vector's bytes: 7 bits a
-/// byte, low first. (The queue writes it too: see `ipc/queue.rs`.)
-pub(crate) struct Varint {
-    bytes: [u8; 10],
-    len: usize,
-}
-
-impl Varint {
-    pub(crate) fn new(mut value: usize) -> Self {
-        let mut varint = Varint {
-            bytes: [0; 10],
-            len: 0,
-        };
-        while value >= 0x80 {
-            varint.bytes[varint.len] = value as u8 | 0x80;
-            varint.len += 1;
-            value >>= 7;
-        }
-        varint.bytes[varint.len] = value as u8;
-        varint.len += 1;
-        varint
-    }
-
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-/// Appends `len` as postcard's varint.
-fn put_varint(out: &mut Vec<u8>, len: usize) {
-    out.extend_from_slice(Varint::new(len).as_slice());
-}
-
-/// Reads a varint from the front of `bytes`: its value and the rest.
-pub(crate) fn take_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
-    let mut len = 0_usize;
-    for (i, &byte) in bytes.iter().enumerate().take(10) {
-        len |= usize::from(byte & 0x7f).checked_shl(7 * i as u32)?;
-        if byte & 0x80 == 0 {
-            return Some((len, &bytes[i + 1..]));
-        }
-    }
-    None
 }
 
 /// One piece of a batch's results, as the parent received it from the
@@ -538,7 +378,9 @@ pub(crate) fn results_from_parts<R: DeserializeOwned + 'static>(
             Part::Raw(_) if values.len() == most => {
                 return Err(malformed("more results than arguments"));
             }
-            Part::Raw(bytes) => values.push(from_raw(bytes)?),
+            Part::Raw(bytes) => values.push(from_raw(bytes).ok_or_else(|| {
+                malformed("raw bytes that are not a whole number of the result type's values")
+            })?),
         }
     }
     Ok(values)
@@ -569,24 +411,6 @@ mod tests {
             self.values(count, bytes)?;
             self.panics = panics.to_vec();
             Ok(())
-        }
-    }
-
-    /// The fast way writes exactly postcard's bytes, so either side may
-    /// take either way.
-    #[test]
-    fn byte_and_float_vectors_are_encoded_exactly_as_postcard_does() {
-        for bytes in [vec![7_u8; 300], Vec::new(), vec![1, 2, 3]] {
-            let mut out = Vec::new();
-            append_value(&mut out, &bytes).unwrap();
-            assert_eq!(out, postcard::to_stdvec(&bytes).unwrap());
-            assert_eq!(take_value::<Vec<u8>>(&out).unwrap(), (bytes, &[][..]));
-        }
-        for floats in [vec![0.5_f64, -1.0, f64::MAX], vec![2.0; 200]] {
-            let mut out = Vec::new();
-            append_value(&mut out, &floats).unwrap();
-            assert_eq!(out, postcard::to_stdvec(&floats).unwrap());
-            assert_eq!(take_value::<Vec<f64>>(&out).unwrap(), (floats, &[][..]));
         }
     }
 
@@ -643,7 +467,7 @@ mod tests {
     #[test]
     fn parts_claiming_more_than_they_hold_are_refused() {
         let mut huge_vector = Vec::new();
-        put_varint(&mut huge_vector, usize::MAX);
+        crate::codec::put_varint(&mut huge_vector, usize::MAX);
         let bad = [
             Part::Values {
                 count: 1,

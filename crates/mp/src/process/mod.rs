@@ -19,7 +19,7 @@ mod target;
 
 use self::function::RemoteFn;
 use crate::error::{Error, ErrorKind, Result, panic_message};
-use crate::{inherit, sys};
+use crate::{codec, inherit, sys};
 
 pub use self::target::{Outcome, Target};
 pub use crate::sys::ExitStatus;
@@ -406,7 +406,7 @@ where
     }
 
     fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)> {
-        let (bytes, fds) = inherit::collect_outgoing(|| function::to_bytes(&self.args));
+        let (bytes, fds) = inherit::collect_outgoing(|| codec::to_bytes(&self.args));
         let plain = self.target.as_fn();
         // A target that returns nothing is called as it is; one that returns
         // a `Result` goes through a function that looks at it.
@@ -784,7 +784,7 @@ fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<libc::pid_t
         fds: fds.clone(),
         args,
     };
-    let payload = function::seal(&function::to_bytes(&payload)?)?;
+    let payload = function::seal(&codec::to_bytes(&payload)?)?;
     let (reader, mut writer) = {
         let (r, w) = sys::pipe().map_err(|e| Error::os("make a pipe to a spawned child", e))?;
         (r, std::fs::File::from(w))
@@ -889,7 +889,7 @@ pub fn init() {
     // program uses it: the parent left it open across exec for this child only.
     let start_pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let payload = match function::unseal(start_pipe)
-        .and_then(|body| function::from_bytes::<SpawnPayload>(&body).map_err(|e| e.to_string()))
+        .and_then(|body| codec::from_bytes::<SpawnPayload>(&body).map_err(|e| e.to_string()))
     {
         Ok(payload) => payload,
         Err(err) => refuse(&err),
