@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use super::batch::{self, Part};
 use super::init::{InitSpec, Initializer};
 use super::worker::{Order, Reply, WorkerArgs, worker_main};
 use crate::codec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
-use crate::process::function::{self, Part, RemoteFn};
+use crate::process::function::RemoteFn;
 use crate::process::{Process, StartMethod};
 use crate::sys;
 
@@ -88,7 +89,7 @@ struct Worker {
 /// A task a worker is running, and its results so far.
 struct Running {
     slot: Arc<ResultSlot>,
-    /// The pieces of results received, in order (see `function::Part`).
+    /// The pieces of results received, in order (see `batch::Part`).
     parts: Vec<Part>,
 }
 
@@ -217,7 +218,7 @@ impl ResultSlot {
                 };
                 let panics = panics.clone();
                 drop(outcome); // decode without holding the slot
-                match function::results_from_parts::<R>(parts, len) {
+                match batch::results_from_parts::<R>(parts, len) {
                     Ok(values)
                         if values.len() + panics.len() == len
                             && panics.iter().all(|&(at, _)| at < len)

@@ -10,7 +10,7 @@
 //! arguments as one task, so a hundred thousand tiny items cost a handful of
 //! messages, not a hundred thousand. The worker sends the chunk's results
 //! back as they come: big byte and float vectors one by one, each written
-//! from its own memory, small results gathered.
+//! from its own memory, small results gathered (`pool/batch.rs`).
 //!
 //! The parent gives each worker **one task at a time**. So it always knows
 //! which task a worker is running, and when a worker dies (killed, aborted),
@@ -33,6 +33,7 @@
 //! a file of their own: a hundred thousand outstanding tasks use no more open
 //! files than one.
 
+mod batch;
 mod engine;
 mod init;
 mod worker;
@@ -235,7 +236,7 @@ impl Pool {
         F::Output: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<F::Args> = items.into_iter().collect();
-        let function = RemoteFn::new_batch(findable(job)?);
+        let function = batch::remote_batch(findable(job)?);
         let chunks = self.submit_chunks(function, &items, chunksize)?;
         Ok(self.async_result(chunks, all_results::<F::Output>))
     }
@@ -270,7 +271,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<A> = items.into_iter().collect();
-        let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
+        let chunks = self.submit_chunks(batch::remote_batch(job), &items, chunksize)?;
         Ok(self.async_result(chunks, all_results::<R>))
     }
 
@@ -324,7 +325,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<A> = items.into_iter().collect();
-        let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
+        let chunks = self.submit_chunks(batch::remote_batch(job), &items, chunksize)?;
         let mut results = Vec::with_capacity(items.len());
         drop(items); // the workers have their own copies now
         // Take the chunks in order, each as soon as it is in: decoding one
@@ -372,7 +373,7 @@ impl Pool {
         Ok(IMap {
             engine: Arc::clone(&self.engine),
             chunks: self
-                .submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?
+                .submit_chunks(batch::remote_batch(job), &items, chunksize)?
                 .into(),
             ready: VecDeque::new(),
             _result: PhantomData,
@@ -406,7 +407,7 @@ impl Pool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let finished = Arc::new(FinishLine::default());
-        let function = RemoteFn::new_batch(job);
+        let function = batch::remote_batch(job);
         let chunks = self.submit_chunks_to(function, &items, chunksize, Some(&finished))?;
         Ok(IMapUnordered {
             engine: Arc::clone(&self.engine),
@@ -433,7 +434,7 @@ impl Pool {
         F::Output: Serialize + DeserializeOwned + 'static,
     {
         // A task of one: the same path as a chunk of `map`.
-        let function = RemoteFn::new_batch(findable(job)?);
+        let function = batch::remote_batch(findable(job)?);
         let chunks = self.submit_chunks(function, std::slice::from_ref(&args), 1)?;
         Ok(self.async_result(chunks, first_result::<F::Output>))
     }

@@ -37,7 +37,7 @@ pub(super) enum Reply {
     /// `count` results, serialized back to back in the frame's payload.
     Values(usize),
     /// One result's raw bytes in the frame's payload (a big `Vec<u8>` or
-    /// `Vec<f64>`: see `function.rs`).
+    /// `Vec<f64>`: see `batch.rs`).
     Raw,
     /// The task is done: the payload holds its last `count` results; these
     /// items (by position) panicked.

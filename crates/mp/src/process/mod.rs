@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::io::Write;
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -15,12 +15,14 @@ use serde::{Deserialize, Serialize};
 
 mod exit;
 pub(crate) mod function;
+mod spawn;
 mod target;
 
 use self::function::RemoteFn;
 use crate::error::{Error, ErrorKind, Result, panic_message};
 use crate::{codec, inherit, sys};
 
+pub use self::spawn::init;
 pub use self::target::{Outcome, Target};
 pub use crate::sys::ExitStatus;
 
@@ -227,7 +229,7 @@ impl Process {
         };
         let pid = match self.method {
             StartMethod::Fork => fork_child(me, job, self.daemon)?,
-            StartMethod::Spawn => spawn_child(me, job.as_ref(), self.daemon)?,
+            StartMethod::Spawn => spawn::spawn_child(me, job.as_ref(), self.daemon)?,
         };
         self.state = State::Running(pid);
         Ok(())
@@ -750,194 +752,4 @@ fn install_child_panic_hook() {
             }
         }));
     });
-}
-
-/// The command-line flag that tells [`init`] that this run is a spawned child.
-const CHILD_FLAG: &str = "--mp-spawned-child";
-
-/// Set by [`init`]: spawn refuses to start without it.
-static INIT_CALLED: AtomicBool = AtomicBool::new(false);
-
-/// What a spawned child receives on its start pipe, after the header (see
-/// [`function::seal`]).
-#[derive(Serialize, Deserialize)]
-struct SpawnPayload {
-    /// Who the child is; its parent's pid, checked against `getppid()`.
-    me: ChildInfo,
-    function: RemoteFn,
-    fds: Vec<RawFd>,
-    args: Vec<u8>,
-}
-
-/// Starts this same program afresh as a child that runs `job`; returns its pid.
-fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<libc::pid_t> {
-    use std::os::unix::process::CommandExt;
-
-    if !INIT_CALLED.load(Ordering::Relaxed) {
-        return Err(ErrorKind::InitNotCalled.into());
-    }
-    let (function, args, fds) = job.encode()?;
-    let name = me.name.clone();
-    let payload = SpawnPayload {
-        me,
-        function,
-        fds: fds.clone(),
-        args,
-    };
-    let payload = function::seal(&codec::to_bytes(&payload)?)?;
-    let (reader, mut writer) = {
-        let (r, w) = sys::pipe().map_err(|e| Error::os("make a pipe to a spawned child", e))?;
-        (r, std::fs::File::from(w))
-    };
-    let mut keep = fds;
-    keep.push(reader.as_raw_fd());
-
-    // A spawned child does not copy our stdout buffer, but flushing it keeps
-    // what the parent printed before the start ahead of what the child prints.
-    let _ = std::io::stdout().flush();
-    let mut command = std::process::Command::new(own_executable()?);
-    if let Some(arg0) = std::env::args_os().next() {
-        command.arg0(arg0);
-    }
-    command.arg(CHILD_FLAG).arg(reader.as_raw_fd().to_string());
-    // SAFETY: the closure runs in the forked child just before exec; it only
-    // calls fcntl on descriptors (async-signal-safe) and allocates nothing.
-    unsafe {
-        command.pre_exec(move || inherit::keep_across_exec(&keep));
-    }
-    let child = command
-        .spawn()
-        .map_err(|e| Error::os("spawn a child process", e))?;
-    let pid = child.id() as libc::pid_t;
-    drop(reader);
-    // The write fails (EPIPE, and no SIGPIPE) if the child closed the pipe
-    // without reading it all: it has died, or will never run its target. Reap
-    // it and say how it ended, rather than leave a zombie behind an error.
-    if sys::without_sigpipe(|| writer.write_all(&payload)).is_err() {
-        let _ = sys::kill(pid, libc::SIGKILL); // in case it lives on regardless
-        let status = sys::waitpid(pid, true)
-            .map_err(|e| Error::os("wait for a spawned child that failed to start", e))?
-            .expect("a blocking waitpid returns a status");
-        return Err(ErrorKind::ChildDiedAtStart {
-            pid: pid as u32,
-            status,
-        }
-        .into());
-    }
-    children().push(Child {
-        pid,
-        name,
-        daemon,
-        dropped: false,
-    });
-    Ok(pid)
-}
-
-/// The path that runs this very executable again.
-fn own_executable() -> Result<std::path::PathBuf> {
-    // On Linux, /proc/self/exe is the running file itself, even if it has
-    // been rebuilt or deleted since: the child is guaranteed the same code.
-    if cfg!(target_os = "linux") {
-        Ok("/proc/self/exe".into())
-    } else {
-        std::env::current_exe().map_err(|e| Error::os("find this program's executable", e))
-    }
-}
-
-/// Call this first in `main`: Rust's `if __name__ == '__main__':`.
-///
-/// With the spawn start method, a child is this same program run again. In
-/// Python, the guard stops the child from re-running the main script's
-/// top-level code. Here, `init` recognises a spawned child, runs its target
-/// function, and ends the process, so the rest of `main` only ever runs in the
-/// original program. In the original program it returns at once.
-///
-/// ```
-/// mp::init(); // the first line of `main`
-/// // ... the rest of the program ...
-/// ```
-#[doc(alias("freeze_support", "__main__"))]
-pub fn init() {
-    INIT_CALLED.store(true, Ordering::Relaxed);
-    exit::install();
-    let mut args = std::env::args_os().skip(1);
-    if args.next().is_none_or(|flag| flag != CHILD_FLAG) {
-        return;
-    }
-    // From here on, everything read is checked before it is believed: see
-    // "The trust boundary" in `function.rs`. Any failure is one line on
-    // stderr and exit code 2, never a panic.
-    let refuse = |why: &dyn fmt::Display| -> ! {
-        let line = format!("mp::init: not starting as a spawned child: {why}\n");
-        let _ = std::io::stderr().write_all(line.as_bytes());
-        sys::exit_child(2)
-    };
-    let fd = args.next();
-    let fd = match fd
-        .as_ref()
-        .and_then(|fd| fd.to_str()?.parse::<RawFd>().ok())
-    {
-        Some(fd) if fd >= 0 => fd,
-        _ => refuse(&format_args!(
-            "{CHILD_FLAG} must be followed by the number of the start pipe, not {fd:?}"
-        )),
-    };
-    if let Err(why) = sys::check_start_pipe(fd) {
-        refuse(&format_args!("descriptor {fd} is not a start pipe: {why}"));
-    }
-    // SAFETY: `fd` is open (just checked), and nothing else in this new
-    // program uses it: the parent left it open across exec for this child only.
-    let start_pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    let payload = match function::unseal(start_pipe)
-        .and_then(|body| codec::from_bytes::<SpawnPayload>(&body).map_err(|e| e.to_string()))
-    {
-        Ok(payload) => payload,
-        Err(err) => refuse(&err),
-    };
-    if let Err(why) = check_parent(&payload) {
-        refuse(&why);
-    }
-    install_child_panic_hook();
-    let prepared = inherit::with_incoming(&payload.fds, || payload.function.prepare(&payload.args));
-    match prepared {
-        Ok(call) => run_child(payload.me, || {
-            if let Err(err) = call(&mut function::Discard) {
-                panic!("{err}");
-            }
-            Ok(())
-        }),
-        Err(err) => refuse(&err),
-    }
-}
-
-/// Checks that the process that sent `payload` is this child's parent, and
-/// runs this same executable: only then do the code offsets in it mean what
-/// they say (see `function.rs`).
-fn check_parent(payload: &SpawnPayload) -> std::result::Result<(), String> {
-    let parent = sys::parent_pid();
-    if payload.me.parent != parent {
-        return Err(format!(
-            "the start arguments name process {} as the parent, but the parent is process {parent}",
-            payload.me.parent
-        ));
-    }
-    let ours = sys::executable_id(None)
-        .map_err(|e| format!("cannot identify this program's executable: {e}"))?;
-    let theirs = match sys::executable_id(Some(parent)) {
-        Ok(theirs) => theirs,
-        // No `/proc` to ask (see `function.rs`): the other checks must do.
-        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(()),
-        Err(e) => {
-            return Err(format!(
-                "cannot identify the executable of parent process {parent}: {e}"
-            ));
-        }
-    };
-    if ours != theirs {
-        return Err(format!(
-            "parent process {parent} runs another executable than this one; \
-             only a program can start itself as a spawned child"
-        ));
-    }
-    Ok(())
 }
