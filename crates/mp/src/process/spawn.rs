@@ -41,8 +41,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::child::{install_child_panic_hook, run_child};
+use super::children::{Child, children};
+use super::exit;
 use super::function::{self, RemoteFn};
-use super::{Child, ChildInfo, Job, children, exit, install_child_panic_hook, run_child};
+use super::handle::Job;
+use super::identity::ChildInfo;
 use crate::error::{Error, ErrorKind, Result};
 use crate::{codec, inherit, sys};
 
