@@ -161,7 +161,8 @@ compile_error!(
 );
 
 // The ground: system calls, and the one error type. They import nothing of
-// the crate above them (`error` only takes `ExitStatus` from `sys`).
+// the crate above them, with one exception: error names ExitStatus, a plain
+// value of process kept in a file that depends on nothing (process/status.rs).
 mod error;
 mod sys;
 

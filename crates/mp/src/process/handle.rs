@@ -17,6 +17,7 @@ use super::children::children;
 use super::function::RemoteFn;
 use super::identity::{ChildInfo, STARTED_HERE, child_number_prefix};
 use super::info::current_process_name;
+use super::status::decode_status;
 use super::{ExitStatus, Outcome, Target, exit, fork, spawn};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{codec, inherit, sys};
@@ -244,7 +245,7 @@ impl Process {
                 let status = sys::waitpid(pid, true)
                     .map_err(|e| Error::os("wait for a child process", e))?
                     .expect("a blocking waitpid returns a status");
-                Ok(self.ended(pid, status))
+                Ok(self.ended(pid, decode_status(status)))
             }
         }
     }
@@ -281,7 +282,7 @@ impl Process {
             State::Ended(_, status) => Ok(Some(status)),
             State::Running(pid) => Ok(sys::waitpid(pid, false)
                 .map_err(|e| Error::os("check on a child process", e))?
-                .map(|status| self.ended(pid, status))),
+                .map(|status| self.ended(pid, decode_status(status)))),
         }
     }
 
@@ -337,7 +338,7 @@ impl Drop for Process {
         if self.kill_on_drop || std::thread::panicking() {
             let _ = sys::kill(pid, libc::SIGKILL);
             if let Ok(Some(status)) = sys::waitpid(pid, true) {
-                self.ended(pid, status);
+                self.ended(pid, decode_status(status));
             }
         } else if let Some(child) = children().iter_mut().find(|child| child.pid == pid) {
             // It runs on; `exit.rs` reaps it (see the type's docs).

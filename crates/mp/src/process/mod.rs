@@ -19,6 +19,7 @@ mod handle;
 mod identity;
 mod info;
 mod spawn;
+mod status;
 mod target;
 
 pub(crate) use self::children::others_alive;
@@ -28,5 +29,5 @@ pub use self::info::{
     ProcessInfo, active_children, cpu_count, current_process, current_process_name, parent_process,
 };
 pub use self::spawn::init;
+pub use self::status::ExitStatus;
 pub use self::target::{Outcome, Target};
-pub use crate::sys::ExitStatus;

@@ -47,6 +47,7 @@ use super::exit;
 use super::function::{self, RemoteFn};
 use super::handle::Job;
 use super::identity::ChildInfo;
+use super::status::decode_status;
 use crate::error::{Error, ErrorKind, Result};
 use crate::{codec, inherit, sys};
 
@@ -215,7 +216,7 @@ pub(super) fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<
             .expect("a blocking waitpid returns a status");
         return Err(ErrorKind::ChildDiedAtStart {
             pid: pid as u32,
-            status,
+            status: decode_status(status),
         }
         .into());
     }
