@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use super::Chunk;
-use super::engine::{Engine, Read};
+use super::engine::Engine;
+use super::slot::Read;
 use crate::error::{ErrorKind, Result};
 
 /// The iterator of [`Pool::imap`](super::Pool::imap): results in the items' order.

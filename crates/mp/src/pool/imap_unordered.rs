@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::Chunk;
-use super::engine::{Engine, FinishLine, Read};
+use super::engine::Engine;
+use super::slot::{FinishLine, Read};
 use crate::error::Result;
 
 /// The iterator of [`Pool::imap_unordered`](super::Pool::imap_unordered): results as they finish.

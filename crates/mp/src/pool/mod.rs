@@ -36,8 +36,9 @@
 //! One idea a file: the [`Pool`] and its calls (here), setting it up
 //! (`builder.rs`), the handles its calls return (`async_result.rs`,
 //! `imap.rs`, `imap_unordered.rs`), a chunk of work and its results
-//! (`batch.rs`), the parent's driver (`engine.rs`), the worker's loop
-//! (`worker.rs`) and the initializer's argument (`init.rs`).
+//! (`batch.rs`), where a task's results wait (`slot.rs`), the parent's driver
+//! (`engine.rs`), the worker's loop (`worker.rs`) and the initializer's
+//! argument (`init.rs`).
 
 mod async_result;
 mod batch;
@@ -46,6 +47,7 @@ mod engine;
 mod imap;
 mod imap_unordered;
 mod init;
+mod slot;
 mod worker;
 
 pub use self::async_result::AsyncResult;
@@ -63,7 +65,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use self::async_result::{all_results, first_result};
-use self::engine::{Engine, FinishLine, Read, ResultSlot, Task};
+use self::engine::{Engine, Task};
+use self::slot::{FinishLine, Read, ResultSlot};
 use crate::codec;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
@@ -569,7 +572,7 @@ fn findable<M, F: Target<M>>(job: F) -> Result<fn(F::Args) -> F::Output> {
 /// number of tasks (a test that timed it could fail on a busy machine).
 #[doc(hidden)]
 pub fn slot_looks() -> u64 {
-    engine::slot_looks()
+    slot::slot_looks()
 }
 
 /// A chunk, as its submitter sees it.
