@@ -11,7 +11,7 @@
 //! elements' little-endian bytes as they are. So these two types are written
 //! and read here in exactly postcard's bytes, whole slices at a time: the
 //! wire format does not change, and bytes written one way read back the
-//! other way. The queue (`ipc/queue.rs`) and the pool (`pool/batch.rs`) both
+//! other way. The queue (`ipc/queue/message.rs`) and the pool (`pool/batch.rs`) both
 //! take this fast path; other types go through postcard.
 
 use std::any::{Any, TypeId};
