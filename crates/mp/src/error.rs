@@ -7,7 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::sys::ExitStatus;
+use crate::process::ExitStatus;
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -26,7 +26,7 @@ thread_local! {
     static INCOMING: RefCell<Option<Vec<RawFd>>> = const { RefCell::new(None) };
     /// The type of the last shared object that refused to be serialized outside
     /// a start. Serde formats may drop an error's text (postcard does), so
-    /// `function::to_bytes` looks here to report the real cause.
+    /// `codec::to_bytes` looks here to report the real cause.
     static REFUSED: Cell<Option<&'static str>> = const { Cell::new(None) };
     /// Set by [`keep_incoming`]: the inherited descriptors have a new owner,
     /// and [`with_incoming`] must not close them.

@@ -161,12 +161,15 @@ compile_error!(
 );
 
 // The ground: system calls, and the one error type. They import nothing of
-// the crate above them (`error` only takes `ExitStatus` from `sys`).
+// the crate above them, with one exception: error names ExitStatus, a plain
+// value of process kept in a file that depends on nothing (process/status.rs).
 mod error;
 mod sys;
 
-// Plumbing shared by everything above: memory every process maps, and file
-// descriptors handed to a spawned child.
+// Plumbing shared by everything above: memory every process maps, file
+// descriptors handed to a spawned child, and the codec that turns values into
+// the bytes every message carries.
+mod codec;
 mod inherit;
 mod shm;
 

@@ -6,12 +6,9 @@
 //! `process/target.rs`. Each wrapper turns a C convention (`-1` and `errno`)
 //! into an `io::Result`.
 
-use std::fmt;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 /// Turns a C return value of `-1` into the current `errno`.
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -159,18 +156,10 @@ pub(crate) fn exit_child(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// Decodes a `waitpid` status word.
-fn decode_status(status: libc::c_int) -> ExitStatus {
-    if libc::WIFSIGNALED(status) {
-        ExitStatus::Signal(libc::WTERMSIG(status))
-    } else {
-        ExitStatus::Code(libc::WEXITSTATUS(status))
-    }
-}
-
-/// Waits for child `pid` to end and reaps it. With `block == false`, returns
-/// `Ok(None)` at once if it is still running.
-pub(crate) fn waitpid(pid: libc::pid_t, block: bool) -> io::Result<Option<ExitStatus>> {
+/// Waits for child `pid` to end and reaps it: its raw status word, for
+/// `process` to decode. With `block == false`, returns `Ok(None)` at once if
+/// it is still running.
+pub(crate) fn waitpid(pid: libc::pid_t, block: bool) -> io::Result<Option<libc::c_int>> {
     let flags = if block { 0 } else { libc::WNOHANG };
     let mut status = 0;
     loop {
@@ -180,7 +169,7 @@ pub(crate) fn waitpid(pid: libc::pid_t, block: bool) -> io::Result<Option<ExitSt
             -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
             -1 => return Err(io::Error::last_os_error()),
             0 => return Ok(None),
-            _ => return Ok(Some(decode_status(status))),
+            _ => return Ok(Some(status)),
         }
     }
 }
@@ -483,53 +472,5 @@ pub(crate) fn thread_count() -> Option<usize> {
     #[cfg(not(target_os = "linux"))]
     {
         None
-    }
-}
-
-/// A short name for a signal number, for messages ("SIGKILL").
-pub(crate) fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGUSR2 => "SIGUSR2",
-        _ => "a signal",
-    }
-}
-
-/// How a process ended: Python's `exitcode` (negative there for a signal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ExitStatus {
-    /// It exited with this code: 0 for success; 1 when its target panicked.
-    Code(i32),
-    /// It was ended by this signal (9 is `SIGKILL`, 15 is `SIGTERM`).
-    Signal(i32),
-}
-
-impl ExitStatus {
-    /// Whether it exited with code 0.
-    pub fn success(self) -> bool {
-        self == ExitStatus::Code(0)
-    }
-}
-
-impl fmt::Display for ExitStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            ExitStatus::Code(code) => write!(f, "exited with code {code}"),
-            ExitStatus::Signal(signal) => {
-                write!(f, "was killed by signal {signal} ({})", signal_name(signal))
-            }
-        }
     }
 }

@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::codec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
-use crate::process::function;
 use crate::sync::wait::{SLICE, nobody_left};
 use crate::sys;
 
@@ -275,7 +275,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
             )
             .into());
         }
-        let bytes = function::to_bytes(&item)?;
+        let bytes = codec::to_bytes(&item)?;
         if bytes.len() > MAX_MESSAGE {
             return Err(ErrorKind::MessageTooLarge {
                 len: bytes.len(),
@@ -427,7 +427,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                 if incoming.pending().len() >= LENGTH_PREFIX + len {
                     let body = LENGTH_PREFIX + incoming.start..LENGTH_PREFIX + incoming.start + len;
                     incoming.start = body.end;
-                    return function::from_bytes(&incoming.buf[body]);
+                    return codec::from_bytes(&incoming.buf[body]);
                 }
             }
             let started = !incoming.pending().is_empty();

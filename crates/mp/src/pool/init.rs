@@ -16,9 +16,10 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::codec;
 use crate::error::Result;
 use crate::inherit;
-use crate::process::function::{self, Prepared, RemoteFn};
+use crate::process::function::{Prepared, RemoteFn};
 
 /// The initializer's argument, its type forgotten.
 trait Argument: Send + Sync {
@@ -27,7 +28,7 @@ trait Argument: Send + Sync {
 
 impl<A: Serialize + Send + Sync> Argument for A {
     fn to_bytes(&self) -> Result<Vec<u8>> {
-        function::to_bytes(self)
+        codec::to_bytes(self)
     }
 }
 

@@ -10,7 +10,7 @@
 //! arguments as one task, so a hundred thousand tiny items cost a handful of
 //! messages, not a hundred thousand. The worker sends the chunk's results
 //! back as they come: big byte and float vectors one by one, each written
-//! from its own memory, small results gathered.
+//! from its own memory, small results gathered (`pool/batch.rs`).
 //!
 //! The parent gives each worker **one task at a time**. So it always knows
 //! which task a worker is running, and when a worker dies (killed, aborted),
@@ -32,27 +32,46 @@
 //! Results wait in a small shared slot per task (an `Arc`), never in a pipe or
 //! a file of their own: a hundred thousand outstanding tasks use no more open
 //! files than one.
+//!
+//! One idea a file: the [`Pool`] and its calls (here), setting it up
+//! (`builder.rs`), the handles its calls return (`async_result.rs`,
+//! `imap.rs`, `imap_unordered.rs`), a chunk of work and its results
+//! (`batch.rs`), where a task's results wait (`slot.rs`), the parent's driver
+//! (`engine.rs`), the worker's loop (`worker.rs`) and the initializer's
+//! argument (`init.rs`).
 
+mod async_result;
+mod batch;
+mod builder;
 mod engine;
+mod imap;
+mod imap_unordered;
 mod init;
+mod slot;
 mod worker;
+
+pub use self::async_result::AsyncResult;
+pub use self::builder::PoolBuilder;
+pub use self::imap::IMap;
+pub use self::imap_unordered::IMapUnordered;
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicUsize;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::engine::{Engine, FinishLine, Read, ResultSlot, Settings, Task};
-use self::init::Initializer;
+use self::async_result::{all_results, first_result};
+use self::engine::{Engine, Task};
+use self::slot::{FinishLine, Read, ResultSlot};
+use crate::codec;
 use crate::error::{ErrorKind, Result};
 use crate::ipc::channel::MAX_FRAME;
-use crate::process::function::{self, RemoteFn};
-use crate::process::{StartMethod, Target, cpu_count};
+use crate::process::function::RemoteFn;
+use crate::process::{StartMethod, Target};
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`).
 ///
@@ -234,7 +253,7 @@ impl Pool {
         F::Output: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<F::Args> = items.into_iter().collect();
-        let function = RemoteFn::new_batch(findable(job)?);
+        let function = batch::remote_batch(findable(job)?);
         let chunks = self.submit_chunks(function, &items, chunksize)?;
         Ok(self.async_result(chunks, all_results::<F::Output>))
     }
@@ -269,7 +288,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<A> = items.into_iter().collect();
-        let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
+        let chunks = self.submit_chunks(batch::remote_batch(job), &items, chunksize)?;
         Ok(self.async_result(chunks, all_results::<R>))
     }
 
@@ -323,7 +342,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let items: Vec<A> = items.into_iter().collect();
-        let chunks = self.submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?;
+        let chunks = self.submit_chunks(batch::remote_batch(job), &items, chunksize)?;
         let mut results = Vec::with_capacity(items.len());
         drop(items); // the workers have their own copies now
         // Take the chunks in order, each as soon as it is in: decoding one
@@ -371,7 +390,7 @@ impl Pool {
         Ok(IMap {
             engine: Arc::clone(&self.engine),
             chunks: self
-                .submit_chunks(RemoteFn::new_batch(job), &items, chunksize)?
+                .submit_chunks(batch::remote_batch(job), &items, chunksize)?
                 .into(),
             ready: VecDeque::new(),
             _result: PhantomData,
@@ -405,7 +424,7 @@ impl Pool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let finished = Arc::new(FinishLine::default());
-        let function = RemoteFn::new_batch(job);
+        let function = batch::remote_batch(job);
         let chunks = self.submit_chunks_to(function, &items, chunksize, Some(&finished))?;
         Ok(IMapUnordered {
             engine: Arc::clone(&self.engine),
@@ -432,7 +451,7 @@ impl Pool {
         F::Output: Serialize + DeserializeOwned + 'static,
     {
         // A task of one: the same path as a chunk of `map`.
-        let function = RemoteFn::new_batch(findable(job)?);
+        let function = batch::remote_batch(findable(job)?);
         let chunks = self.submit_chunks(function, std::slice::from_ref(&args), 1)?;
         Ok(self.async_result(chunks, first_result::<F::Output>))
     }
@@ -494,7 +513,7 @@ impl Pool {
             self.engine.ensure_open()?;
         }
         for items in items.chunks(chunksize) {
-            let input = function::to_bytes(items)?;
+            let input = codec::to_bytes(items)?;
             if input.len() > MAX_FRAME {
                 return Err(ErrorKind::MessageTooLarge {
                     len: input.len(),
@@ -536,107 +555,6 @@ impl fmt::Debug for Pool {
     }
 }
 
-/// A result to come (Python's `AsyncResult`): of one task from
-/// [`Pool::apply_async`] (`AsyncResult<R>`), or of a whole
-/// [`Pool::map_async`] or [`Pool::starmap_async`] (`AsyncResult<Vec<R>>`).
-///
-/// As everywhere in the pool, results are collected while some thread waits
-/// on the pool (see [`Pool`]): [`AsyncResult::ready`] collects what is in
-/// without waiting, so asking it again and again is enough to see the
-/// result arrive.
-pub struct AsyncResult<T> {
-    engine: Arc<Engine>,
-    /// The tasks whose results make up a `T`.
-    chunks: Vec<Chunk>,
-    /// Turns the chunks' results into a `T` (or the first error). A plain
-    /// `fn` also makes the handle movable between threads whatever `T` is.
-    decode: fn(&[Chunk], Read) -> Result<T>,
-    /// The chunks before this one are known to be filled: a slot once filled
-    /// stays so, and a wait looks at each chunk once, not after every answer.
-    filled: AtomicUsize,
-}
-
-impl<T> AsyncResult<T> {
-    /// Waits for the result (Python's `get()`).
-    pub fn get(self) -> Result<T> {
-        self.wait()?;
-        (self.decode)(&self.chunks, Read::Take)
-    }
-
-    /// Waits at most `timeout` for the result: [`ErrorKind::Timeout`] if it
-    /// is not in by then (Python's `get(timeout)`). The work goes on; you can
-    /// wait again.
-    #[doc(alias("get"))]
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
-        if !self.wait_timeout(timeout)? {
-            return Err(ErrorKind::Timeout {
-                what: "AsyncResult::get_timeout",
-                after: timeout,
-            }
-            .into());
-        }
-        (self.decode)(&self.chunks, Read::Copy)
-    }
-
-    /// Whether the result is in (Python's `ready()`), after collecting, without
-    /// waiting, whatever the workers have finished.
-    pub fn ready(&self) -> bool {
-        if !self.is_filled() {
-            self.engine.poll();
-        }
-        self.is_filled()
-    }
-
-    /// Waits until the result is in, without taking it (Python's `wait()`).
-    /// An error means the pool could not go on (say, a replacement worker
-    /// could not start); a task that failed is not an error here, but in
-    /// [`AsyncResult::get`].
-    pub fn wait(&self) -> Result<()> {
-        self.engine.wait_for(None, || self.is_filled())?;
-        Ok(())
-    }
-
-    /// Waits at most `timeout` for the result to be in (Python's
-    /// `wait(timeout)`): `Ok(false)` if it is not in by then.
-    #[doc(alias("wait"))]
-    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
-        // A timeout too long to add to the clock is no limit.
-        let deadline = Instant::now().checked_add(timeout);
-        self.engine.wait_for(deadline, || self.is_filled())
-    }
-
-    /// Whether the work succeeded (Python's `successful()`): `None` while
-    /// the result is not in (Python raises `ValueError` then), `Some(false)`
-    /// if [`AsyncResult::get`] will return an error (a panic, a dead worker;
-    /// for a `map_async`, any item's).
-    pub fn successful(&self) -> Option<bool> {
-        self.ready()
-            .then(|| (self.decode)(&self.chunks, Read::Copy).is_ok())
-    }
-
-    fn is_filled(&self) -> bool {
-        let mut next = self.filled.load(Ordering::Relaxed);
-        while let Some(chunk) = self.chunks.get(next) {
-            if !chunk.slot.is_filled() {
-                break;
-            }
-            next += 1;
-        }
-        // Racing threads may store different counts: each is a true lower bound.
-        self.filled.fetch_max(next, Ordering::Relaxed);
-        next == self.chunks.len()
-    }
-}
-
-impl<T> fmt::Debug for AsyncResult<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncResult")
-            .field("ready", &self.is_filled())
-            .finish_non_exhaustive()
-    }
-}
-
-/// [`AsyncResult`]'s decoder for a task of one item.
 /// `job` as a function a worker can find, or the error that says why not.
 fn findable<M, F: Target<M>>(job: F) -> Result<fn(F::Args) -> F::Output> {
     job.as_fn().ok_or_else(|| {
@@ -648,288 +566,13 @@ fn findable<M, F: Target<M>>(job: F) -> Result<fn(F::Args) -> F::Output> {
     })
 }
 
-fn first_result<R: DeserializeOwned + 'static>(chunks: &[Chunk], read: Read) -> Result<R> {
-    match chunks {
-        [chunk] => chunk.slot.first_result(read),
-        _ => Err(ErrorKind::PoolClosed.into()),
-    }
-}
-
-/// [`AsyncResult`]'s decoder for a whole map: every item's result, in order,
-/// or the first failing item's error.
-fn all_results<R: DeserializeOwned + 'static>(chunks: &[Chunk], read: Read) -> Result<Vec<R>> {
-    let mut results = Vec::with_capacity(chunks.iter().map(|c| c.len).sum());
-    for chunk in chunks {
-        results.extend(chunk.slot.results::<R>(chunk.len, read).into_values()?);
-    }
-    Ok(results)
-}
-
-/// How a pool is set up, before it starts: [`Pool::builder`]. Each setting
-/// has Python's name for it in its docs.
-#[derive(Debug)]
-#[must_use = "a builder does nothing until `build` starts the pool"]
-pub struct PoolBuilder {
-    processes: Option<usize>,
-    method: StartMethod,
-    init: Option<Initializer>,
-    max_tasks: Option<usize>,
-}
-
-impl PoolBuilder {
-    /// How many worker processes (Python's `processes`); the default is one
-    /// per CPU this process may use, [`crate::cpu_count`].
-    pub fn processes(mut self, processes: usize) -> Self {
-        self.processes = Some(processes);
-        self
-    }
-
-    /// How the workers start (Python's `get_context("spawn").Pool(...)`);
-    /// the default is [`StartMethod::default`].
-    pub fn start_method(mut self, method: StartMethod) -> Self {
-        self.method = method;
-        self
-    }
-
-    /// Runs `initializer(arg)` once in every worker before its first task,
-    /// replacement workers included (Python's `initializer` and `initargs`).
-    /// Several arguments go as one tuple.
-    ///
-    /// The argument may hold shared objects, as Python's `initargs` may: a
-    /// `Lock`, a `Queue`, a `Value`, with fork and spawn alike. Python's
-    /// documented way to give every worker a lock:
-    ///
-    /// ```
-    /// use std::sync::OnceLock;
-    ///
-    /// static LOCK: OnceLock<mp::Lock> = OnceLock::new();
-    ///
-    /// fn init(lock: mp::Lock) {
-    ///     LOCK.set(lock).expect("once per worker");
-    /// }
-    ///
-    /// fn job(x: u64) -> u64 {
-    ///     let _guard = LOCK.get().expect("set by init").lock().unwrap();
-    ///     x * x
-    /// }
-    ///
-    /// fn main() -> mp::Result<()> {
-    ///     mp::init();
-    ///     let lock = mp::Lock::new()?;
-    ///     let pool = mp::Pool::builder().processes(2).initializer(init, lock).build()?;
-    ///     assert_eq!(pool.map(job, 0..4)?, [0, 1, 4, 9]);
-    ///     Ok(())
-    /// }
-    /// ```
-    ///
-    /// If the initializer panics in a worker, that worker runs no task: every
-    /// task given to it fails with [`ErrorKind::InitializerFailed`] and the
-    /// panic's message. (Python's worker dies, and its pool starts a new one
-    /// again and again.)
-    #[doc(alias("initargs"))]
-    pub fn initializer<A>(mut self, initializer: fn(A), arg: A) -> Self
-    where
-        A: Serialize + DeserializeOwned + Send + Sync + 'static,
-    {
-        self.init = Some(Initializer::new(initializer, arg));
-        self
-    }
-
-    /// Replaces each worker with a fresh process once it has done `tasks`
-    /// tasks (Python's `maxtasksperchild`); by default a worker lives as long
-    /// as the pool. A task is one call of [`Pool::apply_async`], or one chunk
-    /// of a `map`, as in Python.
-    #[doc(alias("maxtasksperchild"))]
-    pub fn max_tasks_per_child(mut self, tasks: usize) -> Self {
-        self.max_tasks = Some(tasks);
-        self
-    }
-
-    /// Starts the pool's workers.
-    pub fn build(self) -> Result<Pool> {
-        let size = self.processes.unwrap_or_else(cpu_count);
-        if size == 0 {
-            return Err(ErrorKind::InvalidArgument(
-                "Pool::new(0): a pool needs at least one worker process; \
-                 ask for 1 or more (one per CPU is mp::cpu_count())",
-            )
-            .into());
-        }
-        if self.max_tasks == Some(0) {
-            return Err(ErrorKind::InvalidArgument(
-                "max_tasks_per_child(0): a worker must be allowed at least one task; \
-                 pass 1 or more, or leave it out for workers that live as long as the pool",
-            )
-            .into());
-        }
-        Ok(Pool {
-            engine: Engine::start(Settings {
-                size,
-                method: self.method,
-                init: self.init,
-                max_tasks: self.max_tasks,
-            })?,
-        })
-    }
-}
-
-/// The iterator of [`Pool::imap`]: results in the items' order.
-pub struct IMap<R> {
-    engine: Arc<Engine>,
-    chunks: VecDeque<Chunk>,
-    ready: VecDeque<Result<R>>,
-    _result: PhantomData<fn() -> R>,
-}
-
-impl<R: DeserializeOwned + 'static> IMap<R> {
-    /// The next result, waiting at most `timeout` for it (Python's
-    /// `next(timeout)` on `imap`'s iterator): `Some(Err)` of kind
-    /// [`ErrorKind::Timeout`] if it is not in by then, and it stays next;
-    /// `None` once every result was taken.
-    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R>> {
-        // A timeout too long to add to the clock is no limit.
-        self.next_before(Instant::now().checked_add(timeout), timeout)
-    }
-
-    /// The next result, waiting for its chunk until `deadline` (`None`: for
-    /// as long as it takes); `timeout` is what the deadline's error names.
-    fn next_before(&mut self, deadline: Option<Instant>, timeout: Duration) -> Option<Result<R>> {
-        loop {
-            if let Some(result) = self.ready.pop_front() {
-                return Some(result);
-            }
-            let chunk = self.chunks.front()?;
-            match self.engine.wait_for(deadline, || chunk.slot.is_filled()) {
-                Ok(true) => {}
-                // Only a deadline ends a wait unfilled; the chunk stays next.
-                Ok(false) => {
-                    let what = "IMap::next_timeout";
-                    return Some(Err(ErrorKind::Timeout {
-                        what,
-                        after: timeout,
-                    }
-                    .into()));
-                }
-                Err(err) => {
-                    // The pool could not go on (say, a replacement worker
-                    // could not start): this chunk's place in the sequence
-                    // reports why.
-                    self.chunks.pop_front();
-                    return Some(Err(err));
-                }
-            }
-            let chunk = self.chunks.pop_front().expect("looked at just above");
-            let ready = &mut self.ready;
-            chunk
-                .slot
-                .results(chunk.len, Read::Take)
-                .for_each(|result| ready.push_back(result));
-        }
-    }
-}
-
-impl<R: DeserializeOwned + 'static> Iterator for IMap<R> {
-    type Item = Result<R>;
-
-    fn next(&mut self) -> Option<Result<R>> {
-        // No deadline: the wait ends with the chunk filled, or an error.
-        self.next_before(None, Duration::MAX)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.ready.len() + self.chunks.iter().map(|c| c.len).sum::<usize>();
-        (left, Some(left))
-    }
-}
-
-/// The iterator of [`Pool::imap_unordered`]: results as they finish.
-pub struct IMapUnordered<R> {
-    engine: Arc<Engine>,
-    /// The chunks by number, each `None` once its results are taken.
-    chunks: Vec<Option<Chunk>>,
-    /// The numbers of the chunks whose results are in, in the order they came.
-    finished: Arc<FinishLine>,
-    /// How many chunks have not been taken, and how many items they hold.
-    chunks_left: usize,
-    items_left: usize,
-    /// No chunk before this number is left (where to find one to take when
-    /// none has finished: a pool that ended, or that could not go on).
-    first_untaken: usize,
-    ready: VecDeque<Result<R>>,
-    _result: PhantomData<fn() -> R>,
-}
-
-impl<R> IMapUnordered<R> {
-    /// Takes chunk `number` if it is still there.
-    fn take(&mut self, number: usize) -> Option<Chunk> {
-        let chunk = self.chunks.get_mut(number)?.take()?;
-        self.chunks_left -= 1;
-        self.items_left -= chunk.len;
-        Some(chunk)
-    }
-
-    /// Takes the first chunk still there, finished or not.
-    fn take_any(&mut self) -> Option<Chunk> {
-        while self.first_untaken < self.chunks.len() {
-            let number = self.first_untaken;
-            self.first_untaken += 1;
-            if let Some(chunk) = self.take(number) {
-                return Some(chunk);
-            }
-        }
-        None
-    }
-}
-
-impl<R: DeserializeOwned + 'static> Iterator for IMapUnordered<R> {
-    type Item = Result<R>;
-
-    fn next(&mut self) -> Option<Result<R>> {
-        loop {
-            if let Some(result) = self.ready.pop_front() {
-                return Some(result);
-            }
-            if self.chunks_left == 0 {
-                return None;
-            }
-            let finished = &self.finished;
-            if let Err(err) = self.engine.wait_for(None, || finished.any()) {
-                self.take_any(); // as in `IMap`: report it in one chunk's place
-                return Some(Err(err));
-            }
-            // The first to finish of those still there; a terminated pool may
-            // have left none filled.
-            let chunk = loop {
-                match self.finished.take() {
-                    Some(number) => match self.take(number) {
-                        Some(chunk) => break Some(chunk),
-                        None => continue, // taken already, by `take_any`
-                    },
-                    None => break self.take_any(),
-                }
-            };
-            let Some(chunk) = chunk else { continue };
-            let ready = &mut self.ready;
-            chunk
-                .slot
-                .results(chunk.len, Read::Take)
-                .for_each(|result| ready.push_back(result));
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.ready.len() + self.items_left;
-        (left, Some(left))
-    }
-}
-
 /// How many times, in this process, a pool's waiter has looked at a task's
 /// result slot to see whether it is in. Not for programs: the crate's tests
 /// count it to prove that a wait's work per result does not grow with the
 /// number of tasks (a test that timed it could fail on a busy machine).
 #[doc(hidden)]
 pub fn slot_looks() -> u64 {
-    engine::slot_looks()
+    slot::slot_looks()
 }
 
 /// A chunk, as its submitter sees it.

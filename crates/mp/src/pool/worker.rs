@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::init::InitSpec;
+use crate::codec;
 use crate::error::panic_message;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
@@ -36,7 +37,7 @@ pub(super) enum Reply {
     /// `count` results, serialized back to back in the frame's payload.
     Values(usize),
     /// One result's raw bytes in the frame's payload (a big `Vec<u8>` or
-    /// `Vec<f64>`: see `function.rs`).
+    /// `Vec<f64>`: see `batch.rs`).
     Raw,
     /// The task is done: the payload holds its last `count` results; these
     /// items (by position) panicked.
@@ -143,7 +144,7 @@ impl ToParent {
             }
             .into());
         }
-        let head = function::to_bytes(reply)?;
+        let head = codec::to_bytes(reply)?;
         sys::without_sigpipe(|| self.pipe.send(&head, payload)).map_err(|e| {
             self.broken = true;
             Error::os("send results to the pool's process", e)

@@ -31,7 +31,7 @@
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::children;
+use super::children::children;
 use crate::sys;
 
 /// Set by the panic hook when a panic starts in the main thread of the main

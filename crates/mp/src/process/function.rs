@@ -13,167 +13,16 @@
 //! closure's captured values live in one process's memory; only a code address
 //! means the same thing in both. (In Python terms: the target must be picklable.)
 //!
-//! # The trust boundary
-//!
 //! Turning a number into a function pointer and calling it is only sound if
 //! the number came from [`RemoteFn::new`] in a process running this same
-//! executable. Inside the crate's own pipes (a forked child, a pool worker)
-//! that holds by construction: only the crate writes to them. A spawned
-//! child is different: it is a program started with `--mp-spawned-child N`,
-//! and anyone can start a program with any arguments and any descriptor `N`.
-//! So `mp::init` believes nothing it reads until it has checked, in order:
-//!
-//! 1. `N` is a number, an open descriptor, and the reading end of a pipe;
-//! 2. the bytes start with the crate's header ([`seal`]): a magic word, the
-//!    format's version, the length, and a checksum of what follows; the
-//!    length and checksum match (nothing cut short, nothing changed);
-//! 3. the payload decodes, and the parent pid it names is this process's
-//!    parent;
-//! 4. that parent runs the very same executable file as this process (same
-//!    device and inode of `/proc/<pid>/exe`, on Linux).
-//!
-//! Any failure is one line on stderr and exit code 2, before any offset is
-//! turned into a pointer. What remains trusted is a parent that runs this
-//! same program: such a parent could make the program do anything it can do
-//! anyway. The checksum guards against accidents (a truncated or mixed-up
-//! pipe), not against a forger who runs this same executable as the parent;
-//! the parent check is what keeps other programs out. On systems without
-//! `/proc` the fourth check is skipped.
-
-use std::any::Any;
-use std::borrow::Cow;
-use std::panic::{self, AssertUnwindSafe};
+//! executable: see "The trust boundary" in `spawn.rs` for how a spawned
+//! child makes sure of it.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::error::panic_message;
-use crate::error::{Error, ErrorKind, Result};
-use crate::inherit;
-
-/// Turns a value into bytes: the crate's pickle.
-///
-/// A `Queue`, `Value` or `Lock` inside `value` makes this fail with
-/// [`ErrorKind::NotInStartArguments`], unless `value` is a spawned child's
-/// start arguments.
-pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    inherit::take_refused(); // forget a refusal from an earlier, unrelated call
-    postcard::to_stdvec(value).map_err(serialize_error)
-}
-
-/// The error for a value that postcard could not serialize: a shared object
-/// that refused to travel, if one did (call `inherit::take_refused` before
-/// serializing, to forget older refusals), or postcard's own error.
-fn serialize_error(err: postcard::Error) -> Error {
-    match inherit::take_refused() {
-        Some(what) => Error::new(ErrorKind::NotInStartArguments { what }),
-        None => Error::new(ErrorKind::Serialize(err.to_string())),
-    }
-}
-
-/// Turns bytes made by [`to_bytes`] back into a value.
-pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|e| Error::new(ErrorKind::Deserialize(e.to_string())))
-}
-
-/// The first bytes of a spawned child's start arguments.
-const MAGIC: [u8; 8] = *b"mp-start";
-/// The start arguments' format: change it whenever [`SpawnPayload`]'s shape
-/// changes, so that a child never misreads another version's bytes.
-///
-/// [`SpawnPayload`]: super::SpawnPayload
-const VERSION: u32 = 1;
-/// Magic, version, length (u64) and checksum (u64), little-endian.
-const SEAL_HEADER: usize = 8 + 4 + 8 + 8;
-/// The largest start arguments accepted: as large as a pool's frame.
-const MAX_START: u64 = u32::MAX as u64;
-
-/// A 64-bit FNV-1a hash: a simple checksum that catches cut or mixed-up bytes.
-fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Puts the header in front of a spawned child's start arguments `body`.
-pub(crate) fn seal(body: &[u8]) -> Result<Vec<u8>> {
-    if body.len() as u64 > MAX_START {
-        return Err(ErrorKind::MessageTooLarge {
-            len: body.len(),
-            max: MAX_START as usize,
-        }
-        .into());
-    }
-    let mut sealed = Vec::with_capacity(SEAL_HEADER + body.len());
-    sealed.extend_from_slice(&MAGIC);
-    sealed.extend_from_slice(&VERSION.to_le_bytes());
-    sealed.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    sealed.extend_from_slice(&checksum(body).to_le_bytes());
-    sealed.extend_from_slice(body);
-    Ok(sealed)
-}
-
-/// Reads start arguments made by [`seal`] from `pipe`, to its end, and
-/// returns the body once the header vouches for it; else says what is wrong.
-pub(crate) fn unseal(mut pipe: impl std::io::Read) -> std::result::Result<Vec<u8>, String> {
-    let mut header = [0u8; SEAL_HEADER];
-    read_all(&mut pipe, &mut header, "the header")?;
-    let (magic, rest) = header.split_at(8);
-    let (version, rest) = rest.split_at(4);
-    let (len, sum) = rest.split_at(8);
-    if magic != MAGIC {
-        return Err("the start arguments do not begin with the mp header: \
-                    they were not sent by a parent using this crate"
-            .to_owned());
-    }
-    let version = u32::from_le_bytes(version.try_into().expect("4 bytes"));
-    if version != VERSION {
-        return Err(format!(
-            "the start arguments are in format version {version}; this program reads version {VERSION}"
-        ));
-    }
-    let len = u64::from_le_bytes(len.try_into().expect("8 bytes"));
-    if len > MAX_START {
-        return Err(format!(
-            "the start arguments claim {len} bytes, more than the {MAX_START} allowed"
-        ));
-    }
-    let mut body = vec![0; len as usize];
-    read_all(&mut pipe, &mut body, "the body")?;
-    let mut extra = [0u8; 1];
-    match pipe.read(&mut extra) {
-        Ok(0) => {}
-        Ok(_) => return Err("the start arguments go on past their stated length".to_owned()),
-        Err(e) => return Err(format!("could not read the start pipe: {e}")),
-    }
-    if checksum(&body) != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
-        return Err("the start arguments' checksum does not match: they were changed".to_owned());
-    }
-    Ok(body)
-}
-
-/// Fills `buf` from `pipe`; a short read says which `part` was cut short.
-fn read_all(
-    pipe: &mut impl std::io::Read,
-    buf: &mut [u8],
-    part: &str,
-) -> std::result::Result<(), String> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match pipe.read(&mut buf[filled..]) {
-            Ok(0) => {
-                return Err(format!(
-                    "the start arguments are cut short: {filled} of the {} bytes of {part}",
-                    buf.len()
-                ));
-            }
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("could not read the start pipe: {e}")),
-        }
-    }
-    Ok(())
-}
+use crate::codec::{from_bytes, to_bytes};
+use crate::error::Result;
 
 /// The fixed point that code addresses are measured from.
 #[inline(never)]
@@ -204,7 +53,7 @@ pub(crate) type Prepared = Box<dyn FnOnce(&mut dyn Output) -> Result<()>>;
 pub(crate) trait Output {
     /// `count` results, serialized back to back in `bytes`; more follow.
     fn values(&mut self, count: usize, bytes: &[u8]) -> Result<()>;
-    /// One result as its raw bytes (see [`raw_bytes`]); more follow.
+    /// One result as its raw bytes (see `codec::raw_bytes`); more follow.
     fn raw(&mut self, bytes: &[u8]) -> Result<()>;
     /// The call is over: its last `count` results, serialized in `bytes`,
     /// and the position and panic message of each argument whose call
@@ -231,37 +80,51 @@ impl Output for Discard {
 /// Decodes an argument for the function at `function` and returns the call.
 type Trampoline = fn(function: usize, input: &[u8]) -> Result<Prepared>;
 
+/// How the receiving side calls a [`RemoteFn`]'s `fn(A) -> R`: it decodes
+/// the input and prepares the call. [`Single`] calls it once; the pool's
+/// batches (`pool/batch.rs`) call it on each argument of a chunk.
+pub(crate) trait Caller<A: 'static, R: 'static> {
+    /// Decodes `input` and returns the call of `f` on it.
+    fn prepare(f: fn(A) -> R, input: &[u8]) -> Result<Prepared>;
+}
+
+/// A [`Caller`] that decodes one `A` and hands the one result to its
+/// [`Output`]: a process's target, a pool's initializer.
+struct Single;
+
+impl<A: DeserializeOwned + 'static, R: Serialize + 'static> Caller<A, R> for Single {
+    fn prepare(f: fn(A) -> R, input: &[u8]) -> Result<Prepared> {
+        let argument: A = from_bytes(input)?;
+        Ok(Box::new(move |out| {
+            out.done(1, &to_bytes(&f(argument))?, &[])
+        }))
+    }
+}
+
 /// A `fn(A) -> R` that another process running this executable can call on
 /// serialized arguments.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub(crate) struct RemoteFn {
     function: CodeOffset,
-    /// `trampoline::<A, R>`: it knows the types `A` and `R`, which the bytes do not.
+    /// `trampoline::<C, A, R>`: it knows the types `A` and `R`, which the
+    /// bytes do not, and how to call (`C`).
     trampoline: CodeOffset,
 }
 
 impl RemoteFn {
-    /// Describes `f` so that another process can call it.
+    /// Describes `f` so that another process can call it once.
     pub(crate) fn new<A: DeserializeOwned + 'static, R: Serialize + 'static>(
         f: fn(A) -> R,
     ) -> Self {
-        RemoteFn {
-            function: CodeOffset::of(f as usize),
-            trampoline: CodeOffset::of(trampoline::<A, R> as Trampoline as usize),
-        }
+        Self::with_caller::<Single, A, R>(f)
     }
 
-    /// Describes `f` to be run on a whole batch of arguments, one after
-    /// another: the pool's chunks. The input is a serialized `Vec<A>` (or
-    /// `&[A]`, the same bytes). The call hands the results to its [`Output`]
-    /// as they come (see [`run_batch`]); an argument whose call panics is
-    /// recorded with the panic's message, and the batch goes on.
-    pub(crate) fn new_batch<A: DeserializeOwned + 'static, R: Serialize + 'static>(
-        f: fn(A) -> R,
-    ) -> Self {
+    /// Describes `f` so that another process can call it the way `C` does
+    /// (the pool's batches: see `pool/batch.rs`).
+    pub(crate) fn with_caller<C: Caller<A, R>, A: 'static, R: 'static>(f: fn(A) -> R) -> Self {
         RemoteFn {
             function: CodeOffset::of(f as usize),
-            trampoline: CodeOffset::of(batch_trampoline::<A, R> as Trampoline as usize),
+            trampoline: CodeOffset::of(trampoline::<C, A, R> as Trampoline as usize),
         }
     }
 
@@ -271,7 +134,7 @@ impl RemoteFn {
     /// A `RemoteFn` must come from [`RemoteFn::new`] in a process running the
     /// same executable: the crate reads them only from its own pipes, and
     /// from a spawned child's start pipe once `mp::init` has checked who sent
-    /// it (see "The trust boundary" above).
+    /// it (see "The trust boundary" in `spawn.rs`).
     pub(crate) fn prepare(&self, input: &[u8]) -> Result<Prepared> {
         // SAFETY: `trampoline` was measured from a `Trampoline` in a process
         // running this same executable (fork copies it; spawn re-runs the same
@@ -283,415 +146,15 @@ impl RemoteFn {
     }
 }
 
-/// Decodes an `A`, and returns the call of the `fn(A) -> R` at `function`.
-fn trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+/// Turns the address at `function` back into the `fn(A) -> R` it is, and
+/// lets `C` decode `input` and prepare the call.
+fn trampoline<C: Caller<A, R>, A: 'static, R: 'static>(
     function: usize,
     input: &[u8],
 ) -> Result<Prepared> {
-    // SAFETY: `RemoteFn::new::<A, R>` paired this very instantiation of the
-    // trampoline with the address of a `fn(A) -> R`, valid in this process (see
-    // `RemoteFn::prepare`).
+    // SAFETY: `RemoteFn::with_caller::<C, A, R>` paired this very
+    // instantiation of the trampoline with the address of a `fn(A) -> R`,
+    // valid in this process (see `RemoteFn::prepare`).
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
-    let argument: A = from_bytes(input)?;
-    Ok(Box::new(move |out| {
-        out.done(1, &to_bytes(&f(argument))?, &[])
-    }))
-}
-
-/// Decodes a `Vec<A>`, and returns the call that runs the `fn(A) -> R` at
-/// `function` on each argument (see [`RemoteFn::new_batch`]).
-fn batch_trampoline<A: DeserializeOwned + 'static, R: Serialize + 'static>(
-    function: usize,
-    input: &[u8],
-) -> Result<Prepared> {
-    // SAFETY: `RemoteFn::new_batch::<A, R>` paired this very instantiation of
-    // the trampoline with the address of a `fn(A) -> R`, valid in this process
-    // (see `RemoteFn::prepare`).
-    let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
-    let arguments: Vec<A> = from_bytes(input)?;
-    Ok(Box::new(move |out| run_batch(arguments, f, out)))
-}
-
-/// Results at least this big travel alone, as raw bytes sent straight from
-/// the result's own memory (only `Vec<u8>` and `Vec<f64>` have a raw form).
-const RAW_AT_LEAST: usize = 64 << 10;
-
-/// Smaller results are gathered, and sent once they fill this much: a long
-/// chunk's results flow to the parent while the rest are made.
-const SEND_EVERY: usize = 1 << 20;
-
-/// Runs `f` on each argument in turn and hands the results to `out` as they
-/// come: big byte and float vectors one by one (the worker keeps no more
-/// than one in memory, and its allocator reuses that memory for the next),
-/// other results gathered into pieces of about [`SEND_EVERY`] bytes.
-fn run_batch<T, R: Serialize + 'static>(
-    arguments: Vec<T>,
-    f: impl Fn(T) -> R,
-    out: &mut dyn Output,
-) -> Result<()> {
-    let mut gathered = Vec::new();
-    let mut count = 0;
-    let mut panics = Vec::new();
-    inherit::take_refused(); // see `serialize_error`
-    for (index, argument) in arguments.into_iter().enumerate() {
-        // One panicking item fails alone; the others still run.
-        let value = match panic::catch_unwind(AssertUnwindSafe(|| f(argument))) {
-            Ok(value) => value,
-            Err(payload) => {
-                panics.push((index, panic_message(payload.as_ref())));
-                continue;
-            }
-        };
-        if let Some(raw) = raw_bytes(&value, RAW_AT_LEAST) {
-            // What was gathered goes first: the results stay in order.
-            if count > 0 {
-                out.values(count, &gathered)?;
-                (gathered, count) = (Vec::new(), 0);
-            }
-            out.raw(&raw)?;
-        } else {
-            append_value(&mut gathered, &value)?;
-            count += 1;
-            if gathered.len() >= SEND_EVERY {
-                out.values(count, &gathered)?;
-                (gathered, count) = (Vec::new(), 0);
-            }
-        }
-    }
-    out.done(count, &gathered, &panics)
-}
-
-// ---------------------------------------------------------------------------
-// Byte and float vectors, without serde's element-by-element path
-// ---------------------------------------------------------------------------
-//
-// Serde hands a serializer a `Vec<u8>` one byte at a time (and a `Vec<f64>`
-// one float at a time), and postcard spends nanoseconds on each. Yet
-// postcard's bytes for such a vector are its length as a varint, then the
-// elements' little-endian bytes as they are. So these two types are written
-// and read here in exactly postcard's bytes, whole slices at a time (the
-// queue does the same for its messages: see `ipc/queue.rs`); big ones skip
-// even that and travel raw. Other types go through postcard.
-
-/// The raw form of a result of at least `min` bytes, if it has one: a
-/// `Vec<u8>`'s bytes as they are, a `Vec<f64>`'s floats as little-endian bytes.
-fn raw_bytes<R: 'static>(value: &R, min: usize) -> Option<Cow<'_, [u8]>> {
-    let any: &dyn Any = value;
-    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
-        return (bytes.len() >= min).then_some(Cow::Borrowed(&bytes[..]));
-    }
-    let floats = any.downcast_ref::<Vec<f64>>()?;
-    (8 * floats.len() >= min)
-        .then(|| Cow::Owned(floats.iter().flat_map(|x| x.to_le_bytes()).collect()))
-}
-
-/// Turns a result's raw bytes (see [`raw_bytes`]) back into the result.
-fn from_raw<R: 'static>(bytes: Vec<u8>) -> Result<R> {
-    let mut value: Option<R> = None;
-    let any: &mut dyn Any = &mut value;
-    if let Some(value) = any.downcast_mut::<Option<Vec<u8>>>() {
-        *value = Some(bytes); // the buffer the bytes were read into is the result
-    } else if let Some(value) = any.downcast_mut::<Option<Vec<f64>>>()
-        && bytes.len().is_multiple_of(8)
-    {
-        let floats = bytes.chunks_exact(8);
-        *value = Some(
-            floats
-                .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
-                .collect(),
-        );
-    }
-    value.ok_or_else(|| {
-        malformed("raw bytes that are not a whole number of the result type's values")
-    })
-}
-
-/// Appends `value` serialized, exactly as postcard would.
-fn append_value<R: Serialize + 'static>(out: &mut Vec<u8>, value: &R) -> Result<()> {
-    let any: &dyn Any = value;
-    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
-        put_varint(out, bytes.len());
-        out.extend_from_slice(bytes);
-    } else if let Some(floats) = any.downcast_ref::<Vec<f64>>() {
-        put_varint(out, floats.len());
-        out.reserve(8 * floats.len());
-        for x in floats {
-            out.extend_from_slice(&x.to_le_bytes());
-        }
-    } else {
-        // Straight onto the end of `out`, with no buffer of its own.
-        let bytes = std::mem::take(out);
-        *out = postcard::to_extend(value, bytes).map_err(serialize_error)?;
-    }
-    Ok(())
-}
-
-/// Reads one value from the front of `bytes`, as [`append_value`] wrote it;
-/// the value and the rest.
-fn take_value<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<(R, &[u8])> {
-    use std::any::TypeId;
-    let width = if TypeId::of::<R>() == TypeId::of::<Vec<u8>>() {
-        1
-    } else if TypeId::of::<R>() == TypeId::of::<Vec<f64>>() {
-        8
-    } else {
-        return postcard::take_from_bytes(bytes)
-            .map_err(|e| Error::new(ErrorKind::Deserialize(e.to_string())));
-    };
-    // Every length is checked against the bytes actually there before
-    // anything is allocated, so a bad length is an error, never a huge
-    // allocation.
-    let (len, rest) = take_varint(bytes).ok_or_else(|| malformed("a result has no length"))?;
-    let size = len
-        .checked_mul(width)
-        .filter(|&size| size <= rest.len())
-        .ok_or_else(|| malformed("a result is longer than the bytes sent"))?;
-    let (value, rest) = rest.split_at(size);
-    Ok((from_raw(value.to_vec())?, rest))
-}
-
-fn malformed(what: &str) -> Error {
-    Error::new(ErrorKind::Deserialize(format!(
-        "a batch of results is malformed: {what}"
-    )))
-}
-
-/// A length as postcard's varint, the prefix of a vector's bytes: 7 bits a
-/// byte, low first. (The queue writes it too: see `ipc/queue.rs`.)
-pub(crate) struct Varint {
-    bytes: [u8; 10],
-    len: usize,
-}
-
-impl Varint {
-    pub(crate) fn new(mut value: usize) -> Self {
-        let mut varint = Varint {
-            bytes: [0; 10],
-            len: 0,
-        };
-        while value >= 0x80 {
-            varint.bytes[varint.len] = value as u8 | 0x80;
-            varint.len += 1;
-            value >>= 7;
-        }
-        varint.bytes[varint.len] = value as u8;
-        varint.len += 1;
-        varint
-    }
-
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-/// Appends `len` as postcard's varint.
-fn put_varint(out: &mut Vec<u8>, len: usize) {
-    out.extend_from_slice(Varint::new(len).as_slice());
-}
-
-/// Reads a varint from the front of `bytes`: its value and the rest.
-pub(crate) fn take_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
-    let mut len = 0_usize;
-    for (i, &byte) in bytes.iter().enumerate().take(10) {
-        len |= usize::from(byte & 0x7f).checked_shl(7 * i as u32)?;
-        if byte & 0x80 == 0 {
-            return Some((len, &bytes[i + 1..]));
-        }
-    }
-    None
-}
-
-/// One piece of a batch's results, as the parent received it from the
-/// worker's [`Output`].
-#[derive(Clone, Debug)]
-pub(crate) enum Part {
-    /// `count` results, serialized back to back.
-    Values { count: usize, bytes: Vec<u8> },
-    /// One result's raw bytes.
-    Raw(Vec<u8>),
-}
-
-/// Turns the pieces of a batch's results back into the results, in order.
-/// `most` is how many the batch can have (its number of arguments): a piece
-/// that claims more is an error, not a long loop.
-pub(crate) fn results_from_parts<R: DeserializeOwned + 'static>(
-    parts: Vec<Part>,
-    most: usize,
-) -> Result<Vec<R>> {
-    let mut values = Vec::new();
-    for part in parts {
-        match part {
-            Part::Values { count, bytes } => {
-                if count > most - values.len() {
-                    return Err(malformed("more results than arguments"));
-                }
-                let mut rest = &bytes[..];
-                for _ in 0..count {
-                    let (value, after) = take_value(rest)?;
-                    values.push(value);
-                    rest = after;
-                }
-                if !rest.is_empty() {
-                    return Err(malformed("bytes left over after the results"));
-                }
-            }
-            Part::Raw(_) if values.len() == most => {
-                return Err(malformed("more results than arguments"));
-            }
-            Part::Raw(bytes) => values.push(from_raw(bytes)?),
-        }
-    }
-    Ok(values)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Keeps what a batch hands it, as the pool's parent receives it.
-    #[derive(Default)]
-    struct Collect {
-        parts: Vec<Part>,
-        panics: Vec<(usize, String)>,
-    }
-
-    impl Output for Collect {
-        fn values(&mut self, count: usize, bytes: &[u8]) -> Result<()> {
-            let bytes = bytes.to_vec();
-            self.parts.push(Part::Values { count, bytes });
-            Ok(())
-        }
-        fn raw(&mut self, bytes: &[u8]) -> Result<()> {
-            self.parts.push(Part::Raw(bytes.to_vec()));
-            Ok(())
-        }
-        fn done(&mut self, count: usize, bytes: &[u8], panics: &[(usize, String)]) -> Result<()> {
-            self.values(count, bytes)?;
-            self.panics = panics.to_vec();
-            Ok(())
-        }
-    }
-
-    /// The fast way writes exactly postcard's bytes, so either side may
-    /// take either way.
-    #[test]
-    fn byte_and_float_vectors_are_encoded_exactly_as_postcard_does() {
-        for bytes in [vec![7_u8; 300], Vec::new(), vec![1, 2, 3]] {
-            let mut out = Vec::new();
-            append_value(&mut out, &bytes).unwrap();
-            assert_eq!(out, postcard::to_stdvec(&bytes).unwrap());
-            assert_eq!(take_value::<Vec<u8>>(&out).unwrap(), (bytes, &[][..]));
-        }
-        for floats in [vec![0.5_f64, -1.0, f64::MAX], vec![2.0; 200]] {
-            let mut out = Vec::new();
-            append_value(&mut out, &floats).unwrap();
-            assert_eq!(out, postcard::to_stdvec(&floats).unwrap());
-            assert_eq!(take_value::<Vec<f64>>(&out).unwrap(), (floats, &[][..]));
-        }
-    }
-
-    fn make_bytes(len: usize) -> Vec<u8> {
-        assert_ne!(len, 13, "unlucky");
-        vec![len as u8; len]
-    }
-
-    fn make_floats(len: usize) -> Vec<f64> {
-        vec![len as f64; len]
-    }
-
-    /// Small results are gathered, big ones go raw, a panic is noted by its
-    /// position, and the parent's side puts them all back in order.
-    #[test]
-    fn a_batch_sends_big_results_raw_and_the_parent_puts_everything_back_in_order() {
-        let lens = vec![1, RAW_AT_LEAST, 2, 13, RAW_AT_LEAST + 1, 3];
-        let mut out = Collect::default();
-        run_batch(lens.clone(), make_bytes, &mut out).unwrap();
-        let kinds: Vec<&str> = out
-            .parts
-            .iter()
-            .map(|part| match part {
-                Part::Values { .. } => "values",
-                Part::Raw(_) => "raw",
-            })
-            .collect();
-        assert_eq!(kinds, ["values", "raw", "values", "raw", "values"]);
-        assert_eq!(out.panics.len(), 1);
-        assert_eq!(out.panics[0].0, 3);
-        let values: Vec<Vec<u8>> = results_from_parts(out.parts, lens.len()).unwrap();
-        let expected: Vec<Vec<u8>> = [1, RAW_AT_LEAST, 2, RAW_AT_LEAST + 1, 3]
-            .into_iter()
-            .map(make_bytes)
-            .collect();
-        assert_eq!(values, expected);
-
-        let lens = vec![RAW_AT_LEAST / 8, 5];
-        let mut out = Collect::default();
-        run_batch(lens.clone(), make_floats, &mut out).unwrap();
-        assert!(
-            matches!(out.parts[0], Part::Raw(_)),
-            "the big float vector goes raw"
-        );
-        let values: Vec<Vec<f64>> = results_from_parts(out.parts, 2).unwrap();
-        assert_eq!(
-            values,
-            lens.into_iter().map(make_floats).collect::<Vec<_>>()
-        );
-    }
-
-    /// Counts and lengths that claim more than was sent are errors, not
-    /// allocations or long loops.
-    #[test]
-    fn parts_claiming_more_than_they_hold_are_refused() {
-        let mut huge_vector = Vec::new();
-        put_varint(&mut huge_vector, usize::MAX);
-        let bad = [
-            Part::Values {
-                count: 1,
-                bytes: huge_vector,
-            },
-            Part::Values {
-                count: 1,
-                bytes: vec![5, 1, 2],
-            },
-            Part::Values {
-                count: 1,
-                bytes: vec![],
-            },
-            Part::Values {
-                count: 1,
-                bytes: vec![0, 0],
-            },
-            Part::Values {
-                count: usize::MAX,
-                bytes: vec![0],
-            },
-            Part::Raw(vec![0; 7]),
-        ];
-        for part in bad {
-            let floats = results_from_parts::<Vec<f64>>(vec![part.clone()], 10);
-            assert!(floats.is_err(), "{part:?}");
-            if !matches!(part, Part::Raw(_)) {
-                let bytes = results_from_parts::<Vec<u8>>(vec![part.clone()], 10);
-                assert!(bytes.is_err(), "{part:?}");
-            }
-        }
-        let units = vec![Part::Values {
-            count: usize::MAX,
-            bytes: vec![],
-        }];
-        assert!(
-            results_from_parts::<()>(units, 10).is_err(),
-            "a count beyond the arguments"
-        );
-        let strings = vec![Part::Raw(b"abc".to_vec())];
-        assert!(
-            results_from_parts::<String>(strings, 10).is_err(),
-            "raw bytes for a String"
-        );
-        let too_many = vec![Part::Raw(vec![1]), Part::Raw(vec![2])];
-        assert!(
-            results_from_parts::<Vec<u8>>(too_many, 1).is_err(),
-            "two results for one argument"
-        );
-    }
+    C::prepare(f, input)
 }

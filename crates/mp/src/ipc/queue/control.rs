@@ -1,0 +1,93 @@
+//! The part of a queue that lives in shared memory: a lock for each side
+//! (writing, reading), whether a side's holder is partway through a
+//! message, and whether a holder that died there left the queue broken.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::sync::lock::{Acquired, RawLock, unlock_failed};
+
+/// The part of a queue that lives in shared memory.
+#[repr(C)]
+pub(super) struct Control {
+    pub(super) write: Side,
+    pub(super) read: Side,
+    /// Set once a process died halfway through a message: the stream is out
+    /// of step, and the queue can no longer be used.
+    pub(super) broken: Padded<AtomicBool>,
+    /// Messages put and not yet taken, for `qsize`: a writer adds one once its
+    /// whole message is in the pipe, a reader takes one away once it has read
+    /// a whole message. A reader may get there first, so it may dip below 0
+    /// for a moment.
+    pub(super) count: Padded<AtomicI64>,
+}
+
+/// The lock of one side (writing or reading), and whether its holder is
+/// partway through a message.
+///
+/// Each side gets its own 128 bytes, so a producer and a consumer taking their
+/// own locks on two cores do not keep stealing one cache line from each other.
+#[repr(C, align(128))]
+pub(super) struct Side {
+    pub(super) lock: RawLock,
+    /// True while the lock's holder has moved part of a message, but not all
+    /// of it. If the holder dies then, the pipe is left in the middle of a message.
+    pub(super) busy: AtomicBool,
+    /// Reading side only: how many bytes are surely in the pipe, known from
+    /// the last `FIONREAD` minus what readers took since. Writers only add to
+    /// the pipe and only the lock's holder takes from it, so this never counts
+    /// bytes that are not there. It lets a reader mark itself `busy` only for
+    /// a read that will find bytes, without asking the kernel every time.
+    pub(super) ready: AtomicUsize,
+}
+
+/// A value alone on its 128 bytes (see [`Side`]).
+#[repr(C, align(128))]
+pub(super) struct Padded<T>(pub(super) T);
+
+/// Holding the lock of a [`Side`]; dropping this releases it.
+pub(super) struct SideHeld<'a>(&'a RawLock);
+
+impl Drop for SideHeld<'_> {
+    fn drop(&mut self) {
+        if let Err(err) = self.0.unlock() {
+            unlock_failed(err);
+        }
+    }
+}
+
+// The flags below use `Relaxed`: `busy` is only read and written by the holder
+// of its side's lock, which orders it; `broken` only ever goes from false to
+// true and guards no other data, so whenever it is seen true, it is true.
+impl Control {
+    pub(super) fn is_broken(&self) -> bool {
+        self.broken.0.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_broken(&self) {
+        self.broken.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes `side`'s lock. If its previous holder died partway through a
+    /// message, the queue is broken from now on.
+    pub(super) fn lock<'a>(&'a self, side: &'a Side) -> Result<SideHeld<'a>> {
+        let acquired = side.lock.lock()?;
+        Ok(self.after_locking(side, acquired))
+    }
+
+    pub(super) fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> SideHeld<'a> {
+        if let Acquired::OwnerDied(_) = acquired {
+            if side.busy.swap(false, Ordering::Relaxed) {
+                self.set_broken();
+            }
+            // The dead holder may have taken bytes it had not yet counted.
+            side.ready.store(0, Ordering::Relaxed);
+        }
+        SideHeld(&side.lock)
+    }
+
+    pub(super) fn truncated(&self) -> Error {
+        self.set_broken();
+        Error::new(ErrorKind::MessageTruncated)
+    }
+}
