@@ -8,10 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockResult, map_guard};
-use crate::sync::raw_lock::{Call, Held};
-
-// Until ipc/queue.rs imports them from `raw_lock`.
-pub(crate) use crate::sync::raw_lock::{Acquired, RawLock, unlock_failed};
+use crate::sync::raw_lock::{Call, Held, RawLock};
 
 /// A lock shared between processes: Python's `multiprocessing.Lock`.
 ///

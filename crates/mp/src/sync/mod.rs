@@ -21,7 +21,7 @@
 mod barrier;
 mod condition;
 mod event;
-pub(crate) mod lock;
+mod lock;
 pub(crate) mod owner_died;
 pub(crate) mod raw_lock;
 mod release_check;

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::sync::lock::{Acquired, RawLock, unlock_failed};
+use crate::sync::raw_lock::{Acquired, Held, RawLock};
 
 /// The part of a queue that lives in shared memory.
 #[repr(C)]
@@ -45,17 +45,6 @@ pub(super) struct Side {
 #[repr(C, align(128))]
 pub(super) struct Padded<T>(pub(super) T);
 
-/// Holding the lock of a [`Side`]; dropping this releases it.
-pub(super) struct SideHeld<'a>(&'a RawLock);
-
-impl Drop for SideHeld<'_> {
-    fn drop(&mut self) {
-        if let Err(err) = self.0.unlock() {
-            unlock_failed(err);
-        }
-    }
-}
-
 // The flags below use `Relaxed`: `busy` is only read and written by the holder
 // of its side's lock, which orders it; `broken` only ever goes from false to
 // true and guards no other data, so whenever it is seen true, it is true.
@@ -70,12 +59,12 @@ impl Control {
 
     /// Takes `side`'s lock. If its previous holder died partway through a
     /// message, the queue is broken from now on.
-    pub(super) fn lock<'a>(&'a self, side: &'a Side) -> Result<SideHeld<'a>> {
+    pub(super) fn lock<'a>(&'a self, side: &'a Side) -> Result<Held<'a>> {
         let acquired = side.lock.lock()?;
         Ok(self.after_locking(side, acquired))
     }
 
-    pub(super) fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> SideHeld<'a> {
+    pub(super) fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> Held<'a> {
         if let Acquired::OwnerDied(_) = acquired {
             if side.busy.swap(false, Ordering::Relaxed) {
                 self.set_broken();
@@ -83,7 +72,7 @@ impl Control {
             // The dead holder may have taken bytes it had not yet counted.
             side.ready.store(0, Ordering::Relaxed);
         }
-        SideHeld(&side.lock)
+        Held::new(&side.lock)
     }
 
     pub(super) fn truncated(&self) -> Error {

@@ -51,7 +51,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
 use crate::shm::SharedMemory;
-use crate::sync::lock::RawLock;
+use crate::sync::raw_lock::RawLock;
 use crate::sys;
 
 mod control;
