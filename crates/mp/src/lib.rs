@@ -166,11 +166,13 @@ compile_error!(
 mod error;
 mod sys;
 
-// Plumbing shared by everything above: memory every process maps, file
+// Plumbing shared by everything above: memory every process maps, the typed
+// view of it (a header and a table of slots) that every primitive uses, file
 // descriptors handed to a spawned child, and the codec that turns values into
 // the bytes every message carries.
 mod codec;
 mod inherit;
+mod region;
 mod shm;
 
 // The concepts, from the ground up: each module imports only the modules of its

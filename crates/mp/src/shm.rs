@@ -195,24 +195,6 @@ impl Serialize for SharedMemory {
     }
 }
 
-impl SharedMemory {
-    /// Deserializes the memory of `what` ("an Event"), which must be at least
-    /// `len` bytes: a spawned child's start arguments may name any memory.
-    pub(crate) fn deserialize_at_least<'de, D: Deserializer<'de>>(
-        d: D,
-        len: usize,
-        what: &'static str,
-    ) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        if memory.len() < len {
-            return Err(serde::de::Error::custom(format_args!(
-                "{what}'s shared memory is too small"
-            )));
-        }
-        Ok(memory)
-    }
-}
-
 impl<'de> Deserialize<'de> for SharedMemory {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let fd = inherit::deserialize_fd(d)?;

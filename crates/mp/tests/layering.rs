@@ -15,7 +15,7 @@ use std::process::ExitCode;
 /// one concept each. `lib.rs` declares the modules in this order and says so.
 const LAYERS: [&[&str]; 7] = [
     &["sys", "error"],
-    &["shm", "inherit", "codec"],
+    &["shm", "region", "inherit", "codec"],
     &["process"],
     &["sync"],
     &["shared"],

@@ -9,7 +9,6 @@
 //! zero wakes every sleeper, in every process.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::queue::{Queue, TryPutError};
 use crate::error::{Error, ErrorKind, Result};
-use crate::shm::SharedMemory;
+use crate::region::Region;
 use crate::sync::wait::{Waited, futex_wake, wait_on};
 
 /// A [`Queue`] whose consumers say when they have finished each item, so that
@@ -65,14 +64,15 @@ use crate::sync::wait::{Waited, futex_wake, wait_on};
 /// the crate cannot tell whether that one will call `task_done`.
 pub struct JoinableQueue<T> {
     queue: Queue<T>,
-    tasks: Arc<SharedMemory>,
+    /// The count of unfinished tasks.
+    tasks: Region<AtomicU32>,
 }
 
 impl<T> Clone for JoinableQueue<T> {
     fn clone(&self) -> Self {
         JoinableQueue {
             queue: self.queue.clone(),
-            tasks: Arc::clone(&self.tasks),
+            tasks: self.tasks.clone(),
         }
     }
 }
@@ -81,11 +81,11 @@ impl<T: Serialize + DeserializeOwned + 'static> JoinableQueue<T> {
     /// Makes an empty queue with no unfinished task (Python's
     /// `JoinableQueue()`).
     pub fn new() -> Result<Self> {
-        let tasks = SharedMemory::new("JoinableQueue", size_of::<AtomicU32>())?;
         // Fresh shared memory is zeroed: the count starts at 0.
+        let tasks = Region::new("JoinableQueue", 0, |_, _| {})?;
         Ok(JoinableQueue {
             queue: Queue::new()?,
-            tasks: Arc::new(tasks),
+            tasks,
         })
     }
 
@@ -199,11 +199,7 @@ impl<T: Serialize + DeserializeOwned + 'static> JoinableQueue<T> {
     }
 
     fn unfinished(&self) -> &AtomicU32 {
-        // SAFETY: `new` made this memory at least as large as an `AtomicU32`
-        // (a spawned child's deserialization checks the size again), and the
-        // mapping is page-aligned; it lives as long as `self`. An atomic is
-        // made for use by many threads and processes at once.
-        unsafe { &*self.tasks.as_ptr().cast::<AtomicU32>() }
+        self.tasks.header()
     }
 
     /// Adds one unfinished task, then runs `put`; takes the task back if the
@@ -251,21 +247,13 @@ impl<T> fmt::Debug for JoinableQueue<T> {
 /// its counter's shared memory (see [`Queue`]'s docs on sending a queue).
 impl<T> Serialize for JoinableQueue<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.queue, &*self.tasks).serialize(s)
+        (&self.queue, &self.tasks).serialize(s)
     }
 }
 
 impl<'de, T> Deserialize<'de> for JoinableQueue<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (queue, tasks) = <(Queue<T>, SharedMemory)>::deserialize(d)?;
-        if tasks.len() < size_of::<AtomicU32>() {
-            return Err(serde::de::Error::custom(
-                "a JoinableQueue's shared memory is too small",
-            ));
-        }
-        Ok(JoinableQueue {
-            queue,
-            tasks: Arc::new(tasks),
-        })
+        let (queue, tasks) = <(Queue<T>, Region<AtomicU32>)>::deserialize(d)?;
+        Ok(JoinableQueue { queue, tasks })
     }
 }

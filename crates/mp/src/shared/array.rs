@@ -1,14 +1,16 @@
 //! `Array<T>`: a fixed-length array in shared memory with one lock for the
 //! whole array (Python's `multiprocessing.Array`), and its guard.
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Plain, assert_fits_page_alignment, check_size};
+use super::{Element, Plain, assert_fits_page_alignment};
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::Region;
 use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock};
@@ -44,76 +46,42 @@ use crate::sync::raw_lock::{Call, Held, RawLock};
 /// }
 /// ```
 pub struct Array<T: Plain> {
-    memory: SharedMemory,
-    len: usize,
-    _values: PhantomData<T>,
+    /// The lock, then the elements.
+    region: Region<RawLock, Element<T>>,
 }
 
 impl<T: Plain> Array<T> {
-    /// Where the elements start: the first offset after the lock that suits `T`.
-    const OFFSET: usize = size_of::<RawLock>().next_multiple_of(align_of::<T>());
-
-    /// The size in bytes of the memory for `len` elements, if it fits in a `usize`.
-    fn size(len: usize) -> Option<usize> {
-        len.checked_mul(size_of::<T>())?.checked_add(Self::OFFSET)
-    }
-
     /// `len` elements, all zero (Python's `Array('i', 10)`): shared memory
     /// starts zeroed, and zero is a valid value of every [`Plain`] type.
     #[doc(alias("RawArray"))]
     pub fn zeroed(len: usize) -> Result<Self> {
         const { assert_fits_page_alignment::<T>() };
-        let size = Self::size(len).ok_or(ErrorKind::InvalidArgument(
-            "an Array that long does not fit in memory",
-        ))?;
-        let memory = SharedMemory::new("Array", size)?;
-        // SAFETY: the memory is fresh, ours alone, zeroed, page-aligned and
-        // `size` bytes long: the lock fits at offset 0, and the zeroed bytes
-        // after it are `len` valid zeros of `T`.
-        unsafe { RawLock::init(memory.as_ptr().cast())? };
-        Ok(Array {
-            memory,
-            len,
-            _values: PhantomData,
-        })
+        let region = Region::new("Array", len, |_, _| {})?;
+        Ok(Array { region })
     }
 
     /// Copies `values` into new shared memory.
     pub fn new(values: &[T]) -> Result<Self> {
         const { assert_fits_page_alignment::<T>() };
-        // A slice already in memory always fits in a usize with a lock before it.
-        let size = Self::size(values.len()).expect("an existing slice's size fits in usize");
-        let memory = SharedMemory::new("Array", size)?;
-        let base = memory.as_ptr();
-        // SAFETY: the memory is fresh, ours alone, `size` bytes long, and
-        // page-aligned: the lock fits at offset 0 and the elements at OFFSET,
-        // a multiple of T's alignment, with room for `values.len()` of them.
-        unsafe {
-            RawLock::init(base.cast())?;
-            let elements = base.add(Self::OFFSET).cast::<T>();
-            elements.copy_from_nonoverlapping(values.as_ptr(), values.len());
-        }
-        Ok(Array {
-            memory,
-            len: values.len(),
-            _values: PhantomData,
-        })
+        let region = Region::new("Array", values.len(), |_, elements: &mut [Element<T>]| {
+            for (element, &value) in elements.iter_mut().zip(values) {
+                *element.0.get_mut() = value;
+            }
+        })?;
+        Ok(Array { region })
     }
 
     fn raw_lock(&self) -> &RawLock {
-        // SAFETY: `new` put an initialized RawLock at the start of this memory,
-        // which lives as long as `self`.
-        unsafe { &*self.memory.as_ptr().cast::<RawLock>() }
+        self.region.header()
     }
 
     fn guard<'a>(&'a self, held: Held<'a>) -> ArrayGuard<'a, T> {
         ArrayGuard {
-            // SAFETY: OFFSET lies inside the memory (its size is at least
-            // OFFSET + len elements, checked by a spawned child too).
-            elements: unsafe { self.memory.as_ptr().add(Self::OFFSET).cast() },
-            len: self.len,
+            // `Element<T>` is a transparent `UnsafeCell<T>`.
+            elements: UnsafeCell::raw_get(self.region.slots().as_ptr().cast()),
+            len: self.len(),
             _held: held,
-            _mapping: self.memory.clone(),
+            _mapping: self.region.memory().clone(),
             _borrow: PhantomData,
         }
     }
@@ -127,13 +95,13 @@ impl<T: Plain> Array<T> {
     fn out_of_range(&self, index: usize) -> Error {
         Error::new(ErrorKind::IndexOutOfRange {
             index,
-            len: self.len,
+            len: self.len(),
         })
     }
 
     /// The number of elements (Python's `len(a)`).
     pub fn len(&self) -> usize {
-        self.len
+        self.region.slots().len()
     }
 
     /// Whether the array has no elements.
@@ -146,7 +114,7 @@ impl<T: Plain> Array<T> {
     ///
     /// Like [`Value::get`](crate::Value::get), it goes on if a process died holding the lock.
     pub fn get(&self, index: usize) -> Result<T> {
-        if index >= self.len {
+        if index >= self.len() {
             return Err(self.out_of_range(index));
         }
         // Taken (after a dead holder too, see above), or the error of a lock
@@ -158,7 +126,7 @@ impl<T: Plain> Array<T> {
     /// Sets element `index` (taking the lock): Python's `a[i] = x`. An index
     /// past the end is an [`ErrorKind::IndexOutOfRange`] error.
     pub fn set(&self, index: usize, value: T) -> Result<()> {
-        if index >= self.len {
+        if index >= self.len() {
             return Err(self.out_of_range(index));
         }
         self.lock_by(Call::ArraySet).or_else(LockError::recover)?[index] = value;
@@ -224,9 +192,7 @@ impl<T: Plain> Clone for Array<T> {
     /// Another handle to the same shared array.
     fn clone(&self) -> Self {
         Array {
-            memory: self.memory.clone(),
-            len: self.len,
-            _values: PhantomData,
+            region: self.region.clone(),
         }
     }
 }
@@ -250,18 +216,14 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Array<T> {
 /// length, only in the child's start arguments.
 impl<T: Plain> Serialize for Array<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.memory, self.len).serialize(s)
+        self.region.serialize(s)
     }
 }
 
 impl<'de, T: Plain> Deserialize<'de> for Array<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (memory, len) = <(SharedMemory, usize)>::deserialize(d)?;
-        check_size(&memory, Self::size(len))?;
         Ok(Array {
-            memory,
-            len,
-            _values: PhantomData,
+            region: Region::deserialize(d)?,
         })
     }
 }

@@ -2,14 +2,13 @@
 //! instruction, with no lock: for counters and flags.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::atomic::{self, Ordering};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Plain, assert_fits_page_alignment, check_size};
+use super::{Plain, assert_fits_page_alignment};
 use crate::error::Result;
-use crate::shm::SharedMemory;
+use crate::region::{InShared, Region};
 
 mod sealed {
     /// Maps a number type to the std atomic type that works on it. The module
@@ -215,29 +214,30 @@ atomic_plain!(usize => atomic::AtomicUsize);
 /// }
 /// ```
 pub struct AtomicValue<T: AtomicPlain> {
-    memory: SharedMemory,
-    _value: PhantomData<T>,
+    region: Region<AtomicCell<T>>,
 }
+
+/// The one atomic an [`AtomicValue`] keeps in shared memory.
+#[repr(transparent)]
+struct AtomicCell<T: AtomicPlain>(T::Atomic);
+
+// SAFETY: a std atomic (or `AtomicU64` for an `f64`'s bits): made for use by
+// reference from many threads and processes, and all-zero bytes are a valid
+// value (0, or 0.0).
+unsafe impl<T: AtomicPlain> InShared for AtomicCell<T> {}
 
 impl<T: AtomicPlain> AtomicValue<T> {
     /// Puts `value` in new shared memory.
     pub fn new(value: T) -> Result<Self> {
         const { assert_fits_page_alignment::<T::Atomic>() };
-        let memory = SharedMemory::new("AtomicValue", size_of::<T::Atomic>())?;
-        // SAFETY: the memory is fresh, ours alone, large enough for the atomic,
-        // and page-aligned, which suits the atomic's alignment.
-        unsafe { memory.as_ptr().cast::<T::Atomic>().write(T::new(value)) };
-        Ok(AtomicValue {
-            memory,
-            _value: PhantomData,
-        })
+        let region = Region::new("AtomicValue", 0, |cell: &mut AtomicCell<T>, _| {
+            cell.0 = T::new(value);
+        })?;
+        Ok(AtomicValue { region })
     }
 
     fn atomic(&self) -> &T::Atomic {
-        // SAFETY: `new` put an initialized atomic at the start of this memory
-        // (a spawned child checks the size when it receives it), which lives as
-        // long as `self`. Atomics are made to be shared by reference.
-        unsafe { &*self.memory.as_ptr().cast::<T::Atomic>() }
+        &self.region.header().0
     }
 
     /// Reads the value.
@@ -303,8 +303,7 @@ impl<T: AtomicPlain> Clone for AtomicValue<T> {
     /// Another handle to the same shared value.
     fn clone(&self) -> Self {
         AtomicValue {
-            memory: self.memory.clone(),
-            _value: PhantomData,
+            region: self.region.clone(),
         }
     }
 }
@@ -320,17 +319,14 @@ impl<T: AtomicPlain + fmt::Debug> fmt::Debug for AtomicValue<T> {
 /// Sent to a spawned child as its memory's file descriptor, like a [`Value`](crate::Value).
 impl<T: AtomicPlain> Serialize for AtomicValue<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.memory.serialize(s)
+        self.region.serialize(s)
     }
 }
 
 impl<'de, T: AtomicPlain> Deserialize<'de> for AtomicValue<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        check_size(&memory, Some(size_of::<T::Atomic>()))?;
         Ok(AtomicValue {
-            memory,
-            _value: PhantomData,
+            region: Region::deserialize(d)?,
         })
     }
 }

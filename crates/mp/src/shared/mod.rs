@@ -19,8 +19,9 @@
 //! The padding puts the data at the first offset after the lock that suits its
 //! alignment. The memory itself starts on a page boundary, which suits any type.
 
-use crate::error::Result;
-use crate::shm::SharedMemory;
+use std::cell::UnsafeCell;
+
+use crate::region::InShared;
 
 /// Plain data that can live in shared memory: every bit pattern is a valid
 /// value, and it holds no pointers (which would mean nothing in another process).
@@ -46,18 +47,20 @@ const fn assert_fits_page_alignment<T>() {
     );
 }
 
-/// Checks that memory received by a spawned child is large enough for what
-/// its start arguments say it holds. The parent made it for the same type, so
-/// this holds by construction; checking turns a mismatch into an error, not
-/// into reads past the end of the mapping.
-fn check_size<E: serde::de::Error>(memory: &SharedMemory, needed: Option<usize>) -> Result<(), E> {
-    match needed {
-        Some(needed) if needed <= memory.len() => Ok(()),
-        _ => Err(E::custom(
-            "a shared object's memory is smaller than its type needs",
-        )),
-    }
-}
+/// One element of an [`Array`] or a [`SharedSlice`] in shared memory: a
+/// `T` that an `Array` writes only under its lock, and a `SharedSlice` only
+/// before anyone else can see it.
+#[repr(transparent)]
+struct Element<T>(UnsafeCell<T>);
+
+// SAFETY: a shared `&Element` gives no access by itself: an `Array` reads and
+// writes the `T` inside only while holding its lock, and a `SharedSlice`
+// never writes it once shared. `T: Plain` is `Sync` and `Send`.
+unsafe impl<T: Plain> Sync for Element<T> {}
+
+// SAFETY: `repr(transparent)` over a `T: Plain`: no pointer, all-zero bytes
+// are a valid number, and it is touched as just said.
+unsafe impl<T: Plain> InShared for Element<T> {}
 
 mod array;
 mod atomic;

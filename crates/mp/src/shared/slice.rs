@@ -2,14 +2,13 @@
 //! once, with no lock (Python's `shared_memory.SharedMemory` used read-only).
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::ops::Deref;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Plain, assert_fits_page_alignment, check_size};
+use super::{Element, Plain, assert_fits_page_alignment};
 use crate::error::Result;
-use crate::shm::SharedMemory;
+use crate::region::Region;
 
 /// A slice of `T` in shared memory, written once when it is made and only read
 /// after that: every process that holds it reads it at the same time, with no
@@ -59,47 +58,38 @@ use crate::shm::SharedMemory;
 /// # Ok::<(), mp::Error>(())
 /// ```
 pub struct SharedSlice<T: Plain> {
-    memory: SharedMemory,
-    len: usize,
-    _values: PhantomData<T>,
+    /// No header; the elements, as slots.
+    region: Region<(), Element<T>>,
 }
 
 impl<T: Plain> SharedSlice<T> {
     /// Copies `values` into new shared memory: the one copy this type ever makes.
     pub fn new(values: &[T]) -> Result<Self> {
         const { assert_fits_page_alignment::<T>() };
-        let size = Self::size(values.len()).expect("an existing slice's size fits in usize");
-        let memory = SharedMemory::new("SharedSlice", size)?;
-        // SAFETY: the memory is fresh, ours alone (no clone or child has it
-        // yet), page-aligned (which suits T) and `size` bytes long: room for
-        // `values.len()` elements of T.
-        unsafe {
-            let elements = memory.as_ptr().cast::<T>();
-            elements.copy_from_nonoverlapping(values.as_ptr(), values.len());
-        }
-        Ok(SharedSlice {
-            memory,
-            len: values.len(),
-            _values: PhantomData,
-        })
-    }
-
-    /// The size in bytes of `len` elements, if it fits in a `usize`.
-    fn size(len: usize) -> Option<usize> {
-        len.checked_mul(size_of::<T>())
+        let region = Region::new(
+            "SharedSlice",
+            values.len(),
+            |_, elements: &mut [Element<T>]| {
+                for (element, &value) in elements.iter_mut().zip(values) {
+                    *element.0.get_mut() = value;
+                }
+            },
+        )?;
+        Ok(SharedSlice { region })
     }
 }
 
 impl<T: Plain> Deref for SharedSlice<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        // SAFETY: the memory starts with `len` initialized elements of T (put
-        // there by `new`; a spawned child checks the size when it receives
-        // it), it lives as long as `self`, and no code writes to it after
-        // `new`: this type has no method that writes, and no other type of
-        // the crate is ever given this memory. So a shared borrow of it never
-        // overlaps a write, in this process or another (forked or spawned).
-        unsafe { std::slice::from_raw_parts(self.memory.as_ptr().cast::<T>(), self.len) }
+        let elements = self.region.slots();
+        // SAFETY: `Element<T>` is a transparent `UnsafeCell<T>`, which has
+        // the layout of `T`, so these are `elements.len()` initialized `T`s,
+        // mapped as long as `self` lives. Nothing writes them after `new`:
+        // this type has no method that writes, and no other type of the crate
+        // is ever given this memory. So a shared borrow of them never overlaps
+        // a write, in this process or another (forked or spawned).
+        unsafe { std::slice::from_raw_parts(elements.as_ptr().cast::<T>(), elements.len()) }
     }
 }
 
@@ -107,9 +97,7 @@ impl<T: Plain> Clone for SharedSlice<T> {
     /// Another handle to the same shared memory: nothing is copied.
     fn clone(&self) -> Self {
         SharedSlice {
-            memory: self.memory.clone(),
-            len: self.len,
-            _values: PhantomData,
+            region: self.region.clone(),
         }
     }
 }
@@ -124,18 +112,14 @@ impl<T: Plain + fmt::Debug> fmt::Debug for SharedSlice<T> {
 /// its length, like an [`Array`](crate::Array).
 impl<T: Plain> Serialize for SharedSlice<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.memory, self.len).serialize(s)
+        self.region.serialize(s)
     }
 }
 
 impl<'de, T: Plain> Deserialize<'de> for SharedSlice<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (memory, len) = <(SharedMemory, usize)>::deserialize(d)?;
-        check_size(&memory, Self::size(len))?;
         Ok(SharedSlice {
-            memory,
-            len,
-            _values: PhantomData,
+            region: Region::deserialize(d)?,
         })
     }
 }

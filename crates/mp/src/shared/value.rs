@@ -3,13 +3,13 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Plain, assert_fits_page_alignment, check_size};
+use super::{Plain, assert_fits_page_alignment};
 use crate::error::Result;
+use crate::region::{InShared, Region};
 use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock};
@@ -21,6 +21,19 @@ struct ValueCell<T> {
     lock: RawLock,
     /// Read and written only while `lock` is held.
     value: UnsafeCell<T>,
+}
+
+// SAFETY: `value` is touched only by the holder of `lock`, and `T: Plain` is
+// `Send` and `Sync`; the lock is made for sharing.
+unsafe impl<T: Plain> Sync for ValueCell<T> {}
+
+// SAFETY: a process-shared lock, made by `init`, and a plain number, for
+// which zero is valid, touched only under the lock.
+unsafe impl<T: Plain> InShared for ValueCell<T> {
+    unsafe fn init(at: *mut Self) -> Result<()> {
+        // SAFETY: the caller's promise covers this field.
+        unsafe { RawLock::init(&raw mut (*at).lock) }
+    }
 }
 
 /// One value of `T` in shared memory, with its own lock (Python's
@@ -72,40 +85,28 @@ struct ValueCell<T> {
 /// }
 /// ```
 pub struct Value<T: Plain> {
-    memory: SharedMemory,
-    _value: PhantomData<T>,
+    region: Region<ValueCell<T>>,
 }
 
 impl<T: Plain> Value<T> {
     /// Puts `value` in new shared memory.
     pub fn new(value: T) -> Result<Self> {
         const { assert_fits_page_alignment::<ValueCell<T>>() };
-        let memory = SharedMemory::new("Value", size_of::<ValueCell<T>>())?;
-        let cell = memory.as_ptr().cast::<ValueCell<T>>();
-        // SAFETY: the memory is fresh, ours alone, large enough for a
-        // ValueCell<T>, and page-aligned, which suits its alignment (checked above).
-        unsafe {
-            RawLock::init(&raw mut (*cell).lock)?;
-            UnsafeCell::raw_get(&raw const (*cell).value).write(value);
-        }
-        Ok(Value {
-            memory,
-            _value: PhantomData,
-        })
+        let region = Region::new("Value", 0, |cell: &mut ValueCell<T>, _| {
+            *cell.value.get_mut() = value;
+        })?;
+        Ok(Value { region })
     }
 
     fn cell(&self) -> &ValueCell<T> {
-        // SAFETY: `new` put an initialized ValueCell<T> at the start of this
-        // memory (a spawned child checks the size when it receives it), and
-        // the memory lives as long as `self`.
-        unsafe { &*self.memory.as_ptr().cast::<ValueCell<T>>() }
+        self.region.header()
     }
 
     fn guard<'a>(&'a self, held: Held<'a>) -> ValueGuard<'a, T> {
         ValueGuard {
             value: &self.cell().value,
             _held: held,
-            _mapping: self.memory.clone(),
+            _mapping: self.region.memory().clone(),
         }
     }
 
@@ -177,8 +178,7 @@ impl<T: Plain> Clone for Value<T> {
     /// Another handle to the same shared value.
     fn clone(&self) -> Self {
         Value {
-            memory: self.memory.clone(),
-            _value: PhantomData,
+            region: self.region.clone(),
         }
     }
 }
@@ -202,17 +202,14 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Value<T> {
 /// and only in the child's start arguments (see `inherit.rs`).
 impl<T: Plain> Serialize for Value<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.memory.serialize(s)
+        self.region.serialize(s)
     }
 }
 
 impl<'de, T: Plain> Deserialize<'de> for Value<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        check_size(&memory, Some(size_of::<ValueCell<T>>()))?;
         Ok(Value {
-            memory,
-            _value: PhantomData,
+            region: Region::deserialize(d)?,
         })
     }
 }

@@ -1,15 +1,15 @@
 //! A meeting point for a fixed number of parties: Python's `multiprocessing.Barrier`.
 
-use std::alloc::Layout;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::shm::SharedMemory;
-use crate::sync::raw_lock::{Acquired, Held, RawLock};
+use crate::region::{InShared, Region};
+use crate::sync::holders::{self, HolderSlot};
+use crate::sync::raw_lock::{Acquired, Held, RawLock, impossible};
 use crate::sync::wait::{Waited, futex_wake, wait_on};
 
 /// A barrier for `n` parties, threads or processes: each party's
@@ -52,19 +52,20 @@ use crate::sync::wait::{Waited, futex_wake, wait_on};
 /// `reset()` is left out: make a new barrier).
 ///
 /// How a dead party is noticed: each party waiting at the barrier holds a
-/// robust lock of its own (see `sync/lock.rs`), and the kernel releases it,
+/// robust lock of its own (see `sync/holders.rs`), and the kernel releases it,
 /// marked "owner died", when its thread ends for any reason. The other
 /// waiters try those locks every 50 ms. A party that dies *before* it reaches
 /// the barrier holds nothing yet, so it cannot be told apart from a slow one
 /// — except when nobody else is left at all (no other thread, no running
 /// child, no parent: see [`ErrorKind::WaitAbandoned`]), which also breaks the
 /// barrier. For the rest, give `wait_timeout` a limit.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Barrier {
-    memory: SharedMemory,
+    /// The state, and one holder slot per party (see `sync/holders.rs`).
+    region: Region<Header, HolderSlot>,
 }
 
-/// The barrier's state, in shared memory, followed by one [`PartySlot`] per party.
+/// The barrier's state, in shared memory, followed by one holder slot per party.
 #[repr(C)]
 struct Header {
     /// Guards `arrived` and the slots' `taken` flags, and every change of `round`.
@@ -78,23 +79,17 @@ struct Header {
     round: AtomicU32,
 }
 
-/// What a waiting party holds while it waits, so that its death can be seen.
-#[repr(C)]
-struct PartySlot {
-    lock: RawLock,
-    /// Set while a waiting party holds `lock` (changed under the header's lock).
-    taken: AtomicU32,
+// SAFETY: a process-shared lock, made by `init`; atomics, for which zero is
+// valid; and `parties`, written by `Barrier::new` before anyone sees it.
+unsafe impl InShared for Header {
+    unsafe fn init(at: *mut Self) -> Result<()> {
+        // SAFETY: the caller's promise covers this field.
+        unsafe { RawLock::init(&raw mut (*at).lock) }
+    }
 }
 
 const BROKEN: u32 = 1;
 const NEXT_ROUND: u32 = 2;
-
-/// The layout of a barrier's memory for `parties` parties, and where its slots start.
-fn layout(parties: usize) -> Option<(Layout, usize)> {
-    Layout::new::<Header>()
-        .extend(Layout::array::<PartySlot>(parties).ok()?)
-        .ok()
-}
 
 impl Barrier {
     /// Makes a barrier for `parties` parties (Python's `Barrier(parties)`).
@@ -108,45 +103,14 @@ impl Barrier {
         if parties == 0 || parties > i32::MAX as usize {
             return Err(invalid());
         }
-        let (layout, slots) = layout(parties).ok_or_else(invalid)?;
-        let memory = SharedMemory::new("Barrier", layout.size())?;
-        let base = memory.as_ptr();
-        // SAFETY: the memory is fresh, zeroed, page-aligned, ours alone and
-        // `layout.size()` long, so the header at offset 0 and `parties` slots
-        // at offset `slots` (which `Layout::extend` aligned) are in bounds and
-        // aligned. Zeroed atomics are valid; each lock is initialized here
-        // before anyone can use it.
-        unsafe {
-            let header = base.cast::<Header>();
-            RawLock::init(&raw mut (*header).lock)?;
-            (&raw mut (*header).parties).write(parties as u32);
-            let slots = base.add(slots).cast::<PartySlot>();
-            for i in 0..parties {
-                RawLock::init(&raw mut (*slots.add(i)).lock)?;
-            }
-        }
-        Ok(Barrier { memory })
+        let region = Region::new("Barrier", parties, |header: &mut Header, _| {
+            header.parties = parties as u32;
+        })?;
+        Ok(Barrier { region })
     }
 
     fn header(&self) -> &Header {
-        // SAFETY: `new` (or deserialization, which checked the size) put an
-        // initialized header at the start of this memory, which lives as
-        // long as `self`; its fields are atomics, a process-shared lock, and
-        // `parties`, which nobody writes after creation.
-        unsafe { &*self.memory.as_ptr().cast::<Header>() }
-    }
-
-    fn slots(&self) -> &[PartySlot] {
-        let parties = self.header().parties as usize;
-        let (_, offset) = layout(parties).expect("checked when the barrier was made");
-        // SAFETY: `new` initialized `parties` slots at `offset`, inside the
-        // memory (deserialization checked its size against `parties`).
-        unsafe {
-            std::slice::from_raw_parts(
-                self.memory.as_ptr().add(offset).cast::<PartySlot>(),
-                parties,
-            )
-        }
+        self.region.header()
     }
 
     /// The number of parties the barrier waits for (Python's `parties`).
@@ -194,7 +158,7 @@ impl Barrier {
     /// the state cannot be trusted: the barrier breaks.
     fn lock_state(&self) -> Held<'_> {
         let header = self.header();
-        let acquired = header.lock.lock().unwrap_or_else(|err| panic!("{err}"));
+        let acquired = header.lock.lock().unwrap_or_else(|err| impossible(err));
         let held = Held::new(&header.lock);
         if let Acquired::OwnerDied(_) = acquired {
             self.break_barrier();
@@ -239,14 +203,17 @@ impl Barrier {
         // for a moment after it completed, and more threads than `parties`
         // may use one barrier: with no slot free, this party waits untracked
         // (its death goes unseen, as in Python; a timeout still ends the wait).
-        let slot = self.slots().iter().find(|slot| {
-            slot.taken.load(Ordering::Relaxed) == 0 && matches!(slot.lock.try_lock(), Ok(Some(_)))
-        });
-        let slot_held = slot.map(|slot| {
-            let held = Held::new(&slot.lock);
-            slot.taken.store(1, Ordering::Relaxed);
-            held
-        });
+        let holding = match holders::take(self.region.slots(), 0) {
+            Some((holding, dead_holder)) => {
+                // A party died in that slot since this thread looked (above).
+                if dead_holder {
+                    self.party_died();
+                }
+                Some(holding)
+            }
+            None => None,
+        };
+        let slot = holding.as_ref().map(|holding| holding.slot());
         header.arrived.store(index + 1, Ordering::Relaxed);
         drop(held);
 
@@ -262,10 +229,9 @@ impl Barrier {
         });
 
         let _held = self.lock_state();
-        if let Some(slot) = slot {
-            slot.taken.store(0, Ordering::Relaxed);
+        if let Some(holding) = holding {
+            holding.clear();
         }
-        drop(slot_held);
         match outcome {
             Waited::Ready(true) => Ok(index as usize),
             Waited::Ready(false) => Err(Self::broken()),
@@ -286,28 +252,15 @@ impl Barrier {
     /// Looks for a waiting party that died: its slot's lock, tried, says
     /// "owner died". Then the barrier breaks. The caller holds the header's
     /// lock, and `mine` is its own slot, if it has one.
-    fn break_if_a_party_died(&self, mine: Option<&PartySlot>) {
-        for slot in self.slots() {
-            if mine.is_some_and(|mine| std::ptr::eq(slot, mine))
-                || slot.taken.load(Ordering::Relaxed) == 0
-            {
-                continue;
-            }
-            match slot.lock.try_lock() {
-                // Busy: its party is alive and waiting.
-                Ok(None) => {}
-                Ok(Some(Acquired::OwnerDied(_))) => {
-                    slot.taken.store(0, Ordering::Relaxed);
-                    drop(Held::new(&slot.lock));
-                    self.header().arrived.fetch_sub(1, Ordering::Relaxed);
-                    self.break_barrier();
-                }
-                // A taken slot is always held, while its party is alive;
-                // should one be free, give it back as found.
-                Ok(Some(Acquired::Clean)) => drop(Held::new(&slot.lock)),
-                Err(err) => panic!("{err}"),
-            }
-        }
+    fn break_if_a_party_died(&self, mine: Option<&HolderSlot>) {
+        holders::free_the_dead(self.region.slots(), mine, || self.party_died());
+    }
+
+    /// A party counted as waiting died: it no longer counts, and the barrier
+    /// breaks for everyone (the caller holds the header's lock).
+    fn party_died(&self) {
+        self.header().arrived.fetch_sub(1, Ordering::Relaxed);
+        self.break_barrier();
     }
 }
 
@@ -318,26 +271,5 @@ impl fmt::Debug for Barrier {
             .field("n_waiting", &self.n_waiting())
             .field("broken", &self.is_broken())
             .finish()
-    }
-}
-
-impl Serialize for Barrier {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.memory.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Barrier {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        let too_small = || serde::de::Error::custom("a Barrier's shared memory is too small");
-        if memory.len() < size_of::<Header>() {
-            return Err(too_small());
-        }
-        let barrier = Barrier { memory };
-        match layout(barrier.header().parties as usize) {
-            Some((layout, _)) if layout.size() <= barrier.memory.len() => Ok(barrier),
-            _ => Err(too_small()),
-        }
     }
 }

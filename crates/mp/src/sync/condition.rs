@@ -4,9 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::{InShared, Region};
 use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock, impossible};
@@ -87,9 +88,9 @@ use crate::sync::waiters::Waiters;
 /// and returns [`ErrorKind::WaitAbandoned`] in a [`WaitError`] that carries
 /// the guard. A [`wait_timeout`](Condition::wait_timeout) runs to its
 /// timeout instead.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Condition {
-    memory: SharedMemory,
+    region: Region<State>,
 }
 
 #[repr(C)]
@@ -97,6 +98,18 @@ struct State {
     lock: RawLock,
     /// Who waits: see `sync/waiters.rs`.
     waiters: Waiters,
+}
+
+// SAFETY: a process-shared lock and a table of waiters, each made by its
+// `init`; every other field is an atomic, for which zero is valid.
+unsafe impl InShared for State {
+    unsafe fn init(at: *mut Self) -> Result<()> {
+        // SAFETY: the caller's promise covers these fields.
+        unsafe {
+            RawLock::init(&raw mut (*at).lock)?;
+            Waiters::init(&raw mut (*at).waiters)
+        }
+    }
 }
 
 /// Holding this is holding the lock of a [`Condition`]; dropping it
@@ -168,29 +181,19 @@ impl<G> From<WaitError<G>> for Error {
 impl Condition {
     /// Makes a condition with a new lock of its own (Python's `Condition()`).
     pub fn new() -> Result<Self> {
-        let memory = SharedMemory::new("Condition", size_of::<State>())?;
-        // SAFETY: the memory is fresh, zeroed (valid atomics),
-        // page-aligned, large enough and ours alone.
-        unsafe {
-            let state = memory.as_ptr().cast::<State>();
-            RawLock::init(&raw mut (*state).lock)?;
-            Waiters::init(&raw mut (*state).waiters)?;
-        }
-        Ok(Condition { memory })
+        let region = Region::new("Condition", 0, |_, _| {})?;
+        Ok(Condition { region })
     }
 
     fn state(&self) -> &State {
-        // SAFETY: `new` put an initialized `State` at the start of this
-        // memory (deserialization checked the size); it lives as long as
-        // `self`, and its fields are made for use by many processes at once.
-        unsafe { &*self.memory.as_ptr().cast::<State>() }
+        self.region.header()
     }
 
     fn guard<'a>(&'a self, held: Held<'a>) -> ConditionGuard<'a> {
         ConditionGuard {
             condition: self,
             _held: held,
-            _mapping: self.memory.clone(),
+            _mapping: self.region.memory().clone(),
         }
     }
 
@@ -306,7 +309,12 @@ impl Condition {
         timeout: Option<Duration>,
         what: &'static str,
     ) -> WaitResult<(ConditionGuard<'a>, bool)> {
-        if !guard.condition.memory.is_same(&self.memory) {
+        if !guard
+            .condition
+            .region
+            .memory()
+            .is_same(self.region.memory())
+        {
             return Err(WaitError {
                 guard: (guard, false),
                 error: Error::new(ErrorKind::InvalidArgument(
@@ -356,18 +364,5 @@ impl fmt::Debug for ConditionGuard<'_> {
 impl fmt::Debug for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condition").finish_non_exhaustive()
-    }
-}
-
-impl Serialize for Condition {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.memory.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Condition {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize_at_least(d, size_of::<State>(), "a Condition")?;
-        Ok(Condition { memory })
     }
 }

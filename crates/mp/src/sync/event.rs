@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, Result};
-use crate::shm::SharedMemory;
+use crate::region::Region;
 use crate::sync::wait::{Waited, futex_wake, wait_on};
 
 /// A flag shared between processes (and threads), which they can wait for:
@@ -58,9 +58,9 @@ use crate::sync::wait::{Waited, futex_wake, wait_on};
 /// [`ErrorKind::WaitAbandoned`]. (Sibling and grandchild processes are not
 /// counted: see [`ErrorKind::WaitAbandoned`].) [`Event::wait_timeout`] never
 /// gives up early: it runs to its timeout, as Python's `wait(timeout)` does.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Event {
-    memory: SharedMemory,
+    region: Region<AtomicU32>,
 }
 
 /// The event's one word in shared memory: bit 0 is the flag; the other bits
@@ -73,15 +73,12 @@ impl Event {
     /// Makes a new event, not set (Python's `Event()`).
     pub fn new() -> Result<Self> {
         // Zeroed memory: the flag is clear and no set has happened.
-        let memory = SharedMemory::new("Event", size_of::<AtomicU32>())?;
-        Ok(Event { memory })
+        let region = Region::new("Event", 0, |_, _| {})?;
+        Ok(Event { region })
     }
 
     fn word(&self) -> &AtomicU32 {
-        // SAFETY: the memory is at least 4 bytes (checked on deserialization
-        // too), page-aligned, and lives as long as `self`. It only ever holds
-        // this one atomic word, which any bit pattern is a valid value of.
-        unsafe { &*self.memory.as_ptr().cast::<AtomicU32>() }
+        self.region.header()
     }
 
     /// Sets the flag and wakes every waiter (Python's `set()`).
@@ -155,18 +152,5 @@ impl fmt::Debug for Event {
         f.debug_struct("Event")
             .field("is_set", &self.is_set())
             .finish()
-    }
-}
-
-impl Serialize for Event {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.memory.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Event {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize_at_least(d, size_of::<AtomicU32>(), "an Event")?;
-        Ok(Event { memory })
     }
 }

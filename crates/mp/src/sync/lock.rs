@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::region::Region;
 use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock};
@@ -29,45 +30,27 @@ use crate::sync::raw_lock::{Call, Held, RawLock};
 /// } // Python: lock.release()
 /// # Ok::<(), mp::Error>(())
 /// ```
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Lock {
-    memory: SharedMemory,
-}
-
-/// A spawned child checks that the memory it received can hold a lock, as
-/// `Value` does: a mismatch is an error, not a read past the mapping's end.
-impl<'de> Deserialize<'de> for Lock {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize(d)?;
-        if memory.len() < size_of::<RawLock>() {
-            return Err(serde::de::Error::custom(
-                "a Lock's shared memory is smaller than a lock",
-            ));
-        }
-        Ok(Lock { memory })
-    }
+    region: Region<RawLock>,
 }
 
 impl Lock {
     /// Makes a new, unlocked lock in shared memory.
     pub fn new() -> Result<Self> {
-        let memory = SharedMemory::new("Lock", size_of::<RawLock>())?;
-        // SAFETY: the memory is fresh, page-aligned, large enough, and ours alone.
-        unsafe { RawLock::init(memory.as_ptr().cast())? };
-        Ok(Lock { memory })
+        let region = Region::new("Lock", 0, |_, _| {})?;
+        Ok(Lock { region })
     }
 
     fn raw(&self) -> &RawLock {
-        // SAFETY: `new` put an initialized RawLock at the start of this memory,
-        // which lives as long as `self`.
-        unsafe { &*self.memory.as_ptr().cast::<RawLock>() }
+        self.region.header()
     }
 
     /// Makes the public guard around the raw one.
     fn guard<'a>(&'a self, held: Held<'a>) -> LockGuard<'a> {
         LockGuard {
             _held: held,
-            _mapping: self.memory.clone(),
+            _mapping: self.region.memory().clone(),
         }
     }
 

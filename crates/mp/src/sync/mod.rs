@@ -21,6 +21,7 @@
 mod barrier;
 mod condition;
 mod event;
+mod holders;
 mod lock;
 pub(crate) mod owner_died;
 pub(crate) mod raw_lock;

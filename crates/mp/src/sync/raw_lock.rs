@@ -25,6 +25,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::InShared;
 use crate::sync::owner_died::{LockError, LockResult, OwnerDied};
 
 /// The lock itself, as it sits in shared memory.
@@ -119,6 +120,15 @@ impl Call {
 // SAFETY: the mutex is made for use from many threads and processes at once;
 // `owner` is atomic.
 unsafe impl Sync for RawLock {}
+
+// SAFETY: a process-shared mutex made by `init` (the one thing zero bytes are
+// not), and atomics, for which zero is valid: nobody holds it.
+unsafe impl InShared for RawLock {
+    unsafe fn init(at: *mut Self) -> Result<()> {
+        // SAFETY: the caller's promise is `RawLock::init`'s.
+        unsafe { RawLock::init(at) }
+    }
+}
 
 /// How a lock was acquired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,9 +4,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::region::{InShared, Region};
 use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, OwnerDied};
 use crate::sync::raw_lock::{Acquired, NotSend, RawLock, impossible};
@@ -37,9 +38,9 @@ use crate::sync::raw_lock::{Acquired, NotSend, RawLock, impossible};
 /// live threads of a process). A match could also be a dead thread that had
 /// the same numbers; the robust mutex tells the two apart (a dead owner makes
 /// `try_lock` say "owner died", a live one makes it say "busy").
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RLock {
-    memory: SharedMemory,
+    region: Region<State>,
 }
 
 #[repr(C)]
@@ -51,6 +52,15 @@ struct State {
     owner_thread: AtomicUsize,
     /// How many guards the holder has; only the holder touches it.
     count: AtomicU32,
+}
+
+// SAFETY: a process-shared lock, made by `init`, and atomics, for which zero
+// is valid: nobody holds it.
+unsafe impl InShared for State {
+    unsafe fn init(at: *mut Self) -> Result<()> {
+        // SAFETY: the caller's promise covers this field.
+        unsafe { RawLock::init(&raw mut (*at).lock) }
+    }
 }
 
 /// Holding this is holding the [`RLock`] once; the lock is released when
@@ -73,24 +83,18 @@ fn this_thread() -> usize {
 impl RLock {
     /// Makes a new, unlocked re-entrant lock (Python's `RLock()`).
     pub fn new() -> Result<Self> {
-        let memory = SharedMemory::new("RLock", size_of::<State>())?;
-        // SAFETY: the memory is fresh, zeroed (valid for the atomics: nobody
-        // holds it), page-aligned, large enough and ours alone.
-        unsafe { RawLock::init(&raw mut (*memory.as_ptr().cast::<State>()).lock)? };
-        Ok(RLock { memory })
+        let region = Region::new("RLock", 0, |_, _| {})?;
+        Ok(RLock { region })
     }
 
     fn state(&self) -> &State {
-        // SAFETY: `new` put an initialized `State` at the start of this
-        // memory (deserialization checked the size); it lives as long as
-        // `self`, and its fields are made for use by many processes at once.
-        unsafe { &*self.memory.as_ptr().cast::<State>() }
+        self.region.header()
     }
 
     fn guard(&self) -> RLockGuard<'_> {
         RLockGuard {
             rlock: self,
-            _mapping: self.memory.clone(),
+            _mapping: self.region.memory().clone(),
             _not_send: PhantomData,
         }
     }
@@ -189,18 +193,5 @@ impl fmt::Debug for RLockGuard<'_> {
 impl fmt::Debug for RLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RLock").finish_non_exhaustive()
-    }
-}
-
-impl Serialize for RLock {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.memory.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for RLock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let memory = SharedMemory::deserialize_at_least(d, size_of::<State>(), "an RLock")?;
-        Ok(RLock { memory })
     }
 }

@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::shm::SharedMemory;
-use crate::sync::raw_lock::{Acquired, Held, RawLock};
+use crate::region::{InShared, Region};
+use crate::sync::holders::{self, HolderSlot, Holding};
 use crate::sync::release_check;
 use crate::sync::wait::{Waited, futex_wake, wait_on};
 
@@ -49,7 +49,7 @@ const MIN_SLOTS: usize = 16;
 ///
 /// Python's semaphore loses the permit of a process that dies holding it:
 /// the others may wait forever. Here each guard also holds a robust lock of
-/// its own (see `sync/lock.rs`), one of a table of holder slots in the
+/// its own (see `sync/holders.rs`), one of a table of holder slots in the
 /// semaphore's memory. When the holder's thread ends for any reason, the
 /// kernel marks its lock "owner died"; a process that finds no permit left
 /// (in `try_acquire`, or every 50 ms while it waits in `acquire`) tries those
@@ -74,7 +74,7 @@ const MIN_SLOTS: usize = 16;
 /// [`ErrorKind::WaitAbandoned`]. [`Semaphore::acquire_timeout`] never gives
 /// up early: it runs to its timeout, then returns `None`, as Python's
 /// `acquire(timeout=...)` returns `False`.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Semaphore {
     permits: Permits,
 }
@@ -90,7 +90,7 @@ pub struct Semaphore {
 /// A guard's drop cannot return an error: when a bare `release` has already
 /// filled the semaphore to its bound, the guard's permit is not added again
 /// (the bare release was the extra one).
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct BoundedSemaphore {
     permits: Permits,
 }
@@ -106,19 +106,20 @@ pub struct BoundedSemaphore {
 #[must_use = "the permit is given back as soon as the guard is dropped"]
 pub struct SemaphoreGuard<'a> {
     permits: &'a Permits,
-    /// The holder slot this guard holds, if the table had one free, and its
-    /// lock, held while the permit is.
-    slot: Option<(&'a HolderSlot, Held<'a>)>,
+    /// The holder slot this guard holds, if the table had one free: its
+    /// lock is held while the permit is.
+    slot: Option<Holding<'a>>,
     /// Set by [`SemaphoreGuard::forget`]: the permit is not given back.
     forgotten: bool,
-    /// Declared after `slot`: the slot's lock is released first.
-    _mapping: SharedMemory,
+    /// Keeps the memory mapped even if the guard is leaked; declared after
+    /// `slot`, so the slot's lock is released first.
+    _mapping: Region<Header, HolderSlot>,
 }
 
-/// The shared part of both semaphores.
-#[derive(Clone)]
+/// The shared part of both semaphores: a header, and a table of holders.
+#[derive(Clone, Serialize, Deserialize)]
 struct Permits {
-    memory: SharedMemory,
+    region: Region<Header, HolderSlot>,
 }
 
 /// A semaphore's state in shared memory, followed by its holder slots.
@@ -130,8 +131,6 @@ struct Header {
     bound: u32,
     /// Whether `release` past `bound` is an error (1) or merely impossible (0).
     bounded: u32,
-    /// How many holder slots follow.
-    slots: u32,
     /// How many waiters may be asleep on `value`: a release makes the wake-up
     /// system call only when this is not 0. (A waiter killed while asleep
     /// leaves it too high, which costs wake-ups that find nobody, nothing more.)
@@ -141,20 +140,9 @@ struct Header {
     id: u64,
 }
 
-/// One holder slot: a robust lock its holder's thread keeps while it holds
-/// a permit, so that the holder's death can be seen.
-#[repr(C)]
-struct HolderSlot {
-    lock: RawLock,
-    /// 1 while the slot's holder has a permit (only its lock's holder changes it).
-    holds: AtomicU32,
-}
-
-fn layout(slots: usize) -> Option<(std::alloc::Layout, usize)> {
-    std::alloc::Layout::new::<Header>()
-        .extend(std::alloc::Layout::array::<HolderSlot>(slots).ok()?)
-        .ok()
-}
+// SAFETY: atomics, for which zero is a valid value, and plain numbers
+// written by `Permits::new` before the memory is shared, never after.
+unsafe impl InShared for Header {}
 
 /// A name for a new semaphore, unique among those any process makes while
 /// this one lives: this process's pid, and how many it made before.
@@ -172,56 +160,27 @@ impl Permits {
             )
             .into());
         }
+        let what = if bounded {
+            "BoundedSemaphore"
+        } else {
+            "Semaphore"
+        };
         let slots = value.clamp(MIN_SLOTS, MAX_SLOTS);
-        let (layout, offset) = layout(slots).expect("at most 1024 slots fit in memory");
-        let memory = SharedMemory::new(
-            if bounded {
-                "BoundedSemaphore"
-            } else {
-                "Semaphore"
-            },
-            layout.size(),
-        )?;
-        let base = memory.as_ptr();
-        // SAFETY: the memory is fresh, zeroed, page-aligned, ours alone and
-        // `layout.size()` long: the header at offset 0 and `slots` slots at
-        // `offset` (aligned by `Layout::extend`) are in bounds and aligned.
-        // Zeroed atomics are valid values; each lock is initialized before
-        // anyone can see it.
-        unsafe {
-            let header = base.cast::<Header>();
-            (*header).value = AtomicU32::new(value as u32);
-            (*header).bound = if bounded {
+        let region = Region::new(what, slots, |header: &mut Header, _| {
+            header.value = AtomicU32::new(value as u32);
+            header.bound = if bounded {
                 value as u32
             } else {
                 i32::MAX as u32
             };
-            (*header).bounded = bounded as u32;
-            (*header).slots = slots as u32;
-            (*header).id = next_id();
-            let first = base.add(offset).cast::<HolderSlot>();
-            for i in 0..slots {
-                RawLock::init(&raw mut (*first.add(i)).lock)?;
-            }
-        }
-        Ok(Permits { memory })
+            header.bounded = bounded as u32;
+            header.id = next_id();
+        })?;
+        Ok(Permits { region })
     }
 
     fn header(&self) -> &Header {
-        // SAFETY: `new` (or deserialization, which checked the size) put an
-        // initialized header at the start of this memory, which lives as
-        // long as `self`; only `value`, an atomic, changes after creation.
-        unsafe { &*self.memory.as_ptr().cast::<Header>() }
-    }
-
-    fn slots(&self) -> &[HolderSlot] {
-        let count = self.header().slots as usize;
-        let (_, offset) = layout(count).expect("checked when the semaphore was made");
-        // SAFETY: `new` initialized `count` slots at `offset`, inside the
-        // memory (deserialization checked its size against `count`).
-        unsafe {
-            std::slice::from_raw_parts(self.memory.as_ptr().add(offset).cast::<HolderSlot>(), count)
-        }
+        self.region.header()
     }
 
     fn value(&self) -> usize {
@@ -257,56 +216,21 @@ impl Permits {
     /// "owner died". Returns whether any came back.
     fn recover_dead_holders(&self) -> bool {
         let mut recovered = false;
-        for slot in self.slots() {
-            if slot.holds.load(Ordering::Relaxed) == 0 {
-                continue;
-            }
-            match slot.lock.try_lock() {
-                // Busy: its holder is alive.
-                Ok(None) => {}
-                Ok(Some(acquired)) => {
-                    let held = Held::new(&slot.lock);
-                    // Clean: the holder gave its permit back just now.
-                    if let Acquired::OwnerDied(_) = acquired
-                        && slot.holds.swap(0, Ordering::Relaxed) == 1
-                    {
-                        recovered |= self.put_back();
-                    }
-                    drop(held);
-                }
-                Err(err) => panic!("{err}"),
-            }
-        }
+        holders::free_the_dead(self.region.slots(), None, || recovered |= self.put_back());
         recovered
     }
 
     /// Records the permit just taken in a free holder slot, if there is one.
-    fn record(&self) -> Option<(&HolderSlot, Held<'_>)> {
-        let slots = self.slots();
-        // Start at a place that differs between processes, so that they do
-        // not all try the same first slot.
-        let start = crate::sys::pid() as usize % slots.len();
-        let (after, before) = slots.split_at(start);
-        for slot in before.iter().chain(after) {
-            if slot.holds.load(Ordering::Relaxed) != 0 {
-                continue;
-            }
-            match slot.lock.try_lock() {
-                Ok(None) => continue,
-                Ok(Some(acquired)) => {
-                    // A dead holder's slot: its permit comes back first.
-                    if let Acquired::OwnerDied(_) = acquired
-                        && slot.holds.swap(0, Ordering::Relaxed) == 1
-                    {
-                        self.put_back();
-                    }
-                    slot.holds.store(1, Ordering::Relaxed);
-                    return Some((slot, Held::new(&slot.lock)));
-                }
-                Err(err) => panic!("{err}"),
-            }
+    /// Processes start looking at different places, so that they do not all
+    /// try the same first slot.
+    fn record(&self) -> Option<Holding<'_>> {
+        let start = crate::sys::pid() as usize;
+        let (holding, dead_holder) = holders::take(self.region.slots(), start)?;
+        // A dead holder's slot: its permit comes back first.
+        if dead_holder {
+            self.put_back();
         }
-        None
+        Some(holding)
     }
 
     /// This semaphore's name for `release_check` (see [`Header::id`]).
@@ -320,7 +244,7 @@ impl Permits {
             permits: self,
             slot: self.record(),
             forgotten: false,
-            _mapping: self.memory.clone(),
+            _mapping: self.region.clone(),
         }
     }
 
@@ -390,21 +314,6 @@ impl Permits {
             ))
         })
     }
-
-    fn deserialize_checked(memory: SharedMemory) -> Option<Self> {
-        if memory.len() < size_of::<Header>() {
-            return None;
-        }
-        let permits = Permits { memory };
-        // `record` divides by the number of slots, and `new` never makes
-        // fewer than MIN_SLOTS or more than MAX_SLOTS.
-        let slots = permits.header().slots as usize;
-        if !(MIN_SLOTS..=MAX_SLOTS).contains(&slots) {
-            return None;
-        }
-        let (layout, _) = layout(slots)?;
-        (layout.size() <= permits.memory.len()).then_some(permits)
-    }
 }
 
 type SemaphoreGuardOption<'a> = Option<SemaphoreGuard<'a>>;
@@ -414,9 +323,8 @@ impl SemaphoreGuard<'_> {
     /// release here): it is no longer given back on drop, nor when this
     /// thread ends. Someone calls `release` for it later, or it is gone.
     pub fn forget(mut self) {
-        if let Some((slot, held)) = self.slot.take() {
-            slot.holds.store(0, Ordering::Relaxed);
-            drop(held);
+        if let Some(holding) = self.slot.take() {
+            holding.clear();
         }
         self.forgotten = true;
     }
@@ -428,12 +336,12 @@ impl Drop for SemaphoreGuard<'_> {
             return;
         }
         release_check::guard_dropped(self.permits.id());
-        if let Some((slot, held)) = self.slot.take() {
+        if let Some(holding) = self.slot.take() {
             // Cleared before the permit goes back: a holder that dies between
             // the two loses its permit, rather than have it counted twice.
-            slot.holds.store(0, Ordering::Relaxed);
+            holding.clear();
             self.permits.put_back();
-            drop(held);
+            drop(holding);
         } else {
             self.permits.put_back();
         }
@@ -496,27 +404,6 @@ macro_rules! semaphore_methods {
                     .finish()
             }
         }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                self.permits.memory.serialize(s)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let memory = SharedMemory::deserialize(d)?;
-                Permits::deserialize_checked(memory)
-                    .map(|permits| $name { permits })
-                    .ok_or_else(|| {
-                        serde::de::Error::custom(concat!(
-                            "a ",
-                            stringify!($name),
-                            "'s shared memory is too small"
-                        ))
-                    })
-            }
-        }
     };
 }
 
@@ -569,22 +456,5 @@ impl BoundedSemaphore {
     /// semaphore's bound, returns [`ErrorKind::ReleasedTooOften`] and adds nothing.
     pub fn release(&self) -> Result<()> {
         self.permits.release()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Memory handed to a spawned child as a semaphore's, but not made by
-    /// `Permits::new` (a forged or mixed-up start argument): a zeroed header
-    /// says it has no slots, and `record` would divide by zero.
-    #[test]
-    fn memory_whose_header_has_no_slots_is_refused() {
-        let (layout, _) = layout(MIN_SLOTS).unwrap();
-        let zeroed = SharedMemory::new("Semaphore", layout.size()).unwrap();
-        assert!(Permits::deserialize_checked(zeroed).is_none());
-        let made = Permits::new(1, false).unwrap();
-        assert!(Permits::deserialize_checked(made.memory).is_some());
     }
 }

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::InShared;
 use crate::sync::raw_lock::{Acquired, Held, RawLock};
 
 /// The part of a queue that lives in shared memory.
@@ -39,6 +40,18 @@ pub(super) struct Side {
     /// bytes that are not there. It lets a reader mark itself `busy` only for
     /// a read that will find bytes, without asking the kernel every time.
     pub(super) ready: AtomicUsize,
+}
+
+// SAFETY: two process-shared locks, made by `init`, and atomics, for which
+// zero is valid (`false`, no bytes ready, no message counted).
+unsafe impl InShared for Control {
+    unsafe fn init(at: *mut Self) -> Result<()> {
+        // SAFETY: the caller's promise covers these fields.
+        unsafe {
+            RawLock::init(&raw mut (*at).write.lock)?;
+            RawLock::init(&raw mut (*at).read.lock)
+        }
+    }
 }
 
 /// A value alone on its 128 bytes (see [`Side`]).

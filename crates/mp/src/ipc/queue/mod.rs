@@ -15,7 +15,7 @@
 //! sender and one `read` for the receiver, which is what makes the queue fast.
 //!
 //! Several processes write to the same pipe and several read from it, so two
-//! process-shared locks (see `sync/lock.rs`) keep messages whole:
+//! process-shared locks (see `sync/raw_lock.rs`) keep messages whole:
 //!
 //! - The **write lock** is held for the whole of a message. The kernel writes
 //!   at most `PIPE_BUF` bytes (4096 on Linux) in one piece; the bytes of two
@@ -50,8 +50,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
-use crate::shm::SharedMemory;
-use crate::sync::raw_lock::RawLock;
+use crate::region::Region;
 use crate::sys;
 
 mod control;
@@ -167,8 +166,8 @@ struct Shared {
     /// The pipe's write end, in non-blocking mode: a full pipe makes `put`
     /// wait in slices, so that it can notice when nobody is left to read.
     writer: PipeEnd,
-    /// A [`Control`]: the two locks and the queue's state.
-    control: SharedMemory,
+    /// The two locks and the queue's state.
+    control: Region<Control>,
     /// The largest message allowed, in bytes.
     max_message: u32,
     /// The pid of the process that closed the queue (`Queue::close`), 0 if
@@ -205,16 +204,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
         sys::enlarge_pipe(writer.as_fd(), PIPE_SIZE);
         sys::set_nonblocking(writer.as_fd())
             .map_err(|e| Error::os("make a Queue's pipe non-blocking", e))?;
-        let control = SharedMemory::new("Queue", size_of::<Control>())?;
-        let at = control.as_ptr().cast::<Control>();
-        // SAFETY: the memory is fresh, ours alone, page-aligned and at least as
-        // large as a `Control`, so both lock places are valid and aligned. The
-        // rest of a `Control` is atomics, for which the zeroed memory is a
-        // valid `false`.
-        unsafe {
-            RawLock::init(&raw mut (*at).write.lock)?;
-            RawLock::init(&raw mut (*at).read.lock)?;
-        }
+        let control = Region::new("Queue", 0, |_, _| {})?;
         Ok(Queue {
             shared: Arc::new(Shared {
                 reader: PipeEnd(File::from(reader)),
@@ -361,11 +351,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     }
 
     fn control(&self) -> &Control {
-        // SAFETY: `with_max_message_size` initialized a `Control` at the start
-        // of this memory (a spawned child maps the same memory, and its
-        // deserialization checked the size); it lives as long as `self`, and
-        // all of a `Control` is made for use by many processes at once.
-        unsafe { &*self.shared.control.as_ptr().cast::<Control>() }
+        self.shared.control.header()
     }
 }
 
@@ -406,11 +392,6 @@ impl<T> Serialize for Queue<T> {
 impl<'de, T> Deserialize<'de> for Queue<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let shared = Shared::deserialize(d)?;
-        if shared.control.len() < size_of::<Control>() {
-            return Err(serde::de::Error::custom(
-                "a Queue's shared memory is too small",
-            ));
-        }
         Ok(Queue {
             shared: Arc::new(shared),
             _items: PhantomData,
