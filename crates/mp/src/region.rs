@@ -190,16 +190,16 @@ mod tests {
     use super::*;
 
     #[repr(C)]
-    struct Header {
+    struct TestHeader {
         count: AtomicU32,
         fixed: u32,
     }
     // SAFETY: an atomic and a number written only by `setup`.
-    unsafe impl InShared for Header {}
+    unsafe impl InShared for TestHeader {}
 
     #[test]
     fn the_header_and_the_slots_are_where_they_were_put() {
-        let region = Region::<Header, AtomicU64>::new("test", 3, |h, _| h.fixed = 7).unwrap();
+        let region = Region::<TestHeader, AtomicU64>::new("test", 3, |h, _| h.fixed = 7).unwrap();
         assert_eq!(region.header().fixed, 7);
         region.header().count.store(5, Ordering::Relaxed);
         region.slots()[2].store(9, Ordering::Relaxed);
@@ -213,15 +213,15 @@ mod tests {
 
     #[test]
     fn received_memory_too_small_for_its_slots_is_refused() {
-        let region = Region::<Header, AtomicU64>::new("test", 3, |_, _| {}).unwrap();
+        let region = Region::<TestHeader, AtomicU64>::new("test", 3, |_, _| {}).unwrap();
         let memory = region.memory().clone();
-        assert!(Region::<Header, AtomicU64>::received(memory.clone(), 1 << 20).is_none());
-        assert!(Region::<Header, AtomicU64>::received(memory.clone(), usize::MAX).is_none());
-        let back = Region::<Header, AtomicU64>::received(memory, 3).expect("its own size");
+        assert!(Region::<TestHeader, AtomicU64>::received(memory.clone(), 1 << 20).is_none());
+        assert!(Region::<TestHeader, AtomicU64>::received(memory.clone(), usize::MAX).is_none());
+        let back = Region::<TestHeader, AtomicU64>::received(memory, 3).expect("its own size");
         assert_eq!(back.slots().len(), 3);
         let tiny = SharedMemory::new("test", 4).unwrap();
         // Memory is at least a page: four bytes asked for, a page mapped.
         let pages = tiny.len() / size_of::<AtomicU64>();
-        assert!(Region::<Header, AtomicU64>::received(tiny, pages).is_none());
+        assert!(Region::<TestHeader, AtomicU64>::received(tiny, pages).is_none());
     }
 }

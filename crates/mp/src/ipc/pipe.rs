@@ -40,7 +40,7 @@ const MAX_MESSAGE: usize = 1 << 30;
 /// The frame header: the message's length, a little-endian `u32`.
 const LENGTH_PREFIX: usize = 4;
 /// How much a read asks the kernel for at least.
-const CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
 
 #[cfg(target_os = "linux")]
 const NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
@@ -160,10 +160,10 @@ impl Incoming {
     /// arrive, so a header that claims a huge message which never comes
     /// costs no huge allocation.
     fn next_want(&self) -> usize {
-        let rest = self.next_len().map_or(CHUNK, |len| {
+        let rest = self.next_len().map_or(READ_CHUNK, |len| {
             (LENGTH_PREFIX + len).saturating_sub(self.pending().len())
         });
-        rest.min(self.buf.len().max(CHUNK)).max(CHUNK)
+        rest.min(self.buf.len().max(READ_CHUNK)).max(READ_CHUNK)
     }
 
     /// Makes room for at least `want` more bytes after `end`.

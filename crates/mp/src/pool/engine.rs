@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::batch::Part;
 use super::init::{InitSpec, Initializer};
-use super::slot::{Outcome, ResultSlot};
+use super::slot::{ResultSlot, TaskOutcome};
 use super::worker::{Order, Reply, WorkerArgs, worker_main};
 use crate::codec;
 use crate::error::{Error, ErrorKind, Result};
@@ -31,7 +31,7 @@ const MAX_WORKERS: usize = 1 << 22;
 /// Everything the pool shares with its handles (`AsyncResult`, the `imap`
 /// iterators), which drive it too.
 pub(super) struct Engine {
-    state: Mutex<State>,
+    state: Mutex<EngineState>,
     /// Signalled when results are stored, and when the driver steps down so
     /// that another waiting thread can take over.
     changed: Condvar,
@@ -49,7 +49,7 @@ pub(super) struct Settings {
 }
 
 /// What the engine knows, behind its lock.
-struct State {
+struct EngineState {
     /// How many workers the pool keeps running.
     size: usize,
     method: StartMethod,
@@ -111,7 +111,7 @@ impl Engine {
             .into());
         }
         let engine = Arc::new(Engine {
-            state: Mutex::new(State {
+            state: Mutex::new(EngineState {
                 size: settings.size,
                 method: settings.method,
                 init: settings.init,
@@ -146,7 +146,7 @@ impl Engine {
     /// workers: each gets a stop order, finishes, and is reaped.
     pub(super) fn join(&self) -> Result<()> {
         self.close();
-        self.wait_until(None, State::all_done)?;
+        self.wait_until(None, EngineState::all_done)?;
         self.stop_workers();
         Ok(())
     }
@@ -161,7 +161,7 @@ impl Engine {
         self.wait_until(deadline, |_| done())
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, EngineState> {
         // If a thread panicked while holding the lock, go on with the state as
         // it is: refusing would hang every later caller instead.
         self.state
@@ -217,7 +217,11 @@ impl Engine {
     }
 
     /// Like [`Engine::wait_for`], with a condition on the whole pool.
-    fn wait_until(&self, deadline: Option<Instant>, done: impl Fn(&State) -> bool) -> Result<bool> {
+    fn wait_until(
+        &self,
+        deadline: Option<Instant>,
+        done: impl Fn(&EngineState) -> bool,
+    ) -> Result<bool> {
         let mut state = self.lock();
         loop {
             // An ended pool has filled every slot: nothing more will come.
@@ -260,9 +264,9 @@ impl Engine {
     /// work meanwhile; the guard comes back with the lock held again.
     fn step<'a>(
         &'a self,
-        mut state: MutexGuard<'a, State>,
+        mut state: MutexGuard<'a, EngineState>,
         timeout: Option<Duration>,
-    ) -> (MutexGuard<'a, State>, Result<()>) {
+    ) -> (MutexGuard<'a, EngineState>, Result<()>) {
         if let Err(err) = state.refill() {
             return (state, Err(err));
         }
@@ -312,7 +316,7 @@ impl Engine {
             // (which starts none) removes them behind its back: a pid still
             // in the list is the worker we watched.
             let pid = watched[index].0;
-            let find = |state: &State| state.workers.iter().position(|w| w.pid == pid);
+            let find = |state: &EngineState| state.workers.iter().position(|w| w.pid == pid);
             if ended {
                 // The worker is gone: what it wrote before it died is all
                 // there will ever be. Read that much without waiting for more
@@ -358,7 +362,7 @@ impl Engine {
         state.closed = true;
         state.ended = true;
         for task in state.pending.drain(..) {
-            task.slot.fill(Outcome::Failed(ErrorKind::PoolClosed));
+            task.slot.fill(TaskOutcome::Failed(ErrorKind::PoolClosed));
         }
         // Kill them all first, then reap: they die in parallel.
         for worker in &state.workers {
@@ -367,7 +371,9 @@ impl Engine {
         for mut worker in state.workers.drain(..) {
             let _ = worker.process.join();
             if let Some(running) = worker.running.take() {
-                running.slot.fill(Outcome::Failed(ErrorKind::PoolClosed));
+                running
+                    .slot
+                    .fill(TaskOutcome::Failed(ErrorKind::PoolClosed));
             }
         }
         drop(state);
@@ -375,7 +381,7 @@ impl Engine {
     }
 }
 
-impl State {
+impl EngineState {
     /// Whether all submitted work is done (`join`'s condition).
     fn all_done(&self) -> bool {
         self.pending.is_empty() && self.workers.iter().all(|w| w.running.is_none())
@@ -482,7 +488,7 @@ impl State {
                 Ok(order) => order,
                 Err(err) => {
                     let failure = ErrorKind::Serialize(err.to_string());
-                    task.slot.fill(Outcome::Failed(failure));
+                    task.slot.fill(TaskOutcome::Failed(failure));
                     continue;
                 }
             };
@@ -539,23 +545,28 @@ impl State {
                     let mut parts = std::mem::take(&mut running.parts);
                     let bytes = frame.payload;
                     parts.push(Part::Values { count, bytes });
-                    Some(Outcome::Done { pid, parts, panics })
+                    Some(TaskOutcome::Done { pid, parts, panics })
                 }
-                Reply::Panicked(message) => {
-                    Some(Outcome::Failed(ErrorKind::TaskPanicked { pid, message }))
-                }
-                Reply::Serialize(message) => Some(Outcome::Failed(ErrorKind::Serialize(message))),
-                Reply::Deserialize(message) => {
-                    Some(Outcome::Failed(ErrorKind::Deserialize(message)))
-                }
-                Reply::TooLarge(len) => Some(Outcome::Failed(ErrorKind::MessageTooLarge {
-                    len: len as usize,
-                    max: MAX_FRAME,
-                })),
-                Reply::InitFailed(message) => Some(Outcome::Failed(ErrorKind::InitializerFailed {
+                Reply::Panicked(message) => Some(TaskOutcome::Failed(ErrorKind::TaskPanicked {
                     pid,
                     message,
                 })),
+                Reply::Serialize(message) => {
+                    Some(TaskOutcome::Failed(ErrorKind::Serialize(message)))
+                }
+                Reply::Deserialize(message) => {
+                    Some(TaskOutcome::Failed(ErrorKind::Deserialize(message)))
+                }
+                Reply::TooLarge(len) => Some(TaskOutcome::Failed(ErrorKind::MessageTooLarge {
+                    len: len as usize,
+                    max: MAX_FRAME,
+                })),
+                Reply::InitFailed(message) => {
+                    Some(TaskOutcome::Failed(ErrorKind::InitializerFailed {
+                        pid,
+                        message,
+                    }))
+                }
             };
             if let Some(outcome) = outcome {
                 let running = worker.running.take().expect("matched above");
@@ -572,7 +583,7 @@ impl State {
     }
 
     /// Ends worker `index`, idle after its last task, and reaps it: it has
-    /// done `max_tasks`. The next [`State::refill`] replaces it.
+    /// done `max_tasks`. The next [`EngineState::refill`] replaces it.
     fn retire(&mut self, index: usize) {
         let mut worker = self.workers.swap_remove(index);
         let stop = codec::to_bytes(&Order::Stop).unwrap_or_default();
@@ -582,7 +593,7 @@ impl State {
     }
 
     /// Reaps a dead worker and fails the task it was running. The next
-    /// [`State::refill`] replaces it.
+    /// [`EngineState::refill`] replaces it.
     fn bury(&mut self, index: usize) {
         let mut worker = self.workers.swap_remove(index);
         // It is dead or dying; should it be alive but talking nonsense, end it.
@@ -602,7 +613,7 @@ impl State {
             },
         };
         if let Some(running) = worker.running.take() {
-            running.slot.fill(Outcome::Failed(failure));
+            running.slot.fill(TaskOutcome::Failed(failure));
         }
     }
 }

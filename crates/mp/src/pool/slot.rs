@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// the engine's lock, by whichever thread is driving.
 #[derive(Default)]
 pub(super) struct ResultSlot {
-    outcome: Mutex<Option<Outcome>>,
+    outcome: Mutex<Option<TaskOutcome>>,
     /// Where to say so when it is filled, and under which number: the chunks
     /// of an `imap_unordered`, whose iterator then never looks at a slot that
     /// is not done (see [`FinishLine`]).
@@ -60,7 +60,7 @@ pub(super) fn slot_looks() -> u64 {
     SLOT_LOOKS.load(Ordering::Relaxed)
 }
 
-pub(super) enum Outcome {
+pub(super) enum TaskOutcome {
     /// Worker `pid` sent back the chunk's results in `parts`; the items at
     /// these positions panicked, with these messages.
     Done {
@@ -90,7 +90,7 @@ impl ResultSlot {
         }
     }
 
-    fn outcome(&self) -> MutexGuard<'_, Option<Outcome>> {
+    fn outcome(&self) -> MutexGuard<'_, Option<TaskOutcome>> {
         // Filling and reading cannot panic halfway: a poisoned slot is whole.
         self.outcome
             .lock()
@@ -102,7 +102,7 @@ impl ResultSlot {
         self.outcome().is_some()
     }
 
-    pub(super) fn fill(&self, outcome: Outcome) {
+    pub(super) fn fill(&self, outcome: TaskOutcome) {
         let mut slot = self.outcome();
         // Each task is finished once; a second outcome cannot happen.
         if slot.is_none() {
@@ -121,7 +121,7 @@ impl ResultSlot {
     ) -> ChunkResults<R> {
         let mut outcome = self.outcome();
         let failure = match &mut *outcome {
-            Some(Outcome::Done { pid, parts, panics }) => {
+            Some(TaskOutcome::Done { pid, parts, panics }) => {
                 let pid = *pid;
                 let parts = match read {
                     Read::Take => std::mem::take(parts),
@@ -147,7 +147,7 @@ impl ResultSlot {
                     Err(err) => ErrorKind::Deserialize(err.to_string()),
                 }
             }
-            Some(Outcome::Failed(failure)) => failure.clone(),
+            Some(TaskOutcome::Failed(failure)) => failure.clone(),
             // Only a terminated pool leaves a slot empty for its waiter.
             None => ErrorKind::PoolClosed,
         };

@@ -55,8 +55,8 @@ pub(super) fn fail_child(message: &str) -> ! {
 /// the main process it hands over to the hook that was there before.
 /// Installing it before the fork, not in the child, spares the child a write.
 pub(super) fn install_child_panic_hook() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
+    static HOOK_INSTALLED: std::sync::Once = std::sync::Once::new();
+    HOOK_INSTALLED.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| match CHILD.get() {
             Some(child) => {

@@ -40,8 +40,8 @@ pub(super) static PANICKED: AtomicBool = AtomicBool::new(false);
 
 /// Registers the exit handler, once per program.
 pub(super) fn install() {
-    static INSTALLED: Once = Once::new();
-    INSTALLED.call_once(|| {
+    static HANDLER_INSTALLED: Once = Once::new();
+    HANDLER_INSTALLED.call_once(|| {
         // SAFETY: `at_exit` is a plain `extern "C"` function that never
         // unwinds (it catches panics), and lives for the whole program.
         // atexit fails only when its table is full; then children are left to

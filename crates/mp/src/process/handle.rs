@@ -76,11 +76,11 @@ pub struct Process {
     /// Kill and reap the child when this is dropped (a pool's workers).
     kill_on_drop: bool,
     job: Option<Box<dyn Job + Send>>,
-    state: State,
+    state: ProcessState,
 }
 
 #[derive(Debug, Clone, Copy)]
-enum State {
+enum ProcessState {
     Created,
     Running(libc::pid_t),
     Ended(libc::pid_t, ExitStatus),
@@ -143,12 +143,12 @@ impl Process {
             method: StartMethod::default(),
             daemon: false,
             kill_on_drop: false,
-            job: Some(Box::new(Call {
+            job: Some(Box::new(TargetCall {
                 target,
                 args,
                 _marker: PhantomData,
             })),
-            state: State::Created,
+            state: ProcessState::Created,
         }
     }
 
@@ -196,8 +196,8 @@ impl Process {
     /// The child's pid, once started.
     pub fn pid(&self) -> Option<u32> {
         match self.state {
-            State::Created => None,
-            State::Running(pid) | State::Ended(pid, _) => Some(pid as u32),
+            ProcessState::Created => None,
+            ProcessState::Running(pid) | ProcessState::Ended(pid, _) => Some(pid as u32),
         }
     }
 
@@ -227,7 +227,7 @@ impl Process {
             StartMethod::Fork => fork::fork_child(me, job, self.daemon)?,
             StartMethod::Spawn => spawn::spawn_child(me, job.as_ref(), self.daemon)?,
         };
-        self.state = State::Running(pid);
+        self.state = ProcessState::Running(pid);
         Ok(())
     }
 
@@ -236,12 +236,12 @@ impl Process {
     /// returns the same status.
     pub fn join(&mut self) -> Result<ExitStatus> {
         match self.state {
-            State::Created => Err(ErrorKind::NotStarted {
+            ProcessState::Created => Err(ErrorKind::NotStarted {
                 name: self.name.clone(),
             }
             .into()),
-            State::Ended(_, status) => Ok(status),
-            State::Running(pid) => {
+            ProcessState::Ended(_, status) => Ok(status),
+            ProcessState::Running(pid) => {
                 let status = sys::waitpid(pid, true)
                     .map_err(|e| Error::os("wait for a child process", e))?
                     .expect("a blocking waitpid returns a status");
@@ -275,33 +275,33 @@ impl Process {
     /// Reaps the child if it has ended; `Ok(None)` if it is still running.
     fn try_join(&mut self) -> Result<Option<ExitStatus>> {
         match self.state {
-            State::Created => Err(ErrorKind::NotStarted {
+            ProcessState::Created => Err(ErrorKind::NotStarted {
                 name: self.name.clone(),
             }
             .into()),
-            State::Ended(_, status) => Ok(Some(status)),
-            State::Running(pid) => Ok(sys::waitpid(pid, false)
+            ProcessState::Ended(_, status) => Ok(Some(status)),
+            ProcessState::Running(pid) => Ok(sys::waitpid(pid, false)
                 .map_err(|e| Error::os("check on a child process", e))?
                 .map(|status| self.ended(pid, decode_status(status)))),
         }
     }
 
     fn ended(&mut self, pid: libc::pid_t, status: ExitStatus) -> ExitStatus {
-        self.state = State::Ended(pid, status);
+        self.state = ProcessState::Ended(pid, status);
         children().retain(|child| child.pid != pid);
         status
     }
 
     /// Whether the child has started and not yet ended (Python's `is_alive()`).
     pub fn is_alive(&mut self) -> bool {
-        matches!(self.state, State::Running(_)) && matches!(self.try_join(), Ok(None))
+        matches!(self.state, ProcessState::Running(_)) && matches!(self.try_join(), Ok(None))
     }
 
     /// How the child ended, if it has been joined (Python's `exitcode`).
     #[doc(alias("exitcode"))]
     pub fn exit_status(&self) -> Option<ExitStatus> {
         match self.state {
-            State::Ended(_, status) => Some(status),
+            ProcessState::Ended(_, status) => Some(status),
             _ => None,
         }
     }
@@ -318,12 +318,12 @@ impl Process {
 
     fn signal(&self, signal: libc::c_int) -> Result<()> {
         match self.state {
-            State::Created => Err(ErrorKind::NotStarted {
+            ProcessState::Created => Err(ErrorKind::NotStarted {
                 name: self.name.clone(),
             }
             .into()),
-            State::Ended(..) => Ok(()), // already gone: nothing to stop
-            State::Running(pid) => {
+            ProcessState::Ended(..) => Ok(()), // already gone: nothing to stop
+            ProcessState::Running(pid) => {
                 sys::kill(pid, signal).map_err(|e| Error::os("signal a child process", e))
             }
         }
@@ -332,7 +332,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let State::Running(pid) = self.state else {
+        let ProcessState::Running(pid) = self.state else {
             return;
         };
         if self.kill_on_drop || std::thread::panicking() {
@@ -370,7 +370,7 @@ pub(super) trait Job {
     fn encode(&self) -> Result<(RemoteFn, Vec<u8>, Vec<RawFd>)>;
 }
 
-struct Call<F: Target<M>, M> {
+struct TargetCall<F: Target<M>, M> {
     target: F,
     args: F::Args,
     _marker: PhantomData<fn() -> M>,
@@ -388,7 +388,7 @@ where
     }
 }
 
-impl<F, M> Job for Call<F, M>
+impl<F, M> Job for TargetCall<F, M>
 where
     M: 'static,
     F: Target<M>,

@@ -62,12 +62,12 @@ use crate::sync::wait::{Waited, futex_wake, wait_on};
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Barrier {
     /// The state, and one holder slot per party (see `sync/holders.rs`).
-    region: Region<Header, HolderSlot>,
+    region: Region<BarrierHeader, HolderSlot>,
 }
 
 /// The barrier's state, in shared memory, followed by one holder slot per party.
 #[repr(C)]
-struct Header {
+struct BarrierHeader {
     /// Guards `arrived` and the slots' `taken` flags, and every change of `round`.
     lock: RawLock,
     /// How many parties the barrier waits for; set once, at creation.
@@ -81,7 +81,7 @@ struct Header {
 
 // SAFETY: a process-shared lock, made by `init`; atomics, for which zero is
 // valid; and `parties`, written by `Barrier::new` before anyone sees it.
-unsafe impl InShared for Header {
+unsafe impl InShared for BarrierHeader {
     unsafe fn init(at: *mut Self) -> Result<()> {
         // SAFETY: the caller's promise covers this field.
         unsafe { RawLock::init(&raw mut (*at).lock) }
@@ -103,13 +103,13 @@ impl Barrier {
         if parties == 0 || parties > i32::MAX as usize {
             return Err(invalid());
         }
-        let region = Region::new("Barrier", parties, |header: &mut Header, _| {
+        let region = Region::new("Barrier", parties, |header: &mut BarrierHeader, _| {
             header.parties = parties as u32;
         })?;
         Ok(Barrier { region })
     }
 
-    fn header(&self) -> &Header {
+    fn header(&self) -> &BarrierHeader {
         self.region.header()
     }
 

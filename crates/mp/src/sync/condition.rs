@@ -90,11 +90,11 @@ use crate::sync::waiters::Waiters;
 /// timeout instead.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Condition {
-    region: Region<State>,
+    region: Region<ConditionState>,
 }
 
 #[repr(C)]
-struct State {
+struct ConditionState {
     lock: RawLock,
     /// Who waits: see `sync/waiters.rs`.
     waiters: Waiters,
@@ -102,7 +102,7 @@ struct State {
 
 // SAFETY: a process-shared lock and a table of waiters, each made by its
 // `init`; every other field is an atomic, for which zero is valid.
-unsafe impl InShared for State {
+unsafe impl InShared for ConditionState {
     unsafe fn init(at: *mut Self) -> Result<()> {
         // SAFETY: the caller's promise covers these fields.
         unsafe {
@@ -185,7 +185,7 @@ impl Condition {
         Ok(Condition { region })
     }
 
-    fn state(&self) -> &State {
+    fn state(&self) -> &ConditionState {
         self.region.header()
     }
 

@@ -40,11 +40,11 @@ use crate::sync::raw_lock::{Acquired, NotSend, RawLock, impossible};
 /// `try_lock` say "owner died", a live one makes it say "busy").
 #[derive(Clone, Serialize, Deserialize)]
 pub struct RLock {
-    region: Region<State>,
+    region: Region<RLockState>,
 }
 
 #[repr(C)]
-struct State {
+struct RLockState {
     lock: RawLock,
     /// The holder's pid, or 0. Written only while holding `lock`.
     owner_pid: AtomicU32,
@@ -56,7 +56,7 @@ struct State {
 
 // SAFETY: a process-shared lock, made by `init`, and atomics, for which zero
 // is valid: nobody holds it.
-unsafe impl InShared for State {
+unsafe impl InShared for RLockState {
     unsafe fn init(at: *mut Self) -> Result<()> {
         // SAFETY: the caller's promise covers this field.
         unsafe { RawLock::init(&raw mut (*at).lock) }
@@ -87,7 +87,7 @@ impl RLock {
         Ok(RLock { region })
     }
 
-    fn state(&self) -> &State {
+    fn state(&self) -> &RLockState {
         self.region.header()
     }
 

@@ -113,18 +113,18 @@ pub struct SemaphoreGuard<'a> {
     forgotten: bool,
     /// Keeps the memory mapped even if the guard is leaked; declared after
     /// `slot`, so the slot's lock is released first.
-    _mapping: Region<Header, HolderSlot>,
+    _mapping: Region<SemaphoreHeader, HolderSlot>,
 }
 
 /// The shared part of both semaphores: a header, and a table of holders.
 #[derive(Clone, Serialize, Deserialize)]
 struct Permits {
-    region: Region<Header, HolderSlot>,
+    region: Region<SemaphoreHeader, HolderSlot>,
 }
 
 /// A semaphore's state in shared memory, followed by its holder slots.
 #[repr(C)]
-struct Header {
+struct SemaphoreHeader {
     /// The permits free now; the futex word that waiters sleep on.
     value: AtomicU32,
     /// The largest value: the initial one for a bounded semaphore; i32::MAX otherwise.
@@ -142,7 +142,7 @@ struct Header {
 
 // SAFETY: atomics, for which zero is a valid value, and plain numbers
 // written by `Permits::new` before the memory is shared, never after.
-unsafe impl InShared for Header {}
+unsafe impl InShared for SemaphoreHeader {}
 
 /// A name for a new semaphore, unique among those any process makes while
 /// this one lives: this process's pid, and how many it made before.
@@ -166,7 +166,7 @@ impl Permits {
             "Semaphore"
         };
         let slots = value.clamp(MIN_SLOTS, MAX_SLOTS);
-        let region = Region::new(what, slots, |header: &mut Header, _| {
+        let region = Region::new(what, slots, |header: &mut SemaphoreHeader, _| {
             header.value = AtomicU32::new(value as u32);
             header.bound = if bounded {
                 value as u32
@@ -179,7 +179,7 @@ impl Permits {
         Ok(Permits { region })
     }
 
-    fn header(&self) -> &Header {
+    fn header(&self) -> &SemaphoreHeader {
         self.region.header()
     }
 
@@ -233,7 +233,7 @@ impl Permits {
         Some(holding)
     }
 
-    /// This semaphore's name for `release_check` (see [`Header::id`]).
+    /// This semaphore's name for `release_check` (see [`SemaphoreHeader::id`]).
     fn id(&self) -> u64 {
         self.header().id
     }

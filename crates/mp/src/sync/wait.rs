@@ -38,7 +38,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::process;
-
 use crate::sys;
 
 /// How long a waiter sleeps before it checks whether anybody is left.

@@ -8,7 +8,7 @@ use std::any::Any;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{CHUNK, LENGTH, RECORD};
+use super::{LENGTH, QUEUE_CHUNK, RECORD};
 use crate::codec::{self, Varint, Vector};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -115,7 +115,7 @@ impl Outgoing<'_> {
             Vector::Bytes(_) => Ok(()),
             Vector::Floats(floats) => {
                 let width = 8;
-                let mut buf = vec![0_u8; CHUNK]; // see `try_receive`
+                let mut buf = vec![0_u8; QUEUE_CHUNK]; // see `try_receive`
                 while at < end {
                     // Whole floats from the one `at` falls in, into `buf`.
                     let first = at / width;
@@ -294,7 +294,7 @@ mod tests {
             );
             let back: Vec<u8> = decode(received(postcard_bytes.clone())).unwrap();
             assert_eq!(back, bytes);
-            for chunk in [1, 7, 8, CHUNK] {
+            for chunk in [1, 7, 8, QUEUE_CHUNK] {
                 let back: Vec<u8> = read_back(&postcard_bytes, chunk).unwrap();
                 assert_eq!(back, bytes, "read in chunks of {chunk}");
             }
@@ -309,7 +309,7 @@ mod tests {
             );
             let back: Vec<f64> = decode(received(postcard_floats.clone())).unwrap();
             assert_eq!(back, floats);
-            for chunk in [1, 7, 8, CHUNK] {
+            for chunk in [1, 7, 8, QUEUE_CHUNK] {
                 let back: Vec<f64> = read_back(&postcard_floats, chunk).unwrap();
                 assert_eq!(back, floats, "read in chunks of {chunk}");
                 let all: Vec<u8> = read_back(&postcard_floats, chunk).unwrap_or_default();

@@ -68,15 +68,12 @@ const RECORD: usize = 64;
 const LENGTH: usize = 4;
 /// How much of a message fits in its record.
 const INLINE: usize = RECORD - LENGTH;
-/// How long a waiting `get` sleeps in `poll` before it checks whether anyone
-/// is left who could still put a message.
-const SLICE: Duration = Duration::from_millis(50);
 /// The size a queue asks its pipe to have: a 1 MiB message then crosses in
 /// two steps instead of seventeen. The kernel may refuse; see `sys::enlarge_pipe`.
 pub(crate) const PIPE_SIZE: usize = 1 << 20;
 /// How many bytes of a long message are read, or of a float vector turned
 /// into bytes, at a time.
-const CHUNK: usize = 64 << 10;
+const QUEUE_CHUNK: usize = 64 << 10;
 /// The default largest message, in bytes (after serialization): 1 GiB.
 const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 

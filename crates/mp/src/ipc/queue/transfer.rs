@@ -12,8 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::message::{Building, Outgoing, Received, decode};
-use super::{CHUNK, INLINE, LENGTH, Queue, RECORD, SLICE};
+use super::{INLINE, LENGTH, QUEUE_CHUNK, Queue, RECORD};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sync::wait::SLICE;
 use crate::sync::wait::nobody_left;
 use crate::sys;
 
@@ -197,7 +198,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             let mut building = Building::start::<T>(&record[LENGTH..], len);
             // On the heap: a thread's stack may be small. At 64 KiB the
             // allocator serves it from memory it already has.
-            let mut chunk = vec![0; CHUNK];
+            let mut chunk = vec![0; QUEUE_CHUNK];
             let mut left = len - INLINE;
             while left > 0 {
                 let take = left.min(chunk.len());
