@@ -268,9 +268,16 @@ impl RawLock {
             0 => {
                 self.owner.store(me, Ordering::Relaxed);
                 // A death `is_held` found and repaired is news for this taker.
-                match self.died.swap(0, Ordering::Relaxed) {
+                // `died` is written only by a holder of the mutex, which we
+                // are now: a load, and a store only when there is news, do
+                // what a swap would without a locked instruction on every
+                // lock taken.
+                match self.died.load(Ordering::Relaxed) {
                     0 => Ok(Acquired::Clean),
-                    pid => Ok(Acquired::OwnerDied(u32::try_from(pid).ok())),
+                    pid => {
+                        self.died.store(0, Ordering::Relaxed);
+                        Ok(Acquired::OwnerDied(u32::try_from(pid).ok()))
+                    }
                 }
             }
             #[cfg(target_os = "linux")]
