@@ -6,7 +6,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{Element, Plain, assert_fits_page_alignment};
 use crate::error::{Error, ErrorKind, Result};
@@ -45,6 +45,10 @@ use crate::sync::raw_lock::{Call, Held, RawLock};
 ///     Ok(())
 /// }
 /// ```
+// An `Array` goes to a spawned child as its memory's file descriptor and its
+// length, only in the child's start arguments.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
 pub struct Array<T: Plain> {
     /// The lock, then the elements.
     region: Region<RawLock, Element<T>>,
@@ -181,19 +185,10 @@ impl<T: Plain> Array<T> {
     }
 
     /// Takes the lock if it is free right now; `None` if another thread or
-    /// process holds it.
+    /// process holds it, or this thread does.
     pub fn try_lock(&self) -> Option<LockResult<ArrayGuard<'_, T>>> {
         let taken = self.raw_lock().try_acquire(Call::ArrayTryLock)?;
         Some(map_guard(taken, |held| self.guard(held)))
-    }
-}
-
-impl<T: Plain> Clone for Array<T> {
-    /// Another handle to the same shared array.
-    fn clone(&self) -> Self {
-        Array {
-            region: self.region.clone(),
-        }
     }
 }
 
@@ -209,22 +204,6 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Array<T> {
             _ => out.field("values", &format_args!("<locked>")),
         };
         out.finish()
-    }
-}
-
-/// An `Array` goes to a spawned child as its memory's file descriptor and its
-/// length, only in the child's start arguments.
-impl<T: Plain> Serialize for Array<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.region.serialize(s)
-    }
-}
-
-impl<'de, T: Plain> Deserialize<'de> for Array<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Array {
-            region: Region::deserialize(d)?,
-        })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::atomic::{self, Ordering};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{Plain, assert_fits_page_alignment};
 use crate::error::Result;
@@ -213,6 +213,9 @@ atomic_plain!(usize => atomic::AtomicUsize);
 ///     Ok(())
 /// }
 /// ```
+// Sent to a spawned child as its memory's file descriptor, like a [`Value`](crate::Value).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
 pub struct AtomicValue<T: AtomicPlain> {
     region: Region<AtomicCell<T>>,
 }
@@ -299,34 +302,10 @@ impl<T: AtomicInteger> AtomicValue<T> {
     }
 }
 
-impl<T: AtomicPlain> Clone for AtomicValue<T> {
-    /// Another handle to the same shared value.
-    fn clone(&self) -> Self {
-        AtomicValue {
-            region: self.region.clone(),
-        }
-    }
-}
-
 impl<T: AtomicPlain + fmt::Debug> fmt::Debug for AtomicValue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AtomicValue")
             .field("value", &self.load())
             .finish()
-    }
-}
-
-/// Sent to a spawned child as its memory's file descriptor, like a [`Value`](crate::Value).
-impl<T: AtomicPlain> Serialize for AtomicValue<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.region.serialize(s)
-    }
-}
-
-impl<'de, T: AtomicPlain> Deserialize<'de> for AtomicValue<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(AtomicValue {
-            region: Region::deserialize(d)?,
-        })
     }
 }

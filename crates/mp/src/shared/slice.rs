@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{Element, Plain, assert_fits_page_alignment};
 use crate::error::Result;
@@ -57,6 +57,10 @@ use crate::region::Region;
 /// data[0] = 5.0; // cannot assign: a SharedSlice is only ever read
 /// # Ok::<(), mp::Error>(())
 /// ```
+// A `SharedSlice` goes to a spawned child as its memory's file descriptor and
+// its length, like an [`Array`](crate::Array).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
 pub struct SharedSlice<T: Plain> {
     /// No header; the elements, as slots.
     region: Region<(), Element<T>>,
@@ -93,33 +97,8 @@ impl<T: Plain> Deref for SharedSlice<T> {
     }
 }
 
-impl<T: Plain> Clone for SharedSlice<T> {
-    /// Another handle to the same shared memory: nothing is copied.
-    fn clone(&self) -> Self {
-        SharedSlice {
-            region: self.region.clone(),
-        }
-    }
-}
-
 impl<T: Plain + fmt::Debug> fmt::Debug for SharedSlice<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SharedSlice").field(&&**self).finish()
-    }
-}
-
-/// A `SharedSlice` goes to a spawned child as its memory's file descriptor and
-/// its length, like an [`Array`](crate::Array).
-impl<T: Plain> Serialize for SharedSlice<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.region.serialize(s)
-    }
-}
-
-impl<'de, T: Plain> Deserialize<'de> for SharedSlice<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(SharedSlice {
-            region: Region::deserialize(d)?,
-        })
     }
 }

@@ -5,7 +5,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{Plain, assert_fits_page_alignment};
 use crate::error::Result;
@@ -84,6 +84,10 @@ unsafe impl<T: Plain> InShared for ValueCell<T> {
 ///     Ok(())
 /// }
 /// ```
+// A `Value` goes to a spawned child as its shared memory's file descriptor,
+// and only in the child's start arguments (see `inherit.rs`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
 pub struct Value<T: Plain> {
     region: Region<ValueCell<T>>,
 }
@@ -174,15 +178,6 @@ impl<T: Plain> Value<T> {
     }
 }
 
-impl<T: Plain> Clone for Value<T> {
-    /// Another handle to the same shared value.
-    fn clone(&self) -> Self {
-        Value {
-            region: self.region.clone(),
-        }
-    }
-}
-
 impl<T: Plain + fmt::Debug> fmt::Debug for Value<T> {
     /// Shows the value, or `<locked>` when someone holds the lock (it never waits).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -195,22 +190,6 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Value<T> {
             _ => out.field("value", &format_args!("<locked>")),
         };
         out.finish()
-    }
-}
-
-/// A `Value` goes to a spawned child as its shared memory's file descriptor,
-/// and only in the child's start arguments (see `inherit.rs`).
-impl<T: Plain> Serialize for Value<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.region.serialize(s)
-    }
-}
-
-impl<'de, T: Plain> Deserialize<'de> for Value<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Value {
-            region: Region::deserialize(d)?,
-        })
     }
 }
 
