@@ -288,6 +288,45 @@ fn one_lock_handed_to_ten_printing_processes() {
     wait_until_no_children();
 }
 
+/// Sleeps `micros` microseconds, then ends.
+fn end_after(micros: u64) {
+    std::thread::sleep(Duration::from_micros(micros));
+}
+
+/// Python's `active_children()` reaps the children that ended, and so does
+/// this: a dropped child it leaves out is reaped, never a zombie, whenever
+/// the child ends. Thirty children end 0.5 ms apart while this looks again
+/// and again; every look checks every child it left out. (It once decided
+/// twice, reaping first and asking "ended?" after: a child that ended in
+/// between was left out and left a zombie.)
+fn a_child_left_out_of_active_children_is_reaped() {
+    let pids: Vec<libc::pid_t> = (0..30_u64)
+        .map(|i| {
+            let mut p = Process::new(end_after, i * 500);
+            p.start().unwrap();
+            p.pid().unwrap() as libc::pid_t
+        })
+        .collect();
+    loop {
+        let listed: Vec<libc::pid_t> = mp::active_children()
+            .iter()
+            .map(|child| child.pid() as libc::pid_t)
+            .collect();
+        for &pid in pids.iter().filter(|pid| !listed.contains(pid)) {
+            let mut status = 0;
+            // SAFETY: `status` is a valid place to write; WNOHANG returns at once.
+            let ret = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            assert_eq!(
+                ret, -1,
+                "child {pid} is not listed as active, yet it is not reaped"
+            );
+        }
+        if listed.is_empty() {
+            return;
+        }
+    }
+}
+
 /// Python: `with counter.get_lock(): counter.value += 1`, a hundred times.
 fn add_under_its_own_lock(counter: mp::Value<i64>) {
     for _ in 0..100 {
@@ -518,6 +557,7 @@ fn main() -> ExitCode {
         pool_targets_take_pythons_args_tuple,
         workers_fed_through_a_queue_until_stop,
         one_lock_handed_to_ten_printing_processes,
+        a_child_left_out_of_active_children_is_reaped,
         a_value_incremented_under_its_own_lock,
         a_parent_that_closes_its_copy_of_the_childs_end,
         a_lock_taken_again_by_its_holder_says_which_call_holds_it,

@@ -86,14 +86,19 @@ pub fn parent_process() -> Option<ProcessInfo> {
 /// The children this process started that are still running (Python's
 /// `multiprocessing.active_children()`), pool workers included, oldest first.
 ///
-/// Python's version also reaps the children that have ended. Here the
-/// [`Process`](super::Process) handle reaps its own child (in `join`, or when dropped), so
-/// an ended child is left out but stays for its handle to join.
+/// Like Python's, it first reaps every child whose [`Process`](super::Process)
+/// was dropped and that has ended, and lists the rest: a child left out is
+/// reaped, never left a zombie. A dropped child that ends just after that
+/// look is listed once more (as in Python); the next call reaps it. A child
+/// whose `Process` still exists is listed while it runs and left, once it has
+/// ended, for its handle's `join`.
 pub fn active_children() -> Vec<ProcessInfo> {
     exit::reap_dropped();
     children()
         .iter()
-        .filter(|child| !sys::has_exited(child.pid))
+        // A dropped child still here was running when `reap_dropped` looked:
+        // a second look could see it ended, leave it out, and leave it unreaped.
+        .filter(|child| child.dropped || !sys::has_exited(child.pid))
         .map(|child| ProcessInfo {
             name: child.name.clone(),
             pid: child.pid as u32,
