@@ -86,7 +86,7 @@ impl<H: InShared, S: InShared> Region<H, S> {
         setup: impl FnOnce(&mut H, &mut [S]),
     ) -> Result<Self> {
         let (offset, size) = layout::<H, S>(slots).ok_or(Error::new(
-            ErrorKind::InvalidArgument("too many slots for a shared object's memory"),
+            ErrorKind::InvalidArgument("a shared object that large does not fit in memory"),
         ))?;
         let memory = SharedMemory::new(what, size)?;
         let base = memory.as_ptr();

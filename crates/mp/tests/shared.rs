@@ -175,6 +175,21 @@ fn atomic_value_loads_stores_and_wraps() {
     assert_eq!(v.load(), -1, "a clone shares the memory");
 }
 
+/// An array too large for the address space is a clear error, not a panic
+/// or an attempt to map it.
+fn an_array_too_large_for_memory_is_a_clear_error() {
+    for err in [
+        Array::<u64>::zeroed(usize::MAX).unwrap_err(),
+        Array::<u8>::zeroed(usize::MAX - 8).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidArgument(_)),
+            "expected InvalidArgument, got {err:?}"
+        );
+        assert!(err.to_string().contains("does not fit in memory"), "{err}");
+    }
+}
+
 fn an_index_out_of_range_is_a_clear_error() {
     let a = Array::new(&[1, 2, 3]).unwrap();
     for err in [a.get(3).unwrap_err(), a.set(usize::MAX, 0).unwrap_err()] {
@@ -365,6 +380,7 @@ fn main() -> ExitCode {
         atomic_increments_by_two_processes_lose_nothing,
         atomic_value_loads_stores_and_wraps,
         an_index_out_of_range_is_a_clear_error,
+        an_array_too_large_for_memory_is_a_clear_error,
         a_value_lock_holders_death_is_reported_and_get_set_go_on,
         get_and_set_go_on_after_a_holders_death,
         array_iteration_and_the_locked_slice_view,
