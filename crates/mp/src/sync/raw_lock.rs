@@ -199,7 +199,7 @@ impl RawLock {
     /// thread holds it already, that is an
     /// [`ErrorKind::AlreadyHeld`] naming `by` and the call that holds it,
     /// instead of a wait that could never end.
-    pub(crate) fn lock_by(&self, by: Call) -> Result<Acquired> {
+    fn lock_by(&self, by: Call) -> Result<Acquired> {
         // SAFETY: the mutex was initialized by `init` and lives as long as `self`.
         let ret = unsafe { libc::pthread_mutex_lock(self.mutex.get()) };
         if ret == libc::EDEADLK {
@@ -246,7 +246,7 @@ impl RawLock {
     }
 
     /// Records which call holds the lock now (the lock is held by the caller).
-    pub(crate) fn note_holder(&self, by: Call) {
+    fn note_holder(&self, by: Call) {
         self.held_by.store(by as u32, Ordering::Relaxed);
     }
 
