@@ -28,6 +28,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::region::InShared;
 use crate::sync::owner_died::{LockError, LockResult, OwnerDied};
 
+/// How many times [`RawLock::spin`] looks at a busy lock before its caller
+/// sleeps, and the longest pause between two looks, in `spin_loop` hints
+/// (about 27 ns each on the project's machine): at most 12 looks over about
+/// 450 hints, some 12 µs, about what going to sleep and being woken costs.
+const SPINS: u32 = 12;
+const LONGEST_PAUSE: u32 = 64;
+
 /// The lock itself, as it sits in shared memory.
 #[repr(C)]
 pub(crate) struct RawLock {
@@ -200,8 +207,11 @@ impl RawLock {
     /// [`ErrorKind::AlreadyHeld`] naming `by` and the call that holds it,
     /// instead of a wait that could never end.
     fn lock_by(&self, by: Call) -> Result<Acquired> {
-        // SAFETY: the mutex was initialized by `init` and lives as long as `self`.
-        let ret = unsafe { libc::pthread_mutex_lock(self.mutex.get()) };
+        let ret = match self.spin() {
+            Some(ret) => ret,
+            // SAFETY: the mutex was initialized by `init` and lives as long as `self`.
+            None => unsafe { libc::pthread_mutex_lock(self.mutex.get()) },
+        };
         if ret == libc::EDEADLK {
             let held = Call::numbered(self.held_by.load(Ordering::Relaxed));
             return Err(Error::new(ErrorKind::AlreadyHeld {
@@ -212,6 +222,39 @@ impl RawLock {
         let acquired = self.acquired(ret)?;
         self.note_holder(by);
         Ok(acquired)
+    }
+
+    /// Tries for the lock a few times before the caller goes to sleep for
+    /// it: `None` if it stayed busy, else what `pthread_mutex_trylock` said.
+    ///
+    /// A robust mutex never spins: a taker that finds it held goes straight
+    /// to sleep in the kernel, and the holder must make a system call to wake
+    /// it. Most locks of the crate are held for a few instructions (an
+    /// increment), far less than those two system calls, so a taker that
+    /// waits a moment usually finds the lock free; `std::sync::Mutex` and
+    /// glibc's adaptive mutex spin too. While it waits, the taker only reads
+    /// `owner` (set while a holder holds the lock), and it waits twice as
+    /// long after each busy look: every look pulls the lock's cache line away
+    /// from a holder that is about to write to it. Measured on two processes
+    /// incrementing one `Value` (`cargo bench -p mp --bench overhead --
+    /// value_locked`): about 190 ms without spinning, 185 ms with 100 looks
+    /// one hint apart, 110 ms with these.
+    fn spin(&self) -> Option<libc::c_int> {
+        let mut pause = 1;
+        for _ in 0..SPINS {
+            if self.owner.load(Ordering::Relaxed) == 0 {
+                // SAFETY: as in `lock_by`.
+                let ret = unsafe { libc::pthread_mutex_trylock(self.mutex.get()) };
+                if ret != libc::EBUSY {
+                    return Some(ret);
+                }
+            }
+            for _ in 0..pause {
+                std::hint::spin_loop();
+            }
+            pause = (pause * 2).min(LONGEST_PAUSE);
+        }
+        None
     }
 
     /// Whether a thread holds the lock, or its holder died holding it: looks
