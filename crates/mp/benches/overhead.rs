@@ -482,7 +482,7 @@ fn event_ping_pong(bencher: Bencher) {
 
 /// The floor under an uncontended semaphore: take a count and give it back,
 /// two atomic read-modify-writes on one word.
-#[divan::bench]
+#[divan::bench(sample_size = 1000)]
 fn raw_atomic_take_give(bencher: Bencher) {
     use std::sync::atomic::Ordering::SeqCst;
     let count = std::sync::atomic::AtomicU32::new(1);
@@ -494,7 +494,7 @@ fn raw_atomic_take_give(bencher: Bencher) {
 
 /// An uncontended acquire and release, which also records the holder in a
 /// robust-lock slot so that its permit comes back if it dies.
-#[divan::bench]
+#[divan::bench(sample_size = 1000)]
 fn semaphore_acquire_release(bencher: Bencher) {
     let sem = mp::Semaphore::new(1).unwrap();
     bencher.bench_local(|| drop(sem.acquire().unwrap()));
