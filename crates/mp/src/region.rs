@@ -136,6 +136,17 @@ impl<H: InShared, S: InShared> Region<H, S> {
     pub(crate) fn memory(&self) -> &SharedMemory {
         &self.memory
     }
+
+    /// The same region, keeping its memory mapped but not its file open
+    /// (see [`SharedMemory::mapping_only`]).
+    pub(crate) fn mapping_only(&self) -> Self {
+        Region {
+            memory: self.memory.mapping_only(),
+            slots: self.slots,
+            offset: self.offset,
+            _types: PhantomData,
+        }
+    }
 }
 
 impl<H: InShared, S: InShared> Clone for Region<H, S> {

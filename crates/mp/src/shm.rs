@@ -31,9 +31,10 @@ pub(crate) struct SharedMemory {
 
 struct Mapping {
     /// The shared mapping of `file`. `MmapMut::map_mut` uses `MAP_SHARED`.
-    map: MmapMut,
-    /// The memory's file, kept open so that it can be handed to spawned children.
-    file: File,
+    map: Arc<MmapMut>,
+    /// The memory's file, kept open so that it can be handed to spawned
+    /// children; `None` in a handle made by [`SharedMemory::mapping_only`].
+    file: Option<File>,
     /// What kind of object uses this memory, for error messages.
     what: &'static str,
     /// The file's device and inode: the same for every mapping of this
@@ -75,12 +76,27 @@ impl SharedMemory {
         let id = (meta.dev(), meta.ino());
         Ok(SharedMemory {
             inner: Arc::new(Mapping {
-                map,
-                file,
+                map: Arc::new(map),
+                file: Some(file),
                 what,
                 id,
             }),
         })
+    }
+
+    /// Another handle on the same mapping that keeps it mapped but not its
+    /// file open: for something that must outlive the program's handles
+    /// in this process (a semaphore slot a thread keeps) without holding a
+    /// file descriptor for as long. It cannot go to another process.
+    pub(crate) fn mapping_only(&self) -> SharedMemory {
+        SharedMemory {
+            inner: Arc::new(Mapping {
+                map: Arc::clone(&self.inner.map),
+                file: None,
+                what: self.inner.what,
+                id: self.inner.id,
+            }),
+        }
     }
 
     /// The start of the memory. It is page-aligned, so any type fits at offset 0.
@@ -191,7 +207,12 @@ fn anonymous_file(what: &'static str) -> Result<File> {
 
 impl Serialize for SharedMemory {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        inherit::serialize_fd(self.inner.file.as_raw_fd(), self.inner.what, s)
+        match &self.inner.file {
+            Some(file) => inherit::serialize_fd(file.as_raw_fd(), self.inner.what, s),
+            None => Err(serde::ser::Error::custom(
+                "a handle made by mapping_only cannot go to another process (a bug in the mp crate)",
+            )),
+        }
     }
 }
 
@@ -211,9 +232,10 @@ mod tests {
     #[test]
     fn shared_memory_is_sealed_at_its_size() {
         let memory = SharedMemory::new("test", 100).unwrap();
-        let err = memory.inner.file.set_len(0).unwrap_err();
+        let file = memory.inner.file.as_ref().unwrap();
+        let err = file.set_len(0).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
-        assert!(memory.inner.file.set_len(1 << 20).is_err());
+        assert!(file.set_len(1 << 20).is_err());
     }
 
     /// Memory received from another process is mapped only if it is the
@@ -221,7 +243,7 @@ mod tests {
     #[test]
     fn received_memory_must_be_sealed() {
         let memory = SharedMemory::new("test", 100).unwrap();
-        let copy = memory.inner.file.try_clone().unwrap();
+        let copy = memory.inner.file.as_ref().unwrap().try_clone().unwrap();
         assert_eq!(
             SharedMemory::map_received(copy).unwrap().len(),
             memory.len()

@@ -545,6 +545,76 @@ fn a_waiting_acquire_gets_the_permit_of_a_holder_killed_meanwhile() {
     }
 }
 
+/// A thread keeps a holder slot after its first permit (see
+/// `semaphore/kept.rs`), and a forked child gets a copy of that thread's
+/// list of kept slots. The child must take a slot of its own: counted in
+/// the parent's, whose lock the parent's thread holds, a permit of a child
+/// that dies would never come back.
+fn a_child_forked_after_its_parent_used_a_semaphore_is_tracked_on_its_own() {
+    let sem = Semaphore::new(1).unwrap();
+    drop(sem.acquire().unwrap()); // this thread keeps a slot of `sem` now
+    let holding = Event::new().unwrap();
+    let never = Event::new().unwrap();
+    let mut p = start(
+        hold_permit,
+        (sem.clone(), holding.clone(), never),
+        StartMethod::Fork,
+    );
+    holding.wait().unwrap();
+    kill(&mut p);
+    let permit = sem.try_acquire().expect("the dead child's permit");
+    drop(permit);
+    assert_eq!(sem.value(), 1);
+}
+
+/// Many threads of one process use a semaphore whose table has 16 slots:
+/// forty that come and go, then twenty that stay alive holding nothing.
+/// Then the main thread takes the permit and the process is killed. Its
+/// permit must come back: threads that hold nothing must not have used up
+/// the table.
+fn a_holder_is_tracked_after_many_threads_used_the_semaphore() {
+    for method in METHODS {
+        let sem = Semaphore::new(1).unwrap();
+        let holding = Event::new().unwrap();
+        let never = Event::new().unwrap();
+        let mut p = start(
+            hold_after_many_threads,
+            (sem.clone(), holding.clone(), never),
+            method,
+        );
+        holding.wait().unwrap();
+        assert!(sem.try_acquire().is_none(), "the child holds it");
+        kill(&mut p);
+        let permit = sem.try_acquire().expect("the dead child's permit");
+        drop(permit);
+        assert_eq!(sem.value(), 1, "{method:?}");
+    }
+}
+
+fn hold_after_many_threads((sem, holding, never): (Semaphore, Event, Event)) {
+    for _ in 0..40 {
+        let sem = sem.clone();
+        std::thread::spawn(move || drop(sem.acquire().unwrap()))
+            .join()
+            .unwrap();
+    }
+    let (used, all_used) = std::sync::mpsc::channel();
+    for _ in 0..20 {
+        let (sem, used, never) = (sem.clone(), used.clone(), never.clone());
+        std::thread::spawn(move || {
+            drop(sem.acquire().unwrap());
+            used.send(()).unwrap();
+            let _ = never.wait(); // alive, holding nothing, until the process dies
+        });
+    }
+    for _ in 0..20 {
+        all_used.recv().unwrap();
+    }
+    let _permit = sem.acquire().unwrap();
+    holding.set();
+    let _ = never.wait();
+}
+
 fn hold_bounded_permit((sem, holding, release): (BoundedSemaphore, Event, Event)) {
     let _permit = sem.acquire().unwrap();
     holding.set();
@@ -948,6 +1018,8 @@ fn main() -> ExitCode {
         semaphore_gets_back_the_permit_of_a_killed_holder,
         a_waiting_acquire_gets_the_permit_of_a_holder_killed_meanwhile,
         a_leaked_permit_comes_back_when_its_thread_ends,
+        a_child_forked_after_its_parent_used_a_semaphore_is_tracked_on_its_own,
+        a_holder_is_tracked_after_many_threads_used_the_semaphore,
         semaphore_release_signals_another_process_and_forget_hands_over_a_permit,
         bounded_semaphore_refuses_a_release_past_its_bound,
         semaphore_acquire_gives_up_when_nobody_can_release,

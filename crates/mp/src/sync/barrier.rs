@@ -253,7 +253,7 @@ impl Barrier {
     /// "owner died". Then the barrier breaks. The caller holds the header's
     /// lock, and `mine` is its own slot, if it has one.
     fn break_if_a_party_died(&self, mine: Option<&HolderSlot>) {
-        holders::free_the_dead(self.region.slots(), mine, || self.party_died());
+        holders::free_the_dead(self.region.slots(), mine, |_| self.party_died());
     }
 
     /// A party counted as waiting died: it no longer counts, and the barrier

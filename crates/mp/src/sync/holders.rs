@@ -1,13 +1,15 @@
 //! A table of holders: how a primitive sees that a process holding part of
 //! it died, where nothing else would tell. A `Semaphore` keeps one slot per
-//! permit holder, a `Barrier` one per waiting party.
+//! thread that holds permits (see `semaphore/kept.rs`), a `Barrier` one per
+//! waiting party.
 //!
-//! Each slot is a robust lock (see `raw_lock.rs`) and a `taken` flag. A
-//! holder takes a free slot's lock and keeps it for as long as it holds
-//! whatever the slot stands for; when its thread ends for any reason, the
-//! kernel marks that lock "owner died". Anybody can then try the locks of
-//! the taken slots: a busy lock is a live holder, and one that comes back
-//! "owner died" is a dead holder, whose share the primitive takes back.
+//! Each slot is a robust lock (see `raw_lock.rs`) and a count, `taken`, of
+//! what its holder holds. A holder takes a free slot's lock and keeps it for
+//! as long as it holds whatever the slot stands for; when its thread ends for
+//! any reason, the kernel marks that lock "owner died". Anybody can then try
+//! the locks of the taken slots: a busy lock is a live holder, and one that
+//! comes back "owner died" is a dead holder, whose share the primitive takes
+//! back.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -20,9 +22,29 @@ use crate::sync::raw_lock::{Acquired, Held, RawLock, impossible};
 pub(crate) struct HolderSlot {
     /// Held by the slot's holder's thread for as long as it holds.
     lock: RawLock,
-    /// 1 while the slot stands for something held (only its lock's holder
-    /// changes it, apart from whoever finds that holder dead).
+    /// How much its holder holds: a barrier's party 1, a semaphore's
+    /// thread its permits. Only its lock's holder changes it, apart from
+    /// whoever finds that holder dead.
     taken: AtomicU32,
+}
+
+impl HolderSlot {
+    /// What the slot's holder holds now.
+    pub(crate) fn taken(&self) -> u32 {
+        self.taken.load(Ordering::Relaxed)
+    }
+
+    /// Sets what the slot's holder holds; only that holder calls this, so a
+    /// store does what a read-modify-write would, with no locked instruction.
+    pub(crate) fn set_taken(&self, taken: u32) {
+        self.taken.store(taken, Ordering::Relaxed);
+    }
+
+    /// Lets go of the slot's lock: what dropping a [`Holding`] does, for a
+    /// holder that keeps the lock without one (the caller's thread holds it).
+    pub(crate) fn release(&self) {
+        self.lock.release();
+    }
 }
 
 // SAFETY: a process-shared lock, made by `init`, and an atomic, for which
@@ -61,20 +83,38 @@ impl<'a> Holding<'a> {
 /// left taken by a holder that died: its share is the caller's to take back.
 /// `None` when no slot is free.
 pub(crate) fn take(slots: &[HolderSlot], start: usize) -> Option<(Holding<'_>, bool)> {
+    let (index, died) = claim(slots, start, 1)?;
+    let slot = &slots[index];
+    let held = Held::new(&slot.lock);
+    Some((
+        Holding { slot, _held: held },
+        died.is_some_and(|taken| taken > 0),
+    ))
+}
+
+/// Takes a free slot of `slots` as [`take`] does, with `taken` as its count,
+/// and leaves its lock held with no guard: the caller's thread releases it
+/// ([`HolderSlot::release`]). Gives the slot's index and, if the slot's last
+/// holder died in it, what that holder held (perhaps 0).
+pub(crate) fn claim(
+    slots: &[HolderSlot],
+    start: usize,
+    taken: u32,
+) -> Option<(usize, Option<u32>)> {
     let start = start.checked_rem(slots.len())?;
-    let (after, before) = slots.split_at(start);
-    for slot in before.iter().chain(after) {
-        if slot.taken.load(Ordering::Relaxed) != 0 {
+    let order = (start..slots.len()).chain(0..start);
+    for index in order {
+        let slot = &slots[index];
+        if slot.taken() != 0 {
             continue;
         }
         match slot.lock.try_lock() {
             Ok(None) => continue,
             Ok(Some(acquired)) => {
-                let held = Held::new(&slot.lock);
-                let dead_holder = matches!(acquired, Acquired::OwnerDied(_))
-                    && slot.taken.swap(0, Ordering::Relaxed) == 1;
-                slot.taken.store(1, Ordering::Relaxed);
-                return Some((Holding { slot, _held: held }, dead_holder));
+                let died = matches!(acquired, Acquired::OwnerDied(_))
+                    .then(|| slot.taken.swap(0, Ordering::Relaxed));
+                slot.set_taken(taken);
+                return Some((index, died));
             }
             Err(err) => impossible(err),
         }
@@ -83,12 +123,12 @@ pub(crate) fn take(slots: &[HolderSlot], start: usize) -> Option<(Holding<'_>, b
 }
 
 /// Looks for taken slots whose holder died (their lock, tried, says "owner
-/// died"), skipping `mine`: frees each and calls `dead` once for it. A live
-/// holder's lock is busy and is left alone.
+/// died"), skipping `mine`: frees each and calls `dead` once for it, with
+/// what its holder held. A live holder's lock is busy and is left alone.
 pub(crate) fn free_the_dead(
     slots: &[HolderSlot],
     mine: Option<&HolderSlot>,
-    mut dead: impl FnMut(),
+    mut dead: impl FnMut(u32),
 ) {
     for slot in slots {
         if mine.is_some_and(|mine| std::ptr::eq(slot, mine))
@@ -103,10 +143,11 @@ pub(crate) fn free_the_dead(
                 let held = Held::new(&slot.lock);
                 // Clean: the holder let go just now, and cleared the flag
                 // itself; only a dead holder's share comes back here.
-                if let Acquired::OwnerDied(_) = acquired
-                    && slot.taken.swap(0, Ordering::Relaxed) == 1
-                {
-                    dead();
+                if let Acquired::OwnerDied(_) = acquired {
+                    let taken = slot.taken.swap(0, Ordering::Relaxed);
+                    if taken > 0 {
+                        dead(taken);
+                    }
                 }
                 drop(held);
             }
@@ -126,7 +167,7 @@ mod tests {
     #[test]
     fn an_empty_table_has_no_slot_to_take() {
         assert!(take(&[], 7).is_none());
-        free_the_dead(&[], None, || panic!("nobody is in an empty table"));
+        free_the_dead(&[], None, |_| panic!("nobody is in an empty table"));
     }
 
     /// A slot taken and let go is free again; one held is skipped.
@@ -142,6 +183,6 @@ mod tests {
         drop(first);
         let (again, _) = take(region.slots(), 0).expect("the cleared slot is free");
         assert!(std::ptr::eq(again.slot(), &region.slots()[0]));
-        free_the_dead(region.slots(), None, || panic!("both holders are alive"));
+        free_the_dead(region.slots(), None, |_| panic!("both holders are alive"));
     }
 }

@@ -15,17 +15,19 @@
 use std::cell::Cell;
 
 thread_local! {
-    /// The semaphore (its id, see `semaphore.rs`) whose
+    /// The semaphore (its id, see `semaphore/mod.rs`) whose
     /// guard this thread dropped last, if it has not acquired from it since.
     static DROPPED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A guard of the semaphore `id` gave its permit back.
+#[inline]
 pub(super) fn guard_dropped(id: u64) {
     DROPPED.set(id);
 }
 
 /// This thread took a permit of the semaphore `id` (or handed one on).
+#[inline]
 pub(super) fn acquired(id: u64) {
     if DROPPED.get() == id {
         DROPPED.set(0);

@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::{InShared, Region};
-use crate::sync::holders::{self, HolderSlot, Holding};
+use crate::sync::holders::{self, HolderSlot};
+use crate::sync::raw_lock::NotSend;
 use crate::sync::release_check;
 use crate::sync::wait::{Waited, futex_wake, wait_on};
+
+mod kept;
 
 /// The most holders a semaphore tracks (see "A holder that dies").
 const MAX_SLOTS: usize = 1024;
@@ -48,20 +51,25 @@ const MIN_SLOTS: usize = 16;
 /// # A holder that dies
 ///
 /// Python's semaphore loses the permit of a process that dies holding it:
-/// the others may wait forever. Here each guard also holds a robust lock of
-/// its own (see `sync/holders.rs`), one of a table of holder slots in the
-/// semaphore's memory. When the holder's thread ends for any reason, the
-/// kernel marks its lock "owner died"; a process that finds no permit left
-/// (in `try_acquire`, or every 50 ms while it waits in `acquire`) tries those
-/// locks and gives back each dead holder's permit. What is not recovered:
+/// the others may wait forever. Here a thread that takes a permit counts it
+/// in a holder slot of its own, one of a table in the semaphore's memory,
+/// whose robust lock (see `sync/holders.rs`) it holds. When the thread ends
+/// for any reason, the kernel marks that lock "owner died"; a process that
+/// finds no permit left (in `try_acquire`, or every 50 ms while it waits in
+/// `acquire`) tries those locks and gives back each dead holder's permits.
+/// A thread keeps its slot between permits (`semaphore/kept.rs`): a permit
+/// then costs two atomic operations and two stores, not a robust lock and
+/// unlock. What is not recovered:
 ///
-/// - a permit handed out beyond the table: it tracks
-///   `max(16, n)` holders at once (at most 1024), so only a plain
-///   `Semaphore` released beyond its start can have more;
+/// - a permit whose thread found no free slot: the table has
+///   `max(16, n)` slots (at most 1024); a thread gives its slot back after
+///   each permit once half of them are kept, so only more threads holding
+///   permits at once than there are slots (a plain `Semaphore` released
+///   beyond its start) can be left without one;
 /// - a permit whose holder dies within the few instructions between taking
-///   the permit and recording it in its slot, or between clearing its slot
-///   and putting the permit back (then the permit is lost, as in Python: it
-///   is never counted twice).
+///   the permit and counting it in its slot, or between counting it out and
+///   putting it back (then the permit is lost, as in Python: it is never
+///   counted twice).
 ///
 /// A guard leaked with `mem::forget` keeps its permit while its thread
 /// lives; when the thread ends, the permit comes back like a dead holder's.
@@ -98,22 +106,18 @@ pub struct BoundedSemaphore {
 /// Holding this is holding one permit of a [`Semaphore`] or
 /// [`BoundedSemaphore`]; dropping it gives the permit back.
 ///
-/// `!Send`, like [`LockGuard`](crate::LockGuard): the robust lock that tracks
-/// the holder must be released by the thread that took it. It keeps the
-/// semaphore's memory mapped while it exists, so a leaked guard
-/// (`mem::forget`) never leaves the C library's list of held locks pointing
-/// at unmapped memory.
+/// `!Send`, like [`LockGuard`](crate::LockGuard): its permit is counted in
+/// a holder slot that its thread keeps (see "A holder that dies"), and only
+/// that thread may count it out.
 #[must_use = "the permit is given back as soon as the guard is dropped"]
 pub struct SemaphoreGuard<'a> {
-    permits: &'a Permits,
-    /// The holder slot this guard holds, if the table had one free: its
-    /// lock is held while the permit is.
-    slot: Option<Holding<'a>>,
+    header: &'a SemaphoreHeader,
+    /// The holder slot of this thread that counts the permit, if the table
+    /// had one free.
+    slot: Option<kept::Counted<'a>>,
     /// Set by [`SemaphoreGuard::forget`]: the permit is not given back.
     forgotten: bool,
-    /// Keeps the memory mapped even if the guard is leaked; declared after
-    /// `slot`, so the slot's lock is released first.
-    _mapping: Region<SemaphoreHeader, HolderSlot>,
+    _not_send: NotSend,
 }
 
 /// The shared part of both semaphores: a header, and a table of holders.
@@ -138,11 +142,32 @@ struct SemaphoreHeader {
     /// Names this semaphore for `release_check`, in every process: the
     /// maker's pid and its count of semaphores made, never 0.
     id: u64,
+    /// How many holder slots threads keep (see `kept.rs`): once half the
+    /// table, a thread gives its slot back after each permit.
+    kept: AtomicU32,
 }
 
 // SAFETY: atomics, for which zero is a valid value, and plain numbers
 // written by `Permits::new` before the memory is shared, never after.
 unsafe impl InShared for SemaphoreHeader {}
+
+impl SemaphoreHeader {
+    /// Puts a permit back, unless the value is at its bound; wakes a waiter.
+    fn put_back(&self) -> bool {
+        // SeqCst here and in `acquire`: either the waiter sees the new value
+        // before it sleeps, or this sees the waiter and wakes it.
+        let added = self
+            .value
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |v| {
+                (v < self.bound).then_some(v + 1)
+            })
+            .is_ok();
+        if added && self.sleepers.load(Ordering::SeqCst) != 0 {
+            futex_wake(&self.value, 1);
+        }
+        added
+    }
+}
 
 /// A name for a new semaphore, unique among those any process makes while
 /// this one lives: this process's pid, and how many it made before.
@@ -197,40 +222,28 @@ impl Permits {
 
     /// Puts a permit back, unless the value is at its bound; wakes a waiter.
     fn put_back(&self) -> bool {
-        let header = self.header();
-        // SeqCst here and in `acquire`: either the waiter sees the new value
-        // before it sleeps, or this sees the waiter and wakes it.
-        let added = header
-            .value
-            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |v| {
-                (v < header.bound).then_some(v + 1)
-            })
-            .is_ok();
-        if added && header.sleepers.load(Ordering::SeqCst) != 0 {
-            futex_wake(&header.value, 1);
-        }
-        added
+        self.header().put_back()
     }
 
     /// Gives back the permits of holders that died: their slots' locks say
     /// "owner died". Returns whether any came back.
     fn recover_dead_holders(&self) -> bool {
         let mut recovered = false;
-        holders::free_the_dead(self.region.slots(), None, || recovered |= self.put_back());
+        holders::free_the_dead(self.region.slots(), None, |held| {
+            for _ in 0..held {
+                recovered |= self.put_back();
+            }
+            self.slot_given_back();
+        });
         recovered
     }
 
-    /// Records the permit just taken in a free holder slot, if there is one.
-    /// Processes start looking at different places, so that they do not all
-    /// try the same first slot.
-    fn record(&self) -> Option<Holding<'_>> {
-        let start = crate::sys::pid() as usize;
-        let (holding, dead_holder) = holders::take(self.region.slots(), start)?;
-        // A dead holder's slot: its permit comes back first.
-        if dead_holder {
-            self.put_back();
-        }
-        Some(holding)
+    /// One kept holder slot fewer (see `kept.rs`).
+    fn slot_given_back(&self) {
+        let _ = self
+            .header()
+            .kept
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
     /// This semaphore's name for `release_check` (see [`SemaphoreHeader::id`]).
@@ -239,12 +252,13 @@ impl Permits {
     }
 
     fn guard(&self) -> SemaphoreGuard<'_> {
-        release_check::acquired(self.id());
+        let header = self.header();
+        release_check::acquired(header.id);
         SemaphoreGuard {
-            permits: self,
-            slot: self.record(),
+            header,
+            slot: kept::count_in(self),
             forgotten: false,
-            _mapping: self.region.clone(),
+            _not_send: std::marker::PhantomData,
         }
     }
 
@@ -323,8 +337,8 @@ impl SemaphoreGuard<'_> {
     /// release here): it is no longer given back on drop, nor when this
     /// thread ends. Someone calls `release` for it later, or it is gone.
     pub fn forget(mut self) {
-        if let Some(holding) = self.slot.take() {
-            holding.clear();
+        if let Some(counted) = self.slot.take() {
+            kept::count_out(self.header, counted);
         }
         self.forgotten = true;
     }
@@ -335,15 +349,14 @@ impl Drop for SemaphoreGuard<'_> {
         if self.forgotten {
             return;
         }
-        release_check::guard_dropped(self.permits.id());
-        if let Some(holding) = self.slot.take() {
-            // Cleared before the permit goes back: a holder that dies between
-            // the two loses its permit, rather than have it counted twice.
-            holding.clear();
-            self.permits.put_back();
-            drop(holding);
-        } else {
-            self.permits.put_back();
+        release_check::guard_dropped(self.header.id);
+        // Counted out before the permit goes back: a holder that dies between
+        // the two loses its permit, rather than have it counted twice.
+        let counted = self
+            .slot
+            .is_none_or(|counted| kept::count_out(self.header, counted));
+        if counted {
+            self.header.put_back();
         }
     }
 }
