@@ -76,6 +76,35 @@ pub(crate) unsafe fn fork() -> io::Result<Fork> {
     })
 }
 
+/// The flag that makes a send on a socket return `EPIPE` instead of raising
+/// `SIGPIPE` when the other end is gone (`MSG_NOSIGNAL`).
+#[cfg(target_os = "linux")]
+pub(crate) const NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
+/// Elsewhere there is no such flag (0): callers hold the signal off with
+/// [`without_sigpipe`]. (Rust's runtime ignores `SIGPIPE` before `main`; a
+/// host program that restores it would be killed by a send to a closed end.)
+#[cfg(not(target_os = "linux"))]
+pub(crate) const NO_SIGPIPE: libc::c_int = 0;
+
+/// Sends `pieces` on socket `fd` in one `sendmsg`, as `writev` would write
+/// them, with [`NO_SIGPIPE`]. Returns how many bytes went.
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, pieces: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: an all-zero `msghdr` is a valid value of this plain C struct:
+    // no address, no control data.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is an `iovec` on Unix (std promises the same layout).
+    msg.msg_iov = pieces.as_ptr().cast_mut().cast();
+    msg.msg_iovlen = pieces.len() as _;
+    // SAFETY: `msg` points at `pieces`, valid for reads during the call, and
+    // the kernel only reads them; the descriptor is open for the call.
+    let sent = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, NO_SIGPIPE) };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
+}
+
 /// Runs `write`, a write to a pipe or socket, such that a reader's absence
 /// comes back as an `EPIPE` error and never kills the process.
 ///

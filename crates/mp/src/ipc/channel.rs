@@ -42,12 +42,24 @@ pub(crate) struct Frame {
 /// The sending end of a framed pipe.
 pub(crate) struct FrameWriter {
     file: File,
+    /// A socket's end: a send can ask not to raise `SIGPIPE`.
+    socket: bool,
 }
 
 impl FrameWriter {
+    /// The writing end of a pipe.
     pub(crate) fn new(fd: OwnedFd) -> Self {
         FrameWriter {
             file: File::from(fd),
+            socket: false,
+        }
+    }
+
+    /// One end of a socket pair.
+    pub(crate) fn socket(fd: OwnedFd) -> Self {
+        FrameWriter {
+            file: File::from(fd),
+            socket: true,
         }
     }
 
@@ -58,7 +70,10 @@ impl FrameWriter {
 
     /// Sends one frame. The lengths, the head and the payload go out in one
     /// `writev` call (more only if the pipe fills up), so the reader usually
-    /// wakes up once, and the payload is not copied on the way.
+    /// wakes up once, and the payload is not copied on the way. A reader
+    /// that is gone is an `EPIPE` error, never a `SIGPIPE`: a socket's send
+    /// says so itself (`MSG_NOSIGNAL`, Linux), a pipe's write is made with the
+    /// signal held off (`sys::without_sigpipe`, two more system calls).
     pub(crate) fn send(&mut self, head: &[u8], payload: &[u8]) -> io::Result<()> {
         let too_large = |_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large");
         let mut lengths = [0; LENGTHS];
@@ -73,17 +88,33 @@ impl FrameWriter {
             IoSlice::new(head),
             IoSlice::new(payload),
         ];
-        let mut pieces = &mut pieces[..];
-        while !pieces.is_empty() {
-            match self.file.write_vectored(pieces) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => IoSlice::advance_slices(&mut pieces, written),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        let file = &self.file;
+        if self.socket && crate::sys::NO_SIGPIPE != 0 {
+            write_all(&mut pieces, |pieces| {
+                crate::sys::send_vectored(file.as_fd(), pieces)
+            })
+        } else {
+            crate::sys::without_sigpipe(|| {
+                write_all(&mut pieces, |pieces| (&*file).write_vectored(pieces))
+            })
         }
-        Ok(())
     }
+}
+
+/// Writes all of `pieces` with `write`, which writes some of them.
+fn write_all(
+    mut pieces: &mut [IoSlice<'_>],
+    write: impl Fn(&[IoSlice<'_>]) -> io::Result<usize>,
+) -> io::Result<()> {
+    while !pieces.is_empty() {
+        match write(pieces) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut pieces, written),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The receiving end of a framed pipe.

@@ -42,12 +42,7 @@ const LENGTH_PREFIX: usize = 4;
 /// How much a read asks the kernel for at least.
 const READ_CHUNK: usize = 16 * 1024;
 
-#[cfg(target_os = "linux")]
-const NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
-/// Elsewhere, Rust's runtime ignores `SIGPIPE` before `main`; a host program
-/// that restores it would be killed by a send to a closed end.
-#[cfg(not(target_os = "linux"))]
-const NO_SIGPIPE: libc::c_int = 0;
+use crate::sys::NO_SIGPIPE;
 
 /// Makes a pipe and returns its two ends (Python's `Pipe(duplex)`).
 ///

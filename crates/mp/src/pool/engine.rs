@@ -64,6 +64,9 @@ struct EngineState {
     ended: bool,
     /// Some thread is driving the pool: only it reads the result channels.
     driving: bool,
+    /// How many threads sleep on `Engine::changed`: waking them costs a
+    /// system call, made only when there is somebody to wake.
+    sleeping: usize,
 }
 
 struct Worker {
@@ -121,6 +124,7 @@ impl Engine {
                 closed: false,
                 ended: false,
                 driving: false,
+                sleeping: 0,
             }),
             changed: Condvar::new(),
         });
@@ -193,8 +197,7 @@ impl Engine {
             state.driving = true;
             let (mut state, _) = self.step(state, Some(Duration::ZERO));
             state.driving = false;
-            drop(state);
-            self.changed.notify_all();
+            self.wake_sleepers(state);
         }
         Ok(())
     }
@@ -212,8 +215,7 @@ impl Engine {
         // where someone waits.
         let (mut state, _) = self.step(state, Some(Duration::ZERO));
         state.driving = false;
-        drop(state);
-        self.changed.notify_all();
+        self.wake_sleepers(state);
     }
 
     /// Like [`Engine::wait_for`], with a condition on the whole pool.
@@ -236,6 +238,7 @@ impl Engine {
                 },
             };
             if state.driving {
+                state.sleeping += 1;
                 state = match timeout {
                     None => self.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
                     Some(timeout) => match self.changed.wait_timeout(state, timeout) {
@@ -243,6 +246,7 @@ impl Engine {
                         Err(poisoned) => poisoned.into_inner().0,
                     },
                 };
+                state.sleeping -= 1;
                 continue;
             }
             state.driving = true;
@@ -251,7 +255,9 @@ impl Engine {
             state.driving = false;
             // Wake the other waiters: their result may be in, and one of them
             // may have to drive now.
-            self.changed.notify_all();
+            if state.sleeping > 0 {
+                self.changed.notify_all();
+            }
             stepped?;
         }
     }
@@ -347,13 +353,12 @@ impl Engine {
         let stop = codec::to_bytes(&Order::Stop).unwrap_or_default();
         for worker in &mut state.workers {
             // A worker that died meanwhile cannot read it; join still reaps it.
-            let _ = sys::without_sigpipe(|| worker.tasks.send(&stop, &[]));
+            let _ = worker.tasks.send(&stop, &[]);
         }
         for mut worker in state.workers.drain(..) {
             let _ = worker.process.join();
         }
-        drop(state);
-        self.changed.notify_all();
+        self.wake_sleepers(state);
     }
 
     /// Kills and reaps every worker; every unfinished task is cancelled.
@@ -376,8 +381,18 @@ impl Engine {
                     .fill(TaskOutcome::Failed(ErrorKind::PoolClosed));
             }
         }
+        self.wake_sleepers(state);
+    }
+
+    /// Lets go of the state and wakes the threads that sleep on `changed`,
+    /// if any. (A thread counts itself in `sleeping` and goes to sleep under
+    /// the lock, so none can be on its way to sleep unseen.)
+    fn wake_sleepers(&self, state: MutexGuard<'_, EngineState>) {
+        let anybody = state.sleeping > 0;
         drop(state);
-        self.changed.notify_all();
+        if anybody {
+            self.changed.notify_all();
+        }
     }
 }
 
@@ -494,7 +509,7 @@ impl EngineState {
             };
             // No SIGPIPE if the worker has died: the host program may have
             // put its default action (death) back.
-            match sys::without_sigpipe(|| worker.tasks.send(&order, &task.input)) {
+            match worker.tasks.send(&order, &task.input) {
                 Ok(()) => {
                     worker.running = Some(Running {
                         slot: task.slot,

@@ -99,7 +99,7 @@ pub(super) fn worker_main(args: WorkerArgs) {
 
     let mut tasks = FrameReader::new(args.tasks);
     let mut results = ToParent {
-        pipe: FrameWriter::new(args.results),
+        pipe: FrameWriter::socket(args.results),
         broken: false,
     };
     while parent_alive_while_waiting(&tasks) {
@@ -145,7 +145,7 @@ impl ToParent {
             .into());
         }
         let head = codec::to_bytes(reply)?;
-        sys::without_sigpipe(|| self.pipe.send(&head, payload)).map_err(|e| {
+        self.pipe.send(&head, payload).map_err(|e| {
             self.broken = true;
             Error::os("send results to the pool's process", e)
         })
