@@ -6,7 +6,7 @@
 //! compare each crate benchmark with its raw neighbour, as a ratio.
 
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Command;
 
 use divan::counter::{BytesCount, ItemsCount};
@@ -76,7 +76,8 @@ fn process_spawn_start_join() {
 
 // ---- a round trip to another process --------------------------------------
 
-/// A child that echoes every byte it reads: the floor for a round trip.
+/// A child that echoes every byte it reads: the floor for a round trip,
+/// over two pipes or over one socket pair.
 struct Echo {
     pid: libc::pid_t,
     to_child: std::fs::File,
@@ -84,12 +85,27 @@ struct Echo {
 }
 
 impl Echo {
-    fn start() -> Echo {
+    /// `a` carries bytes to the child and `b` back: two pipes, or, for
+    /// `socket`, the two directions of one socket pair (each end's
+    /// descriptor duplicated, so that each side closes one and keeps one).
+    fn start(socket: bool) -> Echo {
         let (mut a, mut b) = ([0; 2], [0; 2]);
-        // SAFETY: each array has room for the two descriptors pipe writes.
+        // SAFETY: each array has room for the two descriptors pipe and
+        // socketpair write; dup makes new descriptors of the pair's ends.
         unsafe {
-            assert_eq!(libc::pipe(a.as_mut_ptr()), 0);
-            assert_eq!(libc::pipe(b.as_mut_ptr()), 0);
+            if socket {
+                let mut pair = [0; 2];
+                let kind = libc::SOCK_STREAM;
+                assert_eq!(
+                    libc::socketpair(libc::AF_UNIX, kind, 0, pair.as_mut_ptr()),
+                    0
+                );
+                (a[1], a[0]) = (pair[0], pair[1]);
+                (b[1], b[0]) = (libc::dup(pair[1]), libc::dup(pair[0]));
+            } else {
+                assert_eq!(libc::pipe(a.as_mut_ptr()), 0);
+                assert_eq!(libc::pipe(b.as_mut_ptr()), 0);
+            }
         }
         // SAFETY: the child only reads, writes and exits; it touches no lock.
         let pid = unsafe { libc::fork() };
@@ -123,7 +139,11 @@ impl Echo {
 
 impl Drop for Echo {
     fn drop(&mut self) {
-        // Closing our end makes the child's read return 0: it exits.
+        // Closing our end makes the child's read return 0: it exits. (A
+        // socket's end is open twice here: it is shut for writing first.)
+        // SAFETY: shutdown changes only the state of our own socket; on a
+        // pipe it fails with ENOTSOCK and does nothing.
+        unsafe { libc::shutdown(self.to_child.as_raw_fd(), libc::SHUT_WR) };
         drop(std::mem::replace(
             &mut self.to_child,
             std::fs::File::open("/dev/null").unwrap(),
@@ -135,7 +155,18 @@ impl Drop for Echo {
 
 #[divan::bench]
 fn raw_pipe_ping_pong(bencher: Bencher) {
-    let mut echo = Echo::start();
+    ping_pong(bencher, Echo::start(false));
+}
+
+/// The same over a Unix socket pair, which is what a `Connection` is (as
+/// Python's duplex `Pipe()` is) and what a pool's results come through:
+/// the kernel takes about twice as long per hop as for a pipe.
+#[divan::bench]
+fn raw_socket_ping_pong(bencher: Bencher) {
+    ping_pong(bencher, Echo::start(true));
+}
+
+fn ping_pong(bencher: Bencher, mut echo: Echo) {
     bencher.bench_local(|| {
         let mut byte = [7u8];
         echo.to_child.write_all(&byte).unwrap();
