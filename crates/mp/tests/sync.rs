@@ -504,18 +504,27 @@ fn semaphore_between_threads_never_admits_more_than_its_value() {
 
 fn semaphore_gets_back_the_permit_of_a_killed_holder() {
     for method in METHODS {
-        let sem = Semaphore::new(1).unwrap();
-        let holding = Event::new().unwrap();
-        let never = Event::new().unwrap();
-        let mut p = start(hold_permit, (sem.clone(), holding.clone(), never), method);
-        holding.wait().unwrap();
-        assert!(sem.try_acquire().is_none(), "the child holds it");
-        kill(&mut p);
         // Python's semaphore would have lost this permit for ever.
-        let permit = sem.try_acquire().expect("the dead holder's permit");
-        drop(permit);
-        assert_eq!(sem.value(), 1);
+        holder_killed_gives_back(&Semaphore::new(1).unwrap(), hold_permit, method);
     }
+}
+
+/// Starts `holder` with `sem`'s one permit to take, kills it once it says it
+/// holds it, and checks that the permit comes back.
+fn holder_killed_gives_back(
+    sem: &Semaphore,
+    holder: fn((Semaphore, Event, Event)),
+    method: StartMethod,
+) {
+    let holding = Event::new().unwrap();
+    let never = Event::new().unwrap();
+    let mut p = start(holder, (sem.clone(), holding.clone(), never), method);
+    holding.wait().unwrap();
+    assert!(sem.try_acquire().is_none(), "the child holds it");
+    kill(&mut p);
+    let permit = sem.try_acquire().expect("the dead holder's permit");
+    drop(permit);
+    assert_eq!(sem.value(), 1, "{method:?}");
 }
 
 fn a_waiting_acquire_gets_the_permit_of_a_holder_killed_meanwhile() {
@@ -553,18 +562,7 @@ fn a_waiting_acquire_gets_the_permit_of_a_holder_killed_meanwhile() {
 fn a_child_forked_after_its_parent_used_a_semaphore_is_tracked_on_its_own() {
     let sem = Semaphore::new(1).unwrap();
     drop(sem.acquire().unwrap()); // this thread keeps a slot of `sem` now
-    let holding = Event::new().unwrap();
-    let never = Event::new().unwrap();
-    let mut p = start(
-        hold_permit,
-        (sem.clone(), holding.clone(), never),
-        StartMethod::Fork,
-    );
-    holding.wait().unwrap();
-    kill(&mut p);
-    let permit = sem.try_acquire().expect("the dead child's permit");
-    drop(permit);
-    assert_eq!(sem.value(), 1);
+    holder_killed_gives_back(&sem, hold_permit, StartMethod::Fork);
 }
 
 /// Many threads of one process use a semaphore whose table has 16 slots:
@@ -575,19 +573,7 @@ fn a_child_forked_after_its_parent_used_a_semaphore_is_tracked_on_its_own() {
 fn a_holder_is_tracked_after_many_threads_used_the_semaphore() {
     for method in METHODS {
         let sem = Semaphore::new(1).unwrap();
-        let holding = Event::new().unwrap();
-        let never = Event::new().unwrap();
-        let mut p = start(
-            hold_after_many_threads,
-            (sem.clone(), holding.clone(), never),
-            method,
-        );
-        holding.wait().unwrap();
-        assert!(sem.try_acquire().is_none(), "the child holds it");
-        kill(&mut p);
-        let permit = sem.try_acquire().expect("the dead child's permit");
-        drop(permit);
-        assert_eq!(sem.value(), 1, "{method:?}");
+        holder_killed_gives_back(&sem, hold_after_many_threads, method);
     }
 }
 
