@@ -167,6 +167,13 @@ impl SemaphoreHeader {
         }
         added
     }
+
+    /// One kept holder slot fewer (see `kept.rs`).
+    fn slot_given_back(&self) {
+        let _ = self
+            .kept
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
 }
 
 /// A name for a new semaphore, unique among those any process makes while
@@ -233,17 +240,9 @@ impl Permits {
             for _ in 0..held {
                 recovered |= self.put_back();
             }
-            self.slot_given_back();
+            self.header().slot_given_back();
         });
         recovered
-    }
-
-    /// One kept holder slot fewer (see `kept.rs`).
-    fn slot_given_back(&self) {
-        let _ = self
-            .header()
-            .kept
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
     /// This semaphore's name for `release_check` (see [`SemaphoreHeader::id`]).
