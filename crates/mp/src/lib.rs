@@ -70,7 +70,7 @@
 //!
 //! | Python `multiprocessing` | `mp` | note |
 //! |---|---|---|
-//! | `Queue()`, `SimpleQueue()` | [`Queue::new`] | one type for both: no feeder thread, `put` writes to the pipe itself |
+//! | `Queue()`, `SimpleQueue()` | [`Queue::new`] | one type for both: no feeder thread, `put` puts the message in the queue itself |
 //! | `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | a timed `get` runs to its timeout, then fails with `queue.Empty`'s [`ErrorKind::QueueEmpty`] |
 //! | `q.put_nowait(x)`, `q.get_nowait()` | [`Queue::try_put`], [`Queue::try_get`] | `queue.Full` is [`TryPutError::Full`], which gives the item back (its kind: [`ErrorKind::QueueFull`]); `queue.Empty` is [`ErrorKind::QueueEmpty`] |
 //! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::qsize`], [`Queue::empty`], [`Queue::full`] | as in Python, true only at the moment of asking |
@@ -146,7 +146,7 @@
 //! | `Listener`, `Client`, `connection.wait`, `authkey` | connections between unrelated programs, with authentication: networking, not a parent and its children | `std::net::TcpListener` or `std::os::unix::net::UnixListener` with serde; to wait on many sources, a thread per source feeding a channel, or `crossbeam_channel::select!` |
 //! | `Pool(...)` `callback=` and `error_callback=` | the pool has no thread of its own to call them from | [`AsyncResult::get`] where the result is needed, or [`Pool::imap_unordered`] to handle each result as it comes |
 //! | `multiprocessing.pool.ThreadPool`, `multiprocessing.dummy` | threads need no serialization and no processes | `std::thread::scope`, or rayon's `par_iter()` |
-//! | `Queue(maxsize)`, `put(timeout=...)`, `Lock.acquire(timeout=...)` | a queue holds what its pipe holds; a robust lock here waits or tries | [`Queue::full`] or [`Queue::qsize`] before putting, or a [`Semaphore`] to bound the work in flight; [`Lock::try_lock`] |
+//! | `Queue(maxsize)`, `put(timeout=...)`, `Lock.acquire(timeout=...)` | a queue holds 16,384 messages (of long ones, what its pipe holds); a robust lock here waits or tries | [`Queue::full`] or [`Queue::qsize`] before putting, or a [`Semaphore`] to bound the work in flight; [`Lock::try_lock`] |
 //! | `Process.run()` overridden in a subclass, `sentinel` | Rust has no subclassing; a pidfd is not exposed | the target `fn` is the run; [`Process::join_timeout`] and [`Process::is_alive`] |
 //! | `set_executable()`, `reducer`, `allow_connection_pickling` | a spawned child must be this very executable: a function crosses as its place in the code | nothing to set |
 //! | `Barrier(parties, action, timeout)`, `barrier.reset()` | an action and a default timeout kept in shared memory would have to be a `fn` and a number every party agrees on, for little gain; `reset` while parties wait is racy in Python too | the party whose [`Barrier::wait`] returns index 0 runs the action (`if barrier.wait()? == 0 { action() }`; the others do not wait for it: add a second `wait` if they must); [`Barrier::wait_timeout`] on each wait; a new [`Barrier`] instead of `reset()` |

@@ -1,6 +1,6 @@
 //! Thin, safe wrappers over the few system calls the crate needs.
 //!
-//! The largest share of the crate's `unsafe` blocks lives here: 38 of 90. The
+//! The largest share of the crate's `unsafe` blocks lives here: 37 of 93. The
 //! rest sits where the mutex is called (`sync/raw_lock.rs`), where memory is
 //! mapped (`shm.rs`) and viewed as typed values (`region.rs`), where a guard
 //! reads what its lock guards (`shared/`), and in `process/target.rs`. Each wrapper turns a C convention (`-1` and `errno`)
@@ -399,15 +399,6 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
     // SAFETY: as above.
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) }).map(drop)
-}
-
-/// How many bytes wait in the pipe `fd`, ready to be read without waiting
-/// (`FIONREAD`).
-pub(crate) fn pipe_readable_bytes(fd: BorrowedFd<'_>) -> io::Result<usize> {
-    let mut count: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one c_int through the pointer, which is valid.
-    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut count) })?;
-    Ok(usize::try_from(count).unwrap_or(0))
 }
 
 /// Asks the kernel to let the pipe `fd` hold `bytes` (`F_SETPIPE_SZ`, Linux

@@ -365,8 +365,9 @@ fn a_reader_killed_mid_message_breaks_the_queue() {
 }
 
 fn messages_of_every_size_near_the_record_arrive_whole() {
-    // A `Vec<u8>` of n < 128 bytes serializes to n + 1 bytes: 59 is the
-    // largest that fits in one 64-byte record, 60 the smallest that does not.
+    // A `Vec<u8>` of n < 128 bytes serializes to n + 1 bytes: 55 is the
+    // largest that fits in its record (56 bytes of message), 56 the smallest
+    // that does not and goes through the pipe.
     let sizes = (0..=130).chain(4030..=4100).chain([20_000, 60_000]);
     let q = Queue::new().unwrap();
     for len in sizes {
@@ -374,6 +375,54 @@ fn messages_of_every_size_near_the_record_arrive_whole() {
         q.put(message.clone()).unwrap();
         assert_eq!(q.get().unwrap(), message, "a message of {len} bytes");
     }
+}
+
+/// How many messages a queue holds before `put` waits for a reader (the
+/// ring of records in `crates/mp/src/ipc/queue/ring.rs`).
+const HOLDS: u32 = 16_384;
+
+fn put_numbers((q, count): (Queue<u32>, u32)) {
+    for i in 0..count {
+        q.put(i).unwrap();
+    }
+}
+
+fn more_small_messages_than_the_queue_holds_wait_for_a_reader() {
+    let q = Queue::new().unwrap();
+    let count = HOLDS + 1000;
+    let mut p = Process::new(put_numbers, (q.clone(), count));
+    p.start().unwrap();
+    // The child fills the queue, then waits for room: it cannot end.
+    while !q.full().unwrap() {
+        assert!(p.is_alive(), "the producer ended with the queue not full");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(q.qsize(), HOLDS as usize);
+    assert!(p.is_alive());
+    for i in 0..count {
+        assert_eq!(q.get().unwrap(), i);
+    }
+    assert_eq!(p.join().unwrap(), ExitStatus::Code(0));
+    assert!(q.empty().unwrap());
+}
+
+/// A small message on a full queue, with nobody to read: `put` says so,
+/// having put nothing, and the queue goes on working.
+fn a_put_on_a_full_queue_gives_up_when_nobody_is_left_to_read() {
+    let q = Queue::new().unwrap();
+    for i in 0..HOLDS {
+        q.put(i).unwrap();
+    }
+    assert!(q.full().unwrap());
+    assert!(matches!(q.try_put(HOLDS), Err(mp::TryPutError::Full(n)) if n == HOLDS));
+    let err = q.put(HOLDS).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::QueueUnread), "{err}");
+    assert_eq!(q.get().unwrap(), 0);
+    q.put(HOLDS).unwrap();
+    for i in 1..=HOLDS {
+        assert_eq!(q.get().unwrap(), i);
+    }
+    assert!(q.empty().unwrap());
 }
 
 fn a_message_too_large_is_a_clear_error() {
@@ -443,6 +492,8 @@ fn main() -> ExitCode {
         a_writer_killed_mid_message_breaks_the_queue,
         a_reader_killed_mid_message_breaks_the_queue,
         messages_of_every_size_near_the_record_arrive_whole,
+        more_small_messages_than_the_queue_holds_wait_for_a_reader,
+        a_put_on_a_full_queue_gives_up_when_nobody_is_left_to_read,
         a_message_too_large_is_a_clear_error,
         a_queue_or_lock_inside_a_message_is_refused,
     ])

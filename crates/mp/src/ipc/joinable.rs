@@ -187,7 +187,7 @@ impl<T: Serialize + DeserializeOwned + 'static> JoinableQueue<T> {
         self.queue.empty()
     }
 
-    /// Whether the queue's pipe is full right now (Python's `full()`).
+    /// Whether the queue is full right now (Python's `full()`).
     pub fn full(&self) -> Result<bool> {
         self.queue.full()
     }

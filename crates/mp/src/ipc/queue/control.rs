@@ -1,9 +1,11 @@
-//! The part of a queue that lives in shared memory: a lock for each side
-//! (writing, reading), whether a side's holder is partway through a
-//! message, and whether a holder that died there left the queue broken.
+//! The part of a queue that lives in shared memory before its ring of
+//! records: a lock for each side (writing, reading), whether a side's holder
+//! is partway through a long message, whether a holder that died there left
+//! the queue broken, and the ring's two ends.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::ring::Ends;
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::InShared;
 use crate::sync::raw_lock::{Acquired, Held, RawLock};
@@ -16,11 +18,8 @@ pub(super) struct Control {
     /// Set once a process died halfway through a message: the stream is out
     /// of step, and the queue can no longer be used.
     pub(super) broken: Padded<AtomicBool>,
-    /// Messages put and not yet taken, for `qsize`: a writer adds one once its
-    /// whole message is in the pipe, a reader takes one away once it has read
-    /// a whole message. A reader may get there first, so it may dip below 0
-    /// for a moment.
-    pub(super) count: Padded<AtomicI64>,
+    /// Where the ring of records begins and ends (see `ring.rs`).
+    pub(super) ends: Ends,
 }
 
 /// The lock of one side (writing or reading), and whether its holder is
@@ -31,19 +30,15 @@ pub(super) struct Control {
 #[repr(C, align(128))]
 pub(super) struct Side {
     pub(super) lock: RawLock,
-    /// True while the lock's holder has moved part of a message, but not all
-    /// of it. If the holder dies then, the pipe is left in the middle of a message.
+    /// True while the lock's holder is partway through a long message: it
+    /// moved the record (a writer published it, a reader took it), and not
+    /// all of the rest has gone through the pipe. If the holder dies then,
+    /// the pipe is left in the middle of a message.
     pub(super) busy: AtomicBool,
-    /// Reading side only: how many bytes are surely in the pipe, known from
-    /// the last `FIONREAD` minus what readers took since. Writers only add to
-    /// the pipe and only the lock's holder takes from it, so this never counts
-    /// bytes that are not there. It lets a reader mark itself `busy` only for
-    /// a read that will find bytes, without asking the kernel every time.
-    pub(super) ready: AtomicUsize,
 }
 
 // SAFETY: two process-shared locks, made by `init`, and atomics, for which
-// zero is valid (`false`, no bytes ready, no message counted).
+// zero is valid (`false`; both ends of the ring at 0: empty).
 unsafe impl InShared for Control {
     unsafe fn init(at: *mut Self) -> Result<()> {
         // SAFETY: the caller's promise covers these fields.
@@ -78,12 +73,10 @@ impl Control {
     }
 
     pub(super) fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> Held<'a> {
-        if let Acquired::OwnerDied(_) = acquired {
-            if side.busy.swap(false, Ordering::Relaxed) {
-                self.set_broken();
-            }
-            // The dead holder may have taken bytes it had not yet counted.
-            side.ready.store(0, Ordering::Relaxed);
+        if let Acquired::OwnerDied(_) = acquired
+            && side.busy.swap(false, Ordering::Relaxed)
+        {
+            self.set_broken();
         }
         Held::new(&side.lock)
     }

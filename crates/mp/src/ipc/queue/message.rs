@@ -147,7 +147,8 @@ pub(super) enum Building {
 
 impl Building {
     /// Starts on a message of `len` bytes (more than [`INLINE`](super::INLINE)) for an item
-    /// of type `T`, whose first [`INLINE`](super::INLINE) bytes are `head`.
+    /// of type `T`, whose first bytes are `head` (at least `INLINE` of them, so
+    /// that a vector's length prefix is whole).
     pub(super) fn start<T: 'static>(head: &[u8], len: usize) -> Building {
         let width = codec::element_width::<T>().unwrap_or(0);
         let matching = read_length(head)

@@ -2,38 +2,41 @@
 //!
 //! # How it works
 //!
-//! A queue is one pipe, the kernel's byte stream between processes, shared by
-//! every process that holds the queue: a forked child inherits it, a spawned
-//! child receives it in its start arguments. `put` serializes an item and
-//! writes the bytes into the pipe; `get` reads one message's bytes back out and
-//! deserializes them.
+//! A queue is a piece of shared memory and a pipe, shared by every process
+//! that holds the queue: a forked child inherits them, a spawned child
+//! receives them in its start arguments. `put` serializes an item, `get`
+//! deserializes it; in between, each message is framed by a *record* of 60
+//! bytes: its length (4 bytes) and, when it fits in the other 56, the message
+//! itself.
 //!
-//! A pipe carries bytes, not messages, so each message is *framed*: it starts
-//! with a fixed 64-byte record, a 4-byte length followed by the first (up to)
-//! 60 bytes of the message; the rest of a longer message follows the record. A
-//! small message (most results are a few bytes) is then one `write` for the
-//! sender and one `read` for the receiver, which is what makes the queue fast.
+//! The records wait in a ring of 16,384 slots in the shared memory
+//! (`ring.rs`). A small message (most results are a few bytes) goes there
+//! and nowhere else: `put` copies its record into the ring and `get` copies
+//! it out, with no system call, which is what makes the queue fast. A longer
+//! message's record holds only its length, and its bytes go through the pipe,
+//! the kernel's byte stream between processes.
 //!
-//! Several processes write to the same pipe and several read from it, so two
-//! process-shared locks (see `sync/raw_lock.rs`) keep messages whole:
+//! Several processes put and several get at once, so two process-shared
+//! locks (see `sync/raw_lock.rs`) keep messages whole and in order:
 //!
-//! - The **write lock** is held for the whole of a message. The kernel writes
-//!   at most `PIPE_BUF` bytes (4096 on Linux) in one piece; the bytes of two
-//!   bigger writes made at once can interleave, and the stream would be
-//!   garbage. With the lock, a message's bytes are always together.
+//! - The **write lock** is held for the whole of a message, from its record
+//!   to its last byte in the pipe. The kernel writes at most `PIPE_BUF` bytes
+//!   (4096 on Linux) in one piece; the bytes of two bigger writes made at
+//!   once can interleave, and the stream would be garbage. With the lock, a
+//!   message's bytes are always together, in the order of the records.
 //! - The **read lock** is held while one reader takes one whole message, so a
 //!   message is never split between two readers.
 //!
-//! The pipe's read end is non-blocking. A reader takes the read lock and
-//! reads at once: when messages are waiting, that is the only system call.
-//! When the pipe is empty, the read says "nothing there" instead of sleeping
-//! with the lock held; the reader lets go of the lock and waits in `poll`,
-//! then tries again. If another reader got the message first, it waits again.
-
+//! A reader that finds the ring empty lets go of the read lock and waits for
+//! a record (looking a few times, then asleep on a futex), then tries again;
+//! if another reader got the message first, it waits again. A writer that
+//! finds the ring full waits for a slot in the same way, holding the write
+//! lock. The pipe's ends are non-blocking: a reader waiting for the rest of
+//! a long message, or a writer for room, waits in `poll`.
 //!
 //! The queue's parts, one a file: its state in shared memory, with the two
-//! locks (`control.rs`); moving one message through the pipe under them
-//! (`transfer.rs`); a message's bytes, with the codec's fast path for byte and
+//! locks (`control.rs`); the ring of records (`ring.rs`); moving one message
+//! through them under the locks (`transfer.rs`); a message's bytes, with the codec's fast path for byte and
 //! float vectors (`message.rs`); and [`TryPutError`], a `try_put` that found
 //! the queue full (`try_put.rs`).
 
@@ -55,15 +58,17 @@ use crate::sys;
 
 mod control;
 mod message;
+mod ring;
 mod transfer;
 mod try_put;
 
 use self::control::Control;
 use self::message::{decode, encode};
+use self::ring::Slot;
 pub use self::try_put::TryPutError;
 
 /// The fixed record every message starts with.
-const RECORD: usize = 64;
+const RECORD: usize = 60;
 /// The record's first bytes: the message's length, a little-endian `u32`.
 const LENGTH: usize = 4;
 /// How much of a message fits in its record.
@@ -105,20 +110,20 @@ const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 ///
 /// Any number of processes may put and get at once. Each message arrives
 /// whole, exactly once, to one reader; the messages of one producer arrive in
-/// the order it put them. A clone is the same queue (the same pipe), not a
-/// copy of its contents.
+/// the order it put them. A clone is the same queue (the same memory and
+/// pipe), not a copy of its contents.
 ///
 /// # The trap: joining a producer before draining the queue
 ///
-/// The pipe holds a limited number of bytes (64 KiB by default on Linux; a
-/// queue asks the kernel for 1 MiB, which it grants unless its limits say no), and
-/// `put` returns only once its whole message is in the pipe. A process that
-/// puts a message bigger than the room left waits until a reader makes room,
-/// so it cannot end until someone `get`s. Joining it first deadlocks: the
-/// parent waits for the child, which waits for the parent. Python documents
-/// the same trap ("joining processes that use queues"). Small results, like
-/// the tutorial's, fit in the pipe, and joining first is safe; with big ones,
-/// `get` everything, then `join`.
+/// A queue holds a limited amount: 16,384 messages, and of the longer ones
+/// what fits in its pipe (64 KiB by default on Linux; a queue asks the kernel
+/// for 1 MiB, which it grants unless its limits say no). `put` returns only
+/// once its whole message is in the queue. A process that puts more than the
+/// room left waits until a reader makes room, so it cannot end until someone
+/// `get`s. Joining it first deadlocks: the parent waits for the child, which
+/// waits for the parent. Python documents the same trap ("joining processes
+/// that use queues"). Small results, like the tutorial's, fit, and joining
+/// first is safe; with big ones, or very many, `get` everything, then `join`.
 ///
 /// # When `get` gives up instead of waiting forever
 ///
@@ -127,16 +132,16 @@ const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 /// whether anyone else could still put, by the crate's one rule: another
 /// thread of this process, a child this process started that has not ended
 /// (a producer or not, a pool's worker included), or, in a child, its parent.
-/// If none is left, it looks in the pipe one last time (a producer may have
+/// If none is left, it looks in the queue one last time (a producer may have
 /// put just before it ended) and then returns [`ErrorKind::QueueAbandoned`].
 /// [`Queue::get_timeout`] never gives up early: it runs to its timeout, then
 /// returns [`ErrorKind::QueueEmpty`], as Python raises `queue.Empty`.
 ///
-/// `put` on a full pipe gives up the same way: after a slice without room, if
-/// nobody is left who could read, it returns [`ErrorKind::QueueUnread`] rather
-/// than block forever (a child whose parent died would otherwise be left
-/// behind, stuck). Part of a long message may be in the pipe by then, so the
-/// queue is broken afterwards (below).
+/// `put` on a full queue gives up the same way: after a slice without room,
+/// if nobody is left who could read, it returns [`ErrorKind::QueueUnread`]
+/// rather than block forever (a child whose parent died would otherwise be
+/// left behind, stuck). A small message was then not put at all; part of a
+/// long one may be in the pipe, and the queue is broken afterwards (below).
 ///
 /// A queue is *broken* when a process dies halfway through a message: a
 /// writer killed while writing a long one, or a reader killed while reading
@@ -163,8 +168,8 @@ struct Shared {
     /// The pipe's write end, in non-blocking mode: a full pipe makes `put`
     /// wait in slices, so that it can notice when nobody is left to read.
     writer: PipeEnd,
-    /// The two locks and the queue's state.
-    control: Region<Control>,
+    /// The two locks, the queue's state and its ring of records.
+    control: Region<Control, Slot>,
     /// The largest message allowed, in bytes.
     max_message: u32,
     /// The pid of the process that closed the queue (`Queue::close`), 0 if
@@ -201,7 +206,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
         sys::enlarge_pipe(writer.as_fd(), PIPE_SIZE);
         sys::set_nonblocking(writer.as_fd())
             .map_err(|e| Error::os("make a Queue's pipe non-blocking", e))?;
-        let control = Region::new("Queue", 0, |_, _| {})?;
+        let control = Region::new("Queue", ring::SLOTS, |_, _| {})?;
         Ok(Queue {
             shared: Arc::new(Shared {
                 reader: PipeEnd(File::from(reader)),
@@ -216,9 +221,9 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 
     /// Adds `item` at the back (Python's `put`).
     ///
-    /// Returns once the whole message is in the pipe. If the pipe is full, it
+    /// Returns once the whole message is in the queue. If the queue is full, it
     /// waits until a reader makes room: see the trap in the type's docs.
-    /// Errors: [`ErrorKind::QueueUnread`] if the pipe is full and no other
+    /// Errors: [`ErrorKind::QueueUnread`] if the queue is full and no other
     /// process is left to read; [`ErrorKind::MessageTooLarge`] if the serialized item is bigger
     /// than the queue's limit; [`ErrorKind::MessageTruncated`] if the queue is
     /// broken; [`ErrorKind::NotInStartArguments`] if the item holds a queue,
@@ -228,17 +233,18 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
         self.send(&encode(&item)?, true)
     }
 
-    /// Adds `item` at the back if there is room in the pipe now (Python's
+    /// Adds `item` at the back if there is room in the queue now (Python's
     /// `put_nowait`, and Rust's `try_send`); otherwise returns
     /// [`TryPutError::Full`] at once, with the item, as crossbeam's
     /// `TrySendError::Full` does: nothing is lost, and `?` turns it into an
     /// [`Error`] of kind [`ErrorKind::QueueFull`] (Python's `queue.Full`).
     ///
-    /// "Room" is judged on the message's first 64 bytes, which go into the
-    /// pipe all at once or not at all. A message that fits in them (most
-    /// small values) is either put whole or refused. The rest of a longer
-    /// message then follows as with [`Queue::put`], waiting for room if need
-    /// be: a message half in the pipe cannot be taken back.
+    /// "Room" is judged on the message's record (see the module's docs),
+    /// which goes in whole or not at all. A message that fits in it (up to 56
+    /// bytes serialized: most small values) is either put whole or refused.
+    /// The bytes of a longer message then go through the pipe as with
+    /// [`Queue::put`], waiting for room if need be: a message half in the
+    /// queue cannot be taken back.
     ///
     /// Other errors as [`Queue::put`].
     #[doc(alias("put_nowait"))]
@@ -301,40 +307,38 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// is [`ErrorKind::QueueClosed`] (Python raises `OSError` there).
     pub fn empty(&self) -> Result<bool> {
         self.check_open()?;
-        let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(Duration::ZERO))
-            .map_err(|e| Error::os("check a Queue's pipe", e))?;
-        Ok(ready.is_empty())
+        Ok(self.control().ends.len() == 0)
     }
 
     /// How many items are in the queue right now (Python's `qsize()`): put,
     /// in any process, and not yet taken. Like Python's, the number can be
-    /// out of date as soon as it is returned, and while a message is on its
-    /// way it may be counted one short or one over.
+    /// out of date as soon as it is returned. A long message counts from the
+    /// moment its first bytes are in, until a reader starts taking it.
     pub fn qsize(&self) -> usize {
-        let count = self.control().count.0.load(Ordering::Relaxed);
-        usize::try_from(count).unwrap_or(0)
+        self.control().ends.len() as usize
     }
 
-    /// Whether the queue's pipe is full right now (Python's `full()`), so
-    /// that a [`Queue::put`] would wait and a [`Queue::try_put`] would be
-    /// refused. Python's queues are unbounded unless given a `maxsize`; this
-    /// one holds what its pipe holds (1 MiB when the kernel grants what the
-    /// queue asks for, else 64 KiB, Linux's default).
+    /// Whether the queue is full right now (Python's `full()`), so that a
+    /// [`Queue::put`] would wait and a [`Queue::try_put`] would be refused.
+    /// Python's queues are unbounded unless given a `maxsize`; this one holds
+    /// 16,384 messages (the records of the module's docs). The rest of a long
+    /// message goes through the queue's pipe, and a `put` of one may also
+    /// wait for room there (1 MiB when the kernel grants what the queue asks
+    /// for, else 64 KiB, Linux's default).
     pub fn full(&self) -> Result<bool> {
-        let room = sys::poll_writable(self.shared.writer.0.as_fd(), Duration::ZERO)
-            .map_err(|e| Error::os("check a Queue's pipe", e))?;
-        Ok(!room)
+        Ok(self.control().ends.len() as usize >= ring::SLOTS)
     }
 
     /// Says that this process will use the queue no more (Python's
     /// `close()`): from now on, `put`, `try_put`, `get` and `try_get` through
     /// any of this process's handles return [`ErrorKind::QueueClosed`]. Other
     /// processes, children forked afterwards included, go on using it. The
-    /// pipe itself closes in this process when its last handle is dropped.
+    /// pipe and the memory are let go in this process when its last handle is
+    /// dropped.
     ///
     /// Python's `close` also stops the queue's feeder thread; this queue has
-    /// none (a `put` writes to the pipe itself), so there is nothing to flush
-    /// and no `join_thread` to call.
+    /// none (a `put` puts the message in the queue itself), so there is
+    /// nothing to flush and no `join_thread` to call.
     pub fn close(&self) {
         self.shared.closed_by.store(sys::pid(), Ordering::Relaxed);
     }
@@ -349,6 +353,11 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 
     fn control(&self) -> &Control {
         self.shared.control.header()
+    }
+
+    /// The ring's slots (see `ring.rs`).
+    fn slots(&self) -> &[Slot] {
+        self.shared.control.slots()
     }
 }
 
@@ -389,6 +398,12 @@ impl<T> Serialize for Queue<T> {
 impl<'de, T> Deserialize<'de> for Queue<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let shared = Shared::deserialize(d)?;
+        // Positions map to slots modulo `SLOTS` (see `ring.rs`).
+        if shared.control.slots().len() != ring::SLOTS {
+            return Err(serde::de::Error::custom(
+                "a Queue's shared memory has the wrong number of record slots",
+            ));
+        }
         Ok(Queue {
             shared: Arc::new(shared),
             _items: PhantomData,
