@@ -1,6 +1,7 @@
 //! The queue tells the truth under faults: a writer waiting for room hears
 //! that the reader died; a reader killed while finding the queue empty breaks
-//! nothing; a reader thread in this process counts as a reader; an idle pool's
+//! nothing; nor do producers and consumers of small messages killed at any
+//! instant; a reader thread in this process counts as a reader; an idle pool's
 //! workers do not count as producers.
 
 mod harness;
@@ -116,6 +117,65 @@ fn a_reader_killed_while_finding_the_queue_empty_breaks_nothing() {
     }
 }
 
+fn put_for_ever((q, started, me): (Queue<(u32, u32)>, Queue<()>, u32)) {
+    started.put(()).unwrap();
+    for seq in 0.. {
+        q.put((me, seq)).unwrap();
+    }
+}
+
+fn get_for_ever((q, started): (Queue<(u32, u32)>, Queue<()>)) {
+    started.put(()).unwrap();
+    loop {
+        q.get().unwrap();
+    }
+}
+
+/// A producer and a consumer of small messages, both killed at any instant
+/// (holding a lock, halfway through copying a record, between publishing a
+/// record and moving the ring's end on, asleep): a small message is never
+/// half there, so the queue is never broken. What is left holds each
+/// producer's messages in order, none twice (those the consumer took are
+/// gone with it). Where the kills land is up to the scheduler: this repeats
+/// a fixed number of times, at a different moment each time, and checks
+/// each time.
+fn small_messages_survive_producers_and_consumers_killed_at_any_instant() {
+    let q = Queue::new().unwrap();
+    let started = Queue::new().unwrap();
+    for round in 0..40_u32 {
+        let mut producer = Process::new(put_for_ever, (q.clone(), started.clone(), round));
+        let mut consumer = Process::new(get_for_ever, (q.clone(), started.clone()));
+        producer.start().unwrap();
+        consumer.start().unwrap();
+        started.get().unwrap();
+        started.get().unwrap();
+        thread::sleep(Duration::from_micros(100 * u64::from(round % 10)));
+        let (first, second) = if round % 2 == 0 {
+            (&mut producer, &mut consumer)
+        } else {
+            (&mut consumer, &mut producer)
+        };
+        first.kill().unwrap();
+        second.kill().unwrap();
+        assert_eq!(producer.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+        assert_eq!(consumer.join().unwrap(), ExitStatus::Signal(libc::SIGKILL));
+        let mut last = None;
+        loop {
+            match q.get_timeout(Duration::ZERO) {
+                Ok((who, seq)) => {
+                    assert_eq!(who, round, "a message of another round");
+                    assert!(last < Some(seq), "round {round}: {seq} after {last:?}");
+                    last = Some(seq);
+                }
+                Err(err) if matches!(err.kind(), ErrorKind::QueueEmpty) => break,
+                Err(err) => panic!("round {round}: {err}"),
+            }
+        }
+        q.put((u32::MAX, round)).unwrap();
+        assert_eq!(q.get().unwrap(), (u32::MAX, round));
+    }
+}
+
 /// A message bigger than the pipe, read by a thread of this process: the
 /// writer waits for it, however long it takes to start reading. The reader
 /// starts only after the pipe has been full for longer than the writer's
@@ -160,6 +220,7 @@ fn main() -> ExitCode {
     harness::run(tests![
         a_writer_waiting_for_room_hears_that_the_reader_died,
         a_reader_killed_while_finding_the_queue_empty_breaks_nothing,
+        small_messages_survive_producers_and_consumers_killed_at_any_instant,
         a_put_bigger_than_the_pipe_waits_for_a_reader_thread,
         a_queue_counts_a_pools_workers_until_the_pool_is_gone,
     ])

@@ -307,7 +307,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// is [`ErrorKind::QueueClosed`] (Python raises `OSError` there).
     pub fn empty(&self) -> Result<bool> {
         self.check_open()?;
-        Ok(self.control().ends.len() == 0)
+        Ok(!self.control().ends.has_record(self.slots()))
     }
 
     /// How many items are in the queue right now (Python's `qsize()`): put,

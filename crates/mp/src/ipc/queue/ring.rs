@@ -124,11 +124,20 @@ impl Ends {
         self.head.0.load(Ordering::Relaxed)
     }
 
-    /// How many records are published and not yet taken (a record being
-    /// written counts already).
+    /// About how many records are published and not yet taken: a record
+    /// being written counts already, and one whose writer was killed before
+    /// moving `tail` on counts only once the next writer has done it (which
+    /// can leave `tail` behind `head` for a moment: that counts as none).
     pub(super) fn len(&self) -> u32 {
         let head = self.head.0.load(Ordering::Acquire);
-        self.tail.0.load(Ordering::Acquire).wrapping_sub(head)
+        let len = self.tail.0.load(Ordering::Acquire).wrapping_sub(head);
+        if len > SLOTS as u32 { 0 } else { len }
+    }
+
+    /// Whether a record is published at `head` right now.
+    pub(super) fn has_record(&self, slots: &[Slot]) -> bool {
+        let head = self.head();
+        slot(slots, head).holds(head)
     }
 
     /// Whether the slot at `tail` is free (for the write lock's holder).
@@ -286,22 +295,27 @@ mod tests {
         assert_eq!(ends.tail(slots), tail);
 
         // Killed between publishing and moving `tail` on: the reader finds
-        // the record, and the next writer moves `tail` past it.
+        // the record and takes it, with `tail` now behind `head` (an empty
+        // queue all the same), and the next writer moves `tail` past it.
         slot(slots, tail).seq.store(lap(tail), Ordering::SeqCst);
         let head = ends.head();
-        assert!(slot(slots, head).holds(head));
+        assert!(ends.has_record(slots));
         // SAFETY: as above; the record at `head` is published.
         assert_eq!(unsafe { slot(slots, head).get() }, record(1));
+        ends.take(head);
+        assert!(!ends.has_record(slots));
+        assert_eq!(ends.len(), 0);
         assert_eq!(ends.tail(slots), tail + 1);
-        assert_eq!(ends.len(), 1);
+        assert_eq!(ends.len(), 0);
 
         // And a whole publish goes on from there.
         let next = ends.tail(slots);
+        assert!(ends.has_room(next));
         // SAFETY: as above; the slot at `next` is free.
         unsafe { slot(slots, next).put(&record(2)) };
         ends.publish(slot(slots, next), next);
-        ends.take(head);
-        assert!(slot(slots, ends.head()).holds(ends.head()));
+        assert_eq!(ends.len(), 1);
+        assert!(ends.has_record(slots));
         // SAFETY: as above.
         assert_eq!(unsafe { slot(slots, ends.head()).get() }, record(2));
     }

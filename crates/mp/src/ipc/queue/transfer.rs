@@ -145,7 +145,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             };
             ends.wait_for_record(self.slots(), wait);
             // Only a `get` without a timeout gives up early (see `sync/wait.rs`).
-            if ends.len() == 0 && deadline.is_none() && nobody_left() {
+            if !ends.has_record(self.slots()) && deadline.is_none() && nobody_left() {
                 // Nobody is left to put. A producer may have put just before
                 // it ended: look once more.
                 return match self.try_receive()? {
