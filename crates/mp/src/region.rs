@@ -43,6 +43,13 @@ pub(crate) unsafe trait InShared: Sync {
         let _ = at;
         Ok(())
     }
+
+    /// Whether a thread of this process holds a lock in this value, which
+    /// then must stay mapped in this process for good, even once no handle is
+    /// left: see [`Region`]'s `Drop`. No by default.
+    fn held_by_this_process(&self) -> bool {
+        false
+    }
 }
 
 // SAFETY: no bytes at all: nothing to share.
@@ -145,6 +152,23 @@ impl<H: InShared, S: InShared> Region<H, S> {
             slots: self.slots,
             offset: self.offset,
             _types: PhantomData,
+        }
+    }
+}
+
+/// A guard leaked with `mem::forget` leaves its lock held, and glibc keeps a
+/// held robust mutex on a list of its thread's held locks, which it writes to
+/// at every later lock and unlock, and which the kernel reads when the thread
+/// ends. Unmapping that memory would send those writes to whatever is mapped
+/// there next. So a region whose lock is held by this process when one of its
+/// handles goes keeps its memory mapped for good (not its file): the guard's
+/// leak leaks the mapping too. Guards borrow a handle, so while one is alive
+/// no handle is the last; a handle dropped while another thread holds the
+/// lock the usual way keeps the mapping too (one mapping, however often).
+impl<H: InShared, S: InShared> Drop for Region<H, S> {
+    fn drop(&mut self) {
+        if self.header().held_by_this_process() {
+            std::mem::forget(self.memory.mapping_only());
         }
     }
 }

@@ -5,7 +5,7 @@ mod harness;
 
 use std::process::ExitCode;
 
-use mp::{Array, ExitStatus, Lock, Process, Queue, StartMethod, Value};
+use mp::{Array, Condition, ExitStatus, Lock, Process, Queue, RLock, StartMethod, Value};
 
 /// Leaks a guard of a lock that was taken, drops every handle of that lock,
 /// then takes another lock. glibc keeps each held robust mutex on a list of
@@ -39,13 +39,33 @@ fn leak_an_array_guard(_: ()) {
     assert_eq!(other.to_vec().unwrap(), [10, 2]);
 }
 
-/// Run in a child: a leaked guard leaks its mapping (and its memfd), which
-/// the harness would rightly count as a leak in this process.
+fn leak_a_condition_guard(_: ()) {
+    let other = Lock::new().unwrap();
+    let leaked = Condition::new().unwrap();
+    std::mem::forget(leaked.lock().unwrap());
+    drop(leaked);
+    drop(other.lock().unwrap());
+    drop(other.lock().unwrap());
+}
+
+fn leak_an_rlock_guard(_: ()) {
+    let other = Lock::new().unwrap();
+    let leaked = RLock::new().unwrap();
+    std::mem::forget(leaked.lock().unwrap());
+    drop(leaked);
+    drop(other.lock().unwrap());
+    drop(other.lock().unwrap());
+}
+
+/// Run in a child: a leaked guard leaks its mapping, which the harness would
+/// rightly count as a leak in this process.
 fn a_leaked_guard_keeps_its_memory_mapped() {
     let cases = [
         ("LockGuard", leak_a_lock_guard as fn(())),
         ("ValueGuard", leak_a_value_guard),
         ("ArrayGuard", leak_an_array_guard),
+        ("ConditionGuard", leak_a_condition_guard),
+        ("RLockGuard", leak_an_rlock_guard),
     ];
     for method in [StartMethod::Fork, StartMethod::Spawn] {
         for (guard, target) in cases {

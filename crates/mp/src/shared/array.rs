@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use super::{Element, Plain, assert_fits_page_alignment};
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::Region;
-use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock};
 
@@ -85,7 +84,6 @@ impl<T: Plain> Array<T> {
             elements: UnsafeCell::raw_get(self.region.slots().as_ptr().cast()),
             len: self.len(),
             _held: held,
-            _mapping: self.region.memory().clone(),
             _borrow: PhantomData,
         }
     }
@@ -212,8 +210,9 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Array<T> {
 ///
 /// Like [`LockGuard`](crate::LockGuard), it is `!Send` (the thread that took
 /// the lock must release it) and `Sync` (a `&ArrayGuard` only reads the
-/// elements, and `T` is `Sync`), and it keeps the array's memory mapped even if
-/// it is leaked with `mem::forget` after every handle is dropped:
+/// elements, and `T` is `Sync`), and if it is leaked with `mem::forget`, the
+/// array's memory stays mapped even after every handle is dropped (see
+/// "Leaking a guard" on [`LockGuard`](crate::LockGuard)):
 ///
 /// ```compile_fail,E0277
 /// let a = mp::Array::new(&[1_i32, 2]).unwrap();
@@ -228,10 +227,6 @@ pub struct ArrayGuard<'a, T: Plain> {
     len: usize,
     /// The array's lock, released when the guard is dropped.
     _held: Held<'a>,
-    /// Keeps the memory under the lock and `elements` mapped, even when the
-    /// guard is leaked: see "Leaking a guard" on
-    /// [`LockGuard`](crate::LockGuard). Declared after `_held`, so dropped after it.
-    _mapping: SharedMemory,
     /// The guard borrows the array's memory.
     _borrow: PhantomData<&'a mut [T]>,
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::{Plain, assert_fits_page_alignment};
 use crate::error::Result;
 use crate::region::{InShared, Region};
-use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock};
 
@@ -33,6 +32,10 @@ unsafe impl<T: Plain> InShared for ValueCell<T> {
     unsafe fn init(at: *mut Self) -> Result<()> {
         // SAFETY: the caller's promise covers this field.
         unsafe { RawLock::init(&raw mut (*at).lock) }
+    }
+
+    fn held_by_this_process(&self) -> bool {
+        self.lock.held_by_this_process()
     }
 }
 
@@ -110,7 +113,6 @@ impl<T: Plain> Value<T> {
         ValueGuard {
             value: &self.cell().value,
             _held: held,
-            _mapping: self.region.memory().clone(),
         }
     }
 
@@ -198,8 +200,9 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Value<T> {
 ///
 /// Like [`LockGuard`](crate::LockGuard), it is `!Send` (the thread that took
 /// the lock must release it) and `Sync` (a `&ValueGuard` only reads the value,
-/// and `T` is `Sync`), and it keeps the value's memory mapped even if it is
-/// leaked with `mem::forget` after every handle is dropped:
+/// and `T` is `Sync`), and if it is leaked with `mem::forget`, the value's
+/// memory stays mapped even after every handle is dropped (see "Leaking a
+/// guard" on [`LockGuard`](crate::LockGuard)):
 ///
 /// ```compile_fail,E0277
 /// let v = mp::Value::new(0_i32).unwrap();
@@ -213,10 +216,6 @@ pub struct ValueGuard<'a, T: Plain> {
     value: &'a UnsafeCell<T>,
     /// The value's lock, released when the guard is dropped.
     _held: Held<'a>,
-    /// Keeps the memory under the lock and `value` mapped, even when the
-    /// guard is leaked: see "Leaking a guard" on
-    /// [`LockGuard`](crate::LockGuard). Declared after `_held`, so dropped after it.
-    _mapping: SharedMemory,
 }
 
 // SAFETY: a shared `&ValueGuard` gives only `&T` (through `Deref`), and `T` is

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::{InShared, Region};
-use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock, impossible};
 use crate::sync::wait::Waited;
@@ -110,6 +109,10 @@ unsafe impl InShared for ConditionState {
             Waiters::init(&raw mut (*at).waiters)
         }
     }
+
+    fn held_by_this_process(&self) -> bool {
+        self.lock.held_by_this_process()
+    }
 }
 
 /// Holding this is holding the lock of a [`Condition`]; dropping it
@@ -120,8 +123,6 @@ pub struct ConditionGuard<'a> {
     condition: &'a Condition,
     /// The condition's lock, released when this is dropped.
     _held: Held<'a>,
-    /// Declared after `_held`: the lock is released before the mapping goes.
-    _mapping: SharedMemory,
 }
 
 /// What a [`Condition`]'s waits return: the guard, or a [`WaitError`] that
@@ -193,7 +194,6 @@ impl Condition {
         ConditionGuard {
             condition: self,
             _held: held,
-            _mapping: self.region.memory().clone(),
         }
     }
 

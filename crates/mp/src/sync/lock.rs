@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::region::Region;
-use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockResult, map_guard};
 use crate::sync::raw_lock::{Call, Held, RawLock};
 
@@ -48,10 +47,7 @@ impl Lock {
 
     /// Makes the public guard around the raw one.
     fn guard<'a>(&'a self, held: Held<'a>) -> LockGuard<'a> {
-        LockGuard {
-            _held: held,
-            _mapping: self.region.memory().clone(),
-        }
+        LockGuard { _held: held }
     }
 
     /// Waits until the lock is free and takes it (Python's `acquire()`).
@@ -110,19 +106,18 @@ impl fmt::Debug for Lock {
 ///
 /// # Leaking a guard
 ///
-/// A guard keeps the lock's shared memory mapped for as long as it exists, even
-/// if every [`Lock`] handle is dropped first. While a robust mutex is held, the
-/// C library keeps it on a list of this thread's held locks, which it writes
-/// to at every later lock and unlock; a guard leaked with `mem::forget` leaves
-/// it held, so its memory must never be unmapped, or those writes would land
-/// in whatever is mapped there next. A leaked guard leaks its mapping instead.
+/// While a robust mutex is held, the C library keeps it on a list of this
+/// thread's held locks, which it writes to at every later lock and unlock. A
+/// guard leaked with `mem::forget` leaves the lock held, so its memory must
+/// never be unmapped, or those writes would land in whatever is mapped there
+/// next. A guard borrows its [`Lock`], so the memory stays mapped while the
+/// guard exists; and a handle dropped while a thread of this process holds
+/// the lock keeps the memory mapped for good. A leaked guard leaks its
+/// mapping (not its file).
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
     /// The lock itself, released when this is dropped.
     _held: Held<'a>,
-    /// Keeps the memory under the lock mapped, even when the guard is leaked;
-    /// declared after `_held`, so dropped after it.
-    _mapping: SharedMemory,
 }
 
 impl fmt::Debug for LockGuard<'_> {

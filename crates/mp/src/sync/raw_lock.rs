@@ -135,6 +135,10 @@ unsafe impl InShared for RawLock {
         // SAFETY: the caller's promise is `RawLock::init`'s.
         unsafe { RawLock::init(at) }
     }
+
+    fn held_by_this_process(&self) -> bool {
+        RawLock::held_by_this_process(self)
+    }
 }
 
 /// How a lock was acquired.
@@ -286,6 +290,14 @@ impl RawLock {
             }
             _ => true,
         }
+    }
+
+    /// Whether a thread of this process holds the lock: its pid is beside the
+    /// mutex (`owner`). Not in the two short moments `owner` describes; only
+    /// a thread inside `lock_by` or `unlock` is in one, and it borrows a
+    /// handle of the lock, which keeps the memory mapped meanwhile.
+    pub(crate) fn held_by_this_process(&self) -> bool {
+        self.owner.load(Ordering::Relaxed) == crate::sys::pid() as i32
     }
 
     /// Records which call holds the lock now (the lock is held by the caller).
@@ -454,9 +466,10 @@ pub(crate) type NotSend = PhantomData<std::sync::MutexGuard<'static, ()>>;
 /// mutex must be unlocked by the thread that locked it.
 ///
 /// The crate's own calls hold one for the length of a call that borrows the
-/// lock's memory. A public guard holds one beside a clone of the lock's
-/// mapping, declared after it, so that the lock is released before the
-/// mapping can go, and a leaked guard leaks its mapping too.
+/// lock's memory. A public guard holds one and borrows a handle of the lock,
+/// which keeps the memory mapped while the guard lives. A guard leaked with
+/// `mem::forget` leaves the lock held; a handle dropped then sees that and
+/// keeps the memory mapped for good (`Region`'s `Drop`, in `region.rs`).
 pub(crate) struct Held<'a> {
     lock: &'a RawLock,
     _not_send: NotSend,

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::region::{InShared, Region};
-use crate::shm::SharedMemory;
 use crate::sync::owner_died::{LockError, LockResult, OwnerDied};
 use crate::sync::raw_lock::{Acquired, NotSend, RawLock, impossible};
 
@@ -61,6 +60,10 @@ unsafe impl InShared for RLockState {
         // SAFETY: the caller's promise covers this field.
         unsafe { RawLock::init(&raw mut (*at).lock) }
     }
+
+    fn held_by_this_process(&self) -> bool {
+        self.lock.held_by_this_process()
+    }
 }
 
 /// Holding this is holding the [`RLock`] once; the lock is released when
@@ -69,7 +72,6 @@ unsafe impl InShared for RLockState {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct RLockGuard<'a> {
     rlock: &'a RLock,
-    _mapping: SharedMemory,
     _not_send: NotSend,
 }
 
@@ -94,7 +96,6 @@ impl RLock {
     fn guard(&self) -> RLockGuard<'_> {
         RLockGuard {
             rlock: self,
-            _mapping: self.region.memory().clone(),
             _not_send: PhantomData,
         }
     }
