@@ -164,11 +164,11 @@ impl<H: InShared, S: InShared> Region<H, S> {
 /// handles goes keeps its memory mapped for good (not its file): the guard's
 /// leak leaks the mapping too. Guards borrow a handle, so while one is alive
 /// no handle is the last; a handle dropped while another thread holds the
-/// lock the usual way keeps the mapping too (one mapping, however often).
+/// lock the usual way keeps the mapping too (once, however often).
 impl<H: InShared, S: InShared> Drop for Region<H, S> {
     fn drop(&mut self) {
         if self.header().held_by_this_process() {
-            std::mem::forget(self.memory.mapping_only());
+            self.memory.keep_mapped_for_good();
         }
     }
 }

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use memmap2::MmapMut;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -40,6 +41,8 @@ struct Mapping {
     /// The file's device and inode: the same for every mapping of this
     /// memory, in every process, where addresses differ (see [`SharedMemory::is_same`]).
     id: (u64, u64),
+    /// Set once [`SharedMemory::keep_mapped_for_good`] has kept the mapping.
+    kept_for_good: AtomicBool,
 }
 
 impl SharedMemory {
@@ -80,6 +83,7 @@ impl SharedMemory {
                 file: Some(file),
                 what,
                 id,
+                kept_for_good: AtomicBool::new(false),
             }),
         })
     }
@@ -95,7 +99,19 @@ impl SharedMemory {
                 file: None,
                 what: self.inner.what,
                 id: self.inner.id,
+                kept_for_good: AtomicBool::new(false),
             }),
+        }
+    }
+
+    /// Keeps the memory mapped in this process until it ends, whatever
+    /// happens to the handles (its file still closes with them): for memory
+    /// that this process may use after its last handle is gone (a lock held
+    /// by a guard leaked with `mem::forget`). Asking again, from any clone of
+    /// this handle, keeps nothing more.
+    pub(crate) fn keep_mapped_for_good(&self) {
+        if !self.inner.kept_for_good.swap(true, Ordering::Relaxed) {
+            std::mem::forget(Arc::clone(&self.inner.map));
         }
     }
 
@@ -258,5 +274,27 @@ mod tests {
         let unsealed = anonymous_file("unsealed").unwrap();
         unsealed.set_len(100).unwrap();
         assert!(SharedMemory::map_received(unsealed).is_err());
+    }
+
+    /// A lock's memory kept for a leaked guard is kept once, however many
+    /// handles are dropped while the lock is held (each drop asks again).
+    #[test]
+    fn memory_kept_for_good_is_kept_once() {
+        let memory = SharedMemory::new("test", 64).unwrap();
+        let clones: Vec<SharedMemory> = (0..3).map(|_| memory.clone()).collect();
+        assert_eq!(Arc::strong_count(&memory.inner.map), 1);
+        for clone in &clones {
+            clone.keep_mapped_for_good();
+        }
+        memory.keep_mapped_for_good();
+        assert_eq!(Arc::strong_count(&memory.inner.map), 2);
+        let map = Arc::clone(&memory.inner.map);
+        drop(clones);
+        drop(memory);
+        assert_eq!(
+            Arc::strong_count(&map),
+            2,
+            "still mapped once the handles are gone"
+        );
     }
 }
