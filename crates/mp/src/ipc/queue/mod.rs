@@ -31,8 +31,8 @@
 //! a record (looking a few times, then asleep on a futex), then tries again;
 //! if another reader got the message first, it waits again. A writer that
 //! finds the ring full waits for a slot in the same way, holding the write
-//! lock. The pipe's ends are non-blocking: a reader waiting for the rest of
-//! a long message, or a writer for room, waits in `poll`.
+//! lock. The pipe's ends are non-blocking: a reader waiting for the bytes
+//! of a long message, or a writer for room, waits in `poll`.
 //!
 //! The queue's parts, one a file: its state in shared memory, with the two
 //! locks (`control.rs`); the ring of records (`ring.rs`); moving one message
@@ -321,8 +321,8 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// Whether the queue is full right now (Python's `full()`), so that a
     /// [`Queue::put`] would wait and a [`Queue::try_put`] would be refused.
     /// Python's queues are unbounded unless given a `maxsize`; this one holds
-    /// 16,384 messages (the records of the module's docs). The rest of a long
-    /// message goes through the queue's pipe, and a `put` of one may also
+    /// 16,384 messages (the records of the module's docs). The bytes of a
+    /// long message go through the queue's pipe, and a `put` of one may also
     /// wait for room there (1 MiB when the kernel grants what the queue asks
     /// for, else 64 KiB, Linux's default).
     pub fn full(&self) -> Result<bool> {

@@ -1,8 +1,8 @@
 //! Moving one message through a queue: `put` publishes its record in the
-//! ring and writes the rest into the pipe, under the write lock, waiting for
-//! room in slices; `get` takes one whole message under the read lock, waiting
-//! for a record while the ring is empty; and each side notices when nobody is
-//! left to wake it.
+//! ring and, for a long message, writes its bytes into the pipe, under the
+//! write lock, waiting for room in slices; `get` takes one whole message
+//! under the read lock, waiting for a record while the ring is empty; and
+//! each side notices when nobody is left to wake it.
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
@@ -21,8 +21,8 @@ use crate::sync::wait::nobody_left;
 use crate::sys;
 
 impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
-    /// Puts one message: its record into the ring, then (for a long one) the
-    /// rest into the pipe. If `wait` is false and the ring has no room,
+    /// Puts one message: its record into the ring, then (for a long one) its
+    /// bytes into the pipe. If `wait` is false and the ring has no room,
     /// returns [`ErrorKind::QueueFull`] having put nothing.
     pub(super) fn send(&self, message: &Outgoing<'_>, wait: bool) -> Result<()> {
         let max = self.shared.max_message as usize;
@@ -61,7 +61,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             return Ok(());
         }
         // Marked before the record is published: from then on a reader may
-        // be waiting in the pipe for the rest.
+        // be waiting in the pipe for its bytes.
         control.write.busy.store(true, Ordering::Relaxed);
         ends.publish(slot, tail);
         let written = message.write_after(0, &mut |bytes| self.write_all(bytes));
@@ -96,8 +96,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// Writes all of `bytes` (the caller holds the write lock). When the pipe
     /// is full, waits for room in slices; if a whole slice passes without room
     /// and no other process is left that could read, gives up rather than
-    /// wait forever. (A write of up to PIPE_BUF bytes to a non-blocking pipe
-    /// is still all or nothing, so the 64-byte record stays in one piece.)
+    /// wait forever.
     pub(super) fn write_all(&self, mut bytes: &[u8]) -> Result<()> {
         let mut pipe = &self.shared.writer.0;
         while !bytes.is_empty() {
