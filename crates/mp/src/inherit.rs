@@ -140,6 +140,8 @@ pub(crate) fn deserialize_fd<'de, D: Deserializer<'de>>(d: D) -> Result<OwnedFd,
 
 /// Clears close-on-exec on `fds` so that the spawned program keeps them.
 /// Called in the forked child just before `exec`: only that child is affected.
+/// (Linux spawns with `sys::spawn_keeping`, which keeps them itself.)
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn keep_across_exec(fds: &[RawFd]) -> std::io::Result<()> {
     fds.iter().try_for_each(|&fd| sys::set_cloexec(fd, false))
 }

@@ -207,6 +207,50 @@ fn forking_with_threads_alive_warns_once() {
     assert!(warnings.contains("StartMethod::Spawn"), "{warnings}");
 }
 
+/// Exits with 3 if `SIGUSR1` is blocked in this process, else 0.
+fn exit_3_if_sigusr1_is_blocked(_: ()) {
+    // SAFETY: an all-zero sigset_t is a valid value to write into.
+    let mut blocked: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: with a null new set, pthread_sigmask only writes the current
+    // mask into `blocked`, a valid place for it.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut blocked) };
+    assert_eq!(ret, 0);
+    // SAFETY: `blocked` was just filled in.
+    if unsafe { libc::sigismember(&blocked, libc::SIGUSR1) } == 1 {
+        std::process::exit(3);
+    }
+}
+
+/// A spawned child starts the program with no signal blocked, whatever the
+/// thread that started it had blocked (as `std::process::Command` does; the
+/// crate starts the program itself, with `posix_spawn`). A forked child is a
+/// copy of that thread, blocked signals included, as in C and in Python.
+fn a_spawned_child_starts_with_no_signal_blocked() {
+    std::thread::spawn(|| {
+        // SAFETY: an all-zero sigset_t is valid; sigemptyset and sigaddset
+        // initialize it; pthread_sigmask changes this thread's mask only.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            assert_eq!(
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+                0
+            );
+        }
+        let mut spawned =
+            Process::new(exit_3_if_sigusr1_is_blocked, ()).start_method(StartMethod::Spawn);
+        spawned.start().unwrap();
+        assert_eq!(spawned.join().unwrap(), ExitStatus::Code(0));
+        let mut forked =
+            Process::new(exit_3_if_sigusr1_is_blocked, ()).start_method(StartMethod::Fork);
+        forked.start().unwrap();
+        assert_eq!(forked.join().unwrap(), ExitStatus::Code(3));
+    })
+    .join()
+    .unwrap();
+}
+
 fn main() -> ExitCode {
     harness::run(tests![
         child_exit_code_comes_back,
@@ -218,5 +262,6 @@ fn main() -> ExitCode {
         lock_holder_death_is_reported_to_the_next_locker,
         stdout_is_flushed_around_fork_nothing_twice_nothing_lost,
         forking_with_threads_alive_warns_once,
+        a_spawned_child_starts_with_no_signal_blocked,
     ])
 }

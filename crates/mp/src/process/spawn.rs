@@ -167,8 +167,6 @@ struct SpawnPayload {
 
 /// Starts this same program afresh as a child that runs `job`; returns its pid.
 pub(super) fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<libc::pid_t> {
-    use std::os::unix::process::CommandExt;
-
     if !INIT_CALLED.load(Ordering::Relaxed) {
         return Err(ErrorKind::InitNotCalled.into());
     }
@@ -191,20 +189,7 @@ pub(super) fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<
     // A spawned child does not copy our stdout buffer, but flushing it keeps
     // what the parent printed before the start ahead of what the child prints.
     let _ = std::io::stdout().flush();
-    let mut command = std::process::Command::new(own_executable()?);
-    if let Some(arg0) = std::env::args_os().next() {
-        command.arg0(arg0);
-    }
-    command.arg(CHILD_FLAG).arg(reader.as_raw_fd().to_string());
-    // SAFETY: the closure runs in the forked child just before exec; it only
-    // calls fcntl on descriptors (async-signal-safe) and allocates nothing.
-    unsafe {
-        command.pre_exec(move || inherit::keep_across_exec(&keep));
-    }
-    let child = command
-        .spawn()
-        .map_err(|e| Error::os("spawn a child process", e))?;
-    let pid = child.id() as libc::pid_t;
+    let pid = start_program(reader.as_raw_fd(), &keep)?;
     drop(reader);
     // The write fails (EPIPE, and no SIGPIPE) if the child closed the pipe
     // without reading it all: it has died, or will never run its target. Reap
@@ -227,6 +212,60 @@ pub(super) fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<
         dropped: false,
     });
     Ok(pid)
+}
+
+/// Starts this executable again with `--mp-spawned-child start`, keeping the
+/// descriptors `keep` open in it; returns its pid. On Linux with
+/// `posix_spawn`, whose cost does not grow with this process's memory (see
+/// `sys::spawn_keeping`); elsewhere with `std::process::Command`, clearing
+/// close-on-exec in the forked child just before `exec`.
+#[cfg(target_os = "linux")]
+fn start_program(start: RawFd, keep: &[RawFd]) -> Result<libc::pid_t> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+
+    let program = own_executable()?;
+    let c = |bytes: &[u8]| {
+        CString::new(bytes).map_err(|_| {
+            Error::new(ErrorKind::InvalidArgument(
+                "a program name, argument or environment variable holds a NUL byte",
+            ))
+        })
+    };
+    let arg0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| program.clone().into_os_string());
+    let args = [
+        c(arg0.as_bytes())?,
+        c(CHILD_FLAG.as_bytes())?,
+        c(start.to_string().as_bytes())?,
+    ];
+    let env = std::env::vars_os()
+        .map(|(key, value)| c(&[key.as_bytes(), b"=", value.as_bytes()].concat()))
+        .collect::<Result<Vec<_>>>()?;
+    sys::spawn_keeping(&c(program.as_os_str().as_bytes())?, &args, &env, keep)
+        .map_err(|e| Error::os("spawn a child process", e))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_program(start: RawFd, keep: &[RawFd]) -> Result<libc::pid_t> {
+    use std::os::unix::process::CommandExt;
+
+    let mut command = std::process::Command::new(own_executable()?);
+    if let Some(arg0) = std::env::args_os().next() {
+        command.arg0(arg0);
+    }
+    command.arg(CHILD_FLAG).arg(start.to_string());
+    let keep = keep.to_vec();
+    // SAFETY: the closure runs in the forked child just before exec; it only
+    // calls fcntl on descriptors (async-signal-safe) and allocates nothing.
+    unsafe {
+        command.pre_exec(move || inherit::keep_across_exec(&keep));
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| Error::os("spawn a child process", e))?;
+    Ok(child.id() as libc::pid_t)
 }
 
 /// The path that runs this very executable again.
