@@ -47,6 +47,13 @@ fn start_methods_without_init() {
 }
 
 #[test]
+fn start_methods_bad_flag() {
+    let mut bad_flag = common::example("12_start_methods");
+    bad_flag.args(["--parent-mb", "lots"]);
+    settings().bind(|| assert_cmd_snapshot!("12_start_methods_bad_flag", bad_flag));
+}
+
+#[test]
 fn crash() {
     settings().bind(|| assert_cmd_snapshot!("13_crash", common::example("13_crash")));
 }
