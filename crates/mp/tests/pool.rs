@@ -191,6 +191,26 @@ fn a_killed_worker_fails_its_task_only_and_is_replaced() {
     }
 }
 
+/// A worker is handed its next task before it ends the current one (it waits
+/// in the worker's pipe). If the worker dies in the current one, the next one
+/// never started: it runs on the replacement, neither lost nor failed.
+fn a_task_waiting_for_a_worker_that_dies_runs_on_its_replacement() {
+    for method in METHODS {
+        let pool = Pool::with_start_method(1, method).unwrap();
+        let victim = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
+        let fatal = pool.apply_async(kill_own_process, ()).unwrap();
+        let waiting = pool.apply_async(own_pid, ()).unwrap();
+        let err = fatal.get().unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::WorkerDied { pid, .. } if *pid == victim),
+            "{method:?}: {err}"
+        );
+        let ran_in = waiting.get().unwrap();
+        assert_ne!(ran_in, victim, "{method:?}");
+        pool.join().unwrap();
+    }
+}
+
 fn every_other_task_completes_when_a_worker_dies() {
     for method in METHODS {
         let pool = Pool::with_start_method(2, method).unwrap();
@@ -529,6 +549,7 @@ fn main() -> ExitCode {
         imap_keeps_order_and_imap_unordered_loses_nothing,
         a_panicking_task_reports_its_message_and_the_pool_goes_on,
         a_killed_worker_fails_its_task_only_and_is_replaced,
+        a_task_waiting_for_a_worker_that_dies_runs_on_its_replacement,
         every_other_task_completes_when_a_worker_dies,
         a_worker_killed_while_idle_is_replaced,
         get_timeout_gives_up_then_succeeds,

@@ -307,6 +307,29 @@ fn max_tasks_per_child_replaces_a_worker_after_that_many_tasks() {
     }
 }
 
+/// The same with the tasks given all at once: a worker is handed its next
+/// task before it ends the current one, but never one past its quota.
+fn max_tasks_per_child_holds_for_tasks_given_at_once() {
+    for method in METHODS {
+        let pool = Pool::builder()
+            .processes(1)
+            .start_method(method)
+            .max_tasks_per_child(2)
+            .build()
+            .unwrap();
+        let handles: Vec<_> = (0..6)
+            .map(|_| pool.apply_async(own_pid, ()).unwrap())
+            .collect();
+        let pids: Vec<u32> = handles.into_iter().map(|h| h.get().unwrap()).collect();
+        assert_eq!(pids[0], pids[1], "{method:?}: {pids:?}");
+        assert_eq!(pids[2], pids[3], "{pids:?}");
+        assert_eq!(pids[4], pids[5], "{pids:?}");
+        let distinct: BTreeSet<u32> = pids.iter().copied().collect();
+        assert_eq!(distinct.len(), 3, "{pids:?}");
+        pool.join().unwrap();
+    }
+}
+
 fn replacement_workers_run_the_initializer_too() {
     for method in METHODS {
         let pool = Pool::builder()
@@ -416,6 +439,7 @@ fn main() -> ExitCode {
         apply_from_two_threads_at_once,
         the_initializer_runs_once_in_every_worker,
         max_tasks_per_child_replaces_a_worker_after_that_many_tasks,
+        max_tasks_per_child_holds_for_tasks_given_at_once,
         replacement_workers_run_the_initializer_too,
         a_killed_worker_is_replaced_with_an_initialized_one,
         a_failing_initializer_fails_every_task_with_its_message,

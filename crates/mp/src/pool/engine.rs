@@ -28,6 +28,12 @@ use crate::sys;
 /// mistake (`usize::MAX`, say), not a wish.
 const MAX_WORKERS: usize = 1 << 22;
 
+/// How many tasks a worker may have at once: the one it runs, and the next,
+/// waiting in its pipe. With the next one there already, a worker that ends
+/// a task starts the next at once, instead of waiting a round trip for the
+/// parent to hear of it and send one.
+const AHEAD: usize = 2;
+
 /// Everything the pool shares with its handles (`AsyncResult`, the `imap`
 /// iterators), which drive it too.
 pub(super) struct Engine {
@@ -78,8 +84,9 @@ struct Worker {
     /// has none). Its result channel cannot tell that alone: a process the
     /// worker's task started may hold the pipe open long after the worker died.
     ended: Option<Arc<File>>,
-    /// The task it is running; `None` when idle.
-    running: Option<Running>,
+    /// The tasks it has, oldest first: the one it runs (or whose results are
+    /// coming in), then those waiting in its pipe. Empty when idle.
+    running: VecDeque<Running>,
     /// A task could not be written to it: it has died, and its end-of-file
     /// will come up on the result channel. Give it nothing more meanwhile.
     broken: bool,
@@ -87,9 +94,10 @@ struct Worker {
     completed: usize,
 }
 
-/// A task a worker is running, and its results so far.
+/// A task a worker has, and its results so far. The task is kept whole until
+/// it is done: should its worker die before starting it, it goes to another.
 struct Running {
-    slot: Arc<ResultSlot>,
+    task: Task,
     /// The pieces of results received, in order (see `batch::Part`).
     parts: Vec<Part>,
 }
@@ -325,15 +333,14 @@ impl Engine {
             let find = |state: &EngineState| state.workers.iter().position(|w| w.pid == pid);
             if ended {
                 // The worker is gone: what it wrote before it died is all
-                // there will ever be. Read that much without waiting for more
-                // (a process it started may keep the pipe open for long), then
-                // bury it; a task it had not answered fails.
+                // there will ever be. Read all of that without waiting for
+                // more (a process it started may keep the pipe open for long):
+                // it may finish a task before the one it died in. Each read
+                // takes a frame, until the end, where `collect` buries it; the
+                // task it had not answered fails.
                 let _ = sys::set_nonblocking(watched[index].1.as_fd());
-                if let Some(position) = find(&state) {
+                while let Some(position) = find(&state) {
                     state.collect(position);
-                }
-                if let Some(position) = find(&state) {
-                    state.bury(position);
                 }
             } else if answered && let Some(position) = find(&state) {
                 state.collect(position);
@@ -375,8 +382,9 @@ impl Engine {
         }
         for mut worker in state.workers.drain(..) {
             let _ = worker.process.join();
-            if let Some(running) = worker.running.take() {
+            for running in worker.running.drain(..) {
                 running
+                    .task
                     .slot
                     .fill(TaskOutcome::Failed(ErrorKind::PoolClosed));
             }
@@ -399,7 +407,7 @@ impl Engine {
 impl EngineState {
     /// Whether all submitted work is done (`join`'s condition).
     fn all_done(&self) -> bool {
-        self.pending.is_empty() && self.workers.iter().all(|w| w.running.is_none())
+        self.pending.is_empty() && self.workers.iter().all(|w| w.running.is_empty())
     }
 
     /// Starts workers until there are `size` of them again.
@@ -480,48 +488,59 @@ impl EngineState {
             tasks: FrameWriter::new(task_writer),
             results,
             ended,
-            running: None,
+            running: VecDeque::new(),
             broken: false,
             completed: 0,
         });
         Ok(())
     }
 
-    /// Gives pending tasks to idle workers, oldest task first.
+    /// Gives pending tasks to workers, oldest task first: to idle workers
+    /// first, then a next task to each busy one (see [`AHEAD`]), never more
+    /// than a worker may still do before `max_tasks` retires it.
     fn dispatch(&mut self) {
-        for worker in &mut self.workers {
-            if self.pending.is_empty() {
-                break;
+        for has in 0..AHEAD {
+            for index in 0..self.workers.len() {
+                if self.pending.is_empty() {
+                    return;
+                }
+                let worker = &self.workers[index];
+                let quota = self
+                    .max_tasks
+                    .is_some_and(|max| worker.completed + worker.running.len() >= max);
+                if worker.running.len() == has && !worker.broken && !quota {
+                    self.give(index);
+                }
             }
-            if worker.running.is_some() || worker.broken {
-                continue;
+        }
+    }
+
+    /// Sends the oldest pending task to worker `index`.
+    fn give(&mut self, index: usize) {
+        let Some(task) = self.pending.pop_front() else {
+            return;
+        };
+        let order = match codec::to_bytes(&Order::Run(task.function)) {
+            Ok(order) => order,
+            Err(err) => {
+                let failure = ErrorKind::Serialize(err.to_string());
+                task.slot.fill(TaskOutcome::Failed(failure));
+                return;
             }
-            let Some(task) = self.pending.pop_front() else {
-                break;
-            };
-            let order = match codec::to_bytes(&Order::Run(task.function)) {
-                Ok(order) => order,
-                Err(err) => {
-                    let failure = ErrorKind::Serialize(err.to_string());
-                    task.slot.fill(TaskOutcome::Failed(failure));
-                    continue;
-                }
-            };
-            // No SIGPIPE if the worker has died: the host program may have
-            // put its default action (death) back.
-            match worker.tasks.send(&order, &task.input) {
-                Ok(()) => {
-                    worker.running = Some(Running {
-                        slot: task.slot,
-                        parts: Vec::new(),
-                    });
-                }
-                Err(_) => {
-                    // Nobody reads this pipe: the worker is dead. The task
-                    // never reached it, so it goes back to the front.
-                    worker.broken = true;
-                    self.pending.push_front(task);
-                }
+        };
+        let worker = &mut self.workers[index];
+        // No SIGPIPE if the worker has died: the host program may have put
+        // its default action (death) back.
+        match worker.tasks.send(&order, &task.input) {
+            Ok(()) => worker.running.push_back(Running {
+                task,
+                parts: Vec::new(),
+            }),
+            Err(_) => {
+                // Nobody reads this pipe: the worker is dead. The task never
+                // reached it, so it goes back to the front.
+                worker.broken = true;
+                self.pending.push_front(task);
             }
         }
     }
@@ -538,7 +557,7 @@ impl EngineState {
                 Ok(None) | Err(_) => return self.bury(index),
             };
             let (Some(running), Ok(reply)) = (
-                worker.running.as_mut(),
+                worker.running.front_mut(),
                 postcard::from_bytes::<Reply>(&frame.head),
             ) else {
                 // Garbled, or an answer nobody asked for: only a broken
@@ -584,8 +603,8 @@ impl EngineState {
                 }
             };
             if let Some(outcome) = outcome {
-                let running = worker.running.take().expect("matched above");
-                running.slot.fill(outcome);
+                let running = worker.running.pop_front().expect("matched above");
+                running.task.slot.fill(outcome);
                 worker.completed += 1;
                 if self.max_tasks.is_some_and(|max| worker.completed >= max) {
                     return self.retire(index);
@@ -607,8 +626,10 @@ impl EngineState {
         let _ = worker.process.join();
     }
 
-    /// Reaps a dead worker and fails the task it was running. The next
-    /// [`EngineState::refill`] replaces it.
+    /// Reaps a dead worker and fails the task it was running. The tasks
+    /// waiting in its pipe never started (a worker runs its tasks one after
+    /// the other): they go back to the front of the queue, in order, for
+    /// another worker. The next [`EngineState::refill`] replaces it.
     fn bury(&mut self, index: usize) {
         let mut worker = self.workers.swap_remove(index);
         // It is dead or dying; should it be alive but talking nonsense, end it.
@@ -627,8 +648,11 @@ impl EngineState {
                 other => other.clone(),
             },
         };
-        if let Some(running) = worker.running.take() {
-            running.slot.fill(TaskOutcome::Failed(failure));
+        if let Some(running) = worker.running.pop_front() {
+            running.task.slot.fill(TaskOutcome::Failed(failure));
+        }
+        for waiting in worker.running.drain(..).rev() {
+            self.pending.push_front(waiting.task);
         }
     }
 }

@@ -12,18 +12,23 @@
 //! back as they come: big byte and float vectors one by one, each written
 //! from its own memory, small results gathered (`pool/batch.rs`).
 //!
-//! The parent gives each worker **one task at a time**. So it always knows
-//! which task a worker is running, and when a worker dies (killed, aborted),
-//! its pidfd (Linux; elsewhere its result channel's end of file) says so and the
-//! parent knows exactly which task died with it: it reaps the worker, fails that one task with
-//! [`ErrorKind::WorkerDied`], starts a replacement, and goes on. Python's
-//! `Pool` waits forever for such a task.
+//! A worker runs **one task at a time** and answers in order. The parent gives
+//! it at most two at once: the one it runs, and the next, waiting in its pipe,
+//! so that a worker that ends a task starts the next at once instead of
+//! waiting a round trip for the parent to hear of it. So the parent always
+//! knows which task a worker is running, and when a worker dies (killed,
+//! aborted), its pidfd (Linux; elsewhere its result channel's end of file)
+//! says so and the parent knows exactly which task died with it: it reaps the
+//! worker, fails that one task with [`ErrorKind::WorkerDied`], gives the task
+//! waiting behind it (which never started) to another worker, starts a
+//! replacement, and goes on. Python's `Pool` waits forever for such a task.
 //!
 //! There is **no background thread** in the parent. A process that forks while
 //! another of its threads holds a lock (stdout's, the allocator's) gives the
 //! child a lock that nobody will ever release, and the pool forks a
 //! replacement whenever a worker dies. So the pool is driven by whoever waits
-//! on it (`pool/engine.rs`): `apply_async` hands the task to an idle worker at once, and `get`,
+//! on it (`pool/engine.rs`): `apply_async` hands the task to a worker at once (an idle one
+//! first), and `get`,
 //! `map`, the `imap` iterators and `join` collect results, hand out the tasks
 //! still waiting, and replace dead workers while they wait. If several
 //! threads wait at once, one of them drives and the others sleep until their
@@ -94,7 +99,8 @@ use crate::process::{StartMethod, Target};
 /// }
 /// ```
 ///
-/// Work starts as soon as you submit it, as far as there are idle workers;
+/// Work starts as soon as you submit it, as far as the workers have room (a
+/// task running and one waiting, each);
 /// the rest is handed out, and results are collected, while some thread waits
 /// on the pool (in [`AsyncResult::get`], `map`, an `imap` iterator or
 /// [`Pool::join`]): there is no background thread (see the module's source).
