@@ -283,21 +283,30 @@ fn the_initializer_runs_once_in_every_worker() {
     }
 }
 
+/// One worker at a time, replaced after every two tasks.
+fn one_worker_two_tasks_each(method: StartMethod) -> Pool {
+    Pool::builder()
+        .processes(1)
+        .start_method(method)
+        .max_tasks_per_child(2)
+        .build()
+        .unwrap()
+}
+
+/// Six pids of tasks run in that order: each worker did two, then a new one came.
+fn assert_two_tasks_per_worker(pids: &[u32], method: StartMethod) {
+    assert_eq!(pids[0], pids[1], "{method:?}: {pids:?}");
+    assert_eq!(pids[2], pids[3], "{pids:?}");
+    assert_eq!(pids[4], pids[5], "{pids:?}");
+    let distinct: BTreeSet<u32> = pids.iter().copied().collect();
+    assert_eq!(distinct.len(), 3, "{pids:?}");
+}
+
 fn max_tasks_per_child_replaces_a_worker_after_that_many_tasks() {
     for method in METHODS {
-        let pool = Pool::builder()
-            .processes(1)
-            .start_method(method)
-            .max_tasks_per_child(2)
-            .build()
-            .unwrap();
+        let pool = one_worker_two_tasks_each(method);
         let pids: Vec<u32> = (0..6).map(|_| pool.apply(own_pid, ()).unwrap()).collect();
-        // One worker at a time: each does two tasks, then a new one comes.
-        assert_eq!(pids[0], pids[1], "{method:?}: {pids:?}");
-        assert_eq!(pids[2], pids[3], "{pids:?}");
-        assert_eq!(pids[4], pids[5], "{pids:?}");
-        let distinct: BTreeSet<u32> = pids.iter().copied().collect();
-        assert_eq!(distinct.len(), 3, "{pids:?}");
+        assert_two_tasks_per_worker(&pids, method);
         // A chunk of map is one task.
         let pids = pool.map_chunked(own_pid_of, 0..4, 2).unwrap();
         assert_eq!(pids[0], pids[1]);
@@ -311,21 +320,12 @@ fn max_tasks_per_child_replaces_a_worker_after_that_many_tasks() {
 /// task before it ends the current one, but never one past its quota.
 fn max_tasks_per_child_holds_for_tasks_given_at_once() {
     for method in METHODS {
-        let pool = Pool::builder()
-            .processes(1)
-            .start_method(method)
-            .max_tasks_per_child(2)
-            .build()
-            .unwrap();
+        let pool = one_worker_two_tasks_each(method);
         let handles: Vec<_> = (0..6)
             .map(|_| pool.apply_async(own_pid, ()).unwrap())
             .collect();
         let pids: Vec<u32> = handles.into_iter().map(|h| h.get().unwrap()).collect();
-        assert_eq!(pids[0], pids[1], "{method:?}: {pids:?}");
-        assert_eq!(pids[2], pids[3], "{pids:?}");
-        assert_eq!(pids[4], pids[5], "{pids:?}");
-        let distinct: BTreeSet<u32> = pids.iter().copied().collect();
-        assert_eq!(distinct.len(), 3, "{pids:?}");
+        assert_two_tasks_per_worker(&pids, method);
         pool.join().unwrap();
     }
 }
