@@ -50,7 +50,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
             if !wait {
                 return Err(ErrorKind::QueueFull.into());
             }
-            self.wait_for_room()?;
+            self.wait_for_room(tail)?;
         }
         let slot = ring::slot(slots, tail);
         // SAFETY: we hold the write lock, and the slot at `tail` is free.
@@ -74,12 +74,12 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     }
 
     /// Waits (holding the write lock) for a reader to free a slot of the full
-    /// ring, a slice at a time. After a slice in which none was freed, gives
+    /// ring, whose writers' end is `tail`, a slice at a time. After a slice in which none was freed, gives
     /// up if a reader died halfway through a message (the queue is broken)
     /// or if no other process is left that could read.
-    fn wait_for_room(&self) -> Result<()> {
+    fn wait_for_room(&self, tail: u32) -> Result<()> {
         let ends = &self.control().ends;
-        let head = ends.tail(self.slots()).wrapping_sub(ring::SLOTS as u32);
+        let head = tail.wrapping_sub(ring::SLOTS as u32);
         ends.wait_for_room(head, SLICE);
         if ends.head() != head {
             return Ok(());
