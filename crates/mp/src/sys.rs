@@ -105,6 +105,68 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, pieces: &[io::IoSlice<'_>]) -> i
     }
 }
 
+/// `pwritev2`'s flag for "no `SIGPIPE`, only `EPIPE`", new in Linux 6.18
+/// (`include/uapi/linux/fs.h`; the `libc` crate does not have it yet).
+#[cfg(target_os = "linux")]
+const RWF_NOSIGNAL: libc::c_int = 0x100;
+
+/// Set once a kernel refused [`RWF_NOSIGNAL`]: older than 6.18.
+#[cfg(target_os = "linux")]
+static NO_RWF_NOSIGNAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes `pieces` to pipe `fd` as `writev` would, but a reader's absence is
+/// an `EPIPE` error, never a `SIGPIPE`: the pipe's counterpart of
+/// [`send_vectored`]. Returns how many bytes went.
+///
+/// On Linux 6.18 and later that is one `pwritev2` with [`RWF_NOSIGNAL`] (the
+/// offset -1 means "where the file is", which is all a pipe has). A kernel
+/// that does not know the flag says `EOPNOTSUPP`; that is remembered, and
+/// from then on the write is a `writev` inside [`without_sigpipe`], which
+/// costs two more system calls.
+pub(crate) fn write_vectored_nosignal(
+    fd: BorrowedFd<'_>,
+    pieces: &[io::IoSlice<'_>],
+) -> io::Result<usize> {
+    use std::sync::atomic::Ordering::Relaxed;
+    // The kernel takes at most 1,024 pieces at once (`UIO_MAXIOV`); the rest
+    // go in the next call, as after any short write.
+    let count = pieces.len().min(1024) as libc::c_int;
+    let writev = || {
+        // SAFETY: `IoSlice` is an `iovec` on Unix (std promises the same
+        // layout); the kernel only reads the first `count` of them, valid
+        // for the call; the descriptor is open for the call.
+        let ret = unsafe { libc::writev(fd.as_raw_fd(), pieces.as_ptr().cast(), count) };
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(ret as usize)
+        }
+    };
+    #[cfg(target_os = "linux")]
+    if !NO_RWF_NOSIGNAL.load(Relaxed) {
+        // SAFETY: as for `writev` above; offset -1 writes at the current
+        // position, as `writev` does, and the flag only turns the signal off.
+        let ret = unsafe {
+            libc::pwritev2(
+                fd.as_raw_fd(),
+                pieces.as_ptr().cast(),
+                count,
+                -1,
+                RWF_NOSIGNAL,
+            )
+        };
+        if ret >= 0 {
+            return Ok(ret as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
+            return Err(err);
+        }
+        NO_RWF_NOSIGNAL.store(true, Relaxed);
+    }
+    without_sigpipe(writev)
+}
+
 /// Runs `write`, a write to a pipe or socket, such that a reader's absence
 /// comes back as an `EPIPE` error and never kills the process.
 ///
@@ -151,14 +213,17 @@ pub(crate) fn without_sigpipe<R>(write: impl FnOnce() -> io::Result<R>) -> io::R
     result
 }
 
-/// A descriptor that becomes readable when child `pid` ends (Linux 5.3 and
+/// A descriptor that becomes readable when process `pid` ends (Linux 5.3 and
 /// later): the pool polls it beside a worker's result channel, because the channel
 /// alone reports the worker's death only once every process that inherited
-/// its writing end (its own children, say) has ended too. `None` where the
-/// kernel has no pidfds; callers then rely on the pipe.
+/// its writing end (its own children, say) has ended too; a worker polls its
+/// parent's beside its task pipe. `None` where the kernel has no pidfds;
+/// callers then rely on the pipe.
 ///
 /// `pid` must be a child of this process that has not been reaped yet, so
-/// that the number cannot belong to another process meanwhile.
+/// that the number cannot belong to another process meanwhile, or the caller
+/// must check afterwards that it still names the process it meant (a
+/// worker's parent: see `pool/worker.rs`).
 pub(crate) fn pidfd(pid: libc::pid_t) -> Option<OwnedFd> {
     #[cfg(target_os = "linux")]
     {
@@ -597,5 +662,51 @@ pub(crate) fn thread_count() -> Option<usize> {
     #[cfg(not(target_os = "linux"))]
     {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    /// In a forked child with `SIGPIPE` at its default action (death), writes
+    /// to a pipe whose reader is gone, through the flag or (`fallback`)
+    /// through the signal mask; the child exits 0 only if the write said
+    /// `EPIPE`. Returns the child's wait status.
+    fn write_to_a_pipe_nobody_reads(fallback: bool) -> libc::c_int {
+        // SAFETY: the child only calls async-signal-safe functions (signal,
+        // pipe, close, pwritev2 or writev with pthread_sigmask and
+        // sigtimedwait) and ends with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            #[cfg(target_os = "linux")]
+            NO_RWF_NOSIGNAL.store(fallback, std::sync::atomic::Ordering::Relaxed);
+            // SAFETY: SIG_DFL is a valid disposition; no handler runs.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            let (reader, writer) = pipe().expect("pipe");
+            drop(reader);
+            let result = write_vectored_nosignal(writer.as_fd(), &[io::IoSlice::new(b"x")]);
+            let epipe = matches!(result, Err(e) if e.raw_os_error() == Some(libc::EPIPE));
+            // SAFETY: ends the forked child without running the test harness's code.
+            unsafe { libc::_exit(if epipe { 0 } else { 1 }) };
+        }
+        assert!(pid > 0, "fork failed");
+        let mut status = 0;
+        // SAFETY: reaping our own child into a local.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        status
+    }
+
+    #[test]
+    fn a_write_to_a_pipe_nobody_reads_is_epipe_never_sigpipe_either_way() {
+        for fallback in [false, true] {
+            let status = write_to_a_pipe_nobody_reads(fallback);
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "fallback {fallback}: wait status {status:#x} (killed by signal {})",
+                libc::WTERMSIG(status)
+            );
+        }
     }
 }

@@ -224,7 +224,7 @@ fn big_result_killed_halfway(fds: (RawFd, RawFd, RawFd)) -> Vec<u8> {
     vec![7; 4 * channel_capacity()]
 }
 
-/// The most a pool worker's result channel (a Unix socket pair) can hold,
+/// The most a pool worker's bulk socket (which its big results take) can hold,
 /// at least: its send buffer is at most `wmem_max` (or `wmem_default`, if
 /// larger), and at least a megabyte is assumed where `/proc` cannot tell.
 fn channel_capacity() -> usize {
@@ -239,8 +239,8 @@ fn channel_capacity() -> usize {
 }
 
 /// The one socket, among this process's inherited descriptors, that has
-/// bytes waiting for its peer: the worker's end of its result channel,
-/// which nobody reads yet.
+/// bytes waiting for its peer: the worker's end of its bulk socket, which
+/// nobody reads yet.
 fn result_socket(skip: [RawFd; 2]) -> Option<RawFd> {
     (3..1024).filter(|fd| !skip.contains(fd)).find(|&fd| {
         // SAFETY: `stat` is a plain C struct, for which all zeroes is a value.
@@ -326,6 +326,79 @@ fn a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the
         "the helper was not let go in time: the parent waited on the dead worker's channel"
     );
     support::assert_worker_killed(result, "the worker killed halfway");
+}
+
+/// In a child: makes a pool, then starts a helper (after the pool, so it
+/// holds a copy of the worker's task pipe) that waits on `release`, reports
+/// the worker's and the helper's pids on `report`, and dies at once, the
+/// pool never dropped: nobody closes the worker's task pipe but the helper.
+fn pool_then_helper_then_die((release, report): (RawFd, RawFd)) {
+    let pool = Pool::with_start_method(1, StartMethod::Fork).unwrap();
+    let worker = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
+    let mut helper = Process::new(wait_for_release, release).start_method(StartMethod::Fork);
+    helper.start().unwrap();
+    let pids = [worker, helper.pid().unwrap()];
+    // SAFETY: `report` is the write end of the test's pipe, inherited by
+    // fork; `pids` is 8 readable bytes.
+    assert_eq!(unsafe { libc::write(report, pids.as_ptr().cast(), 8) }, 8);
+    // SAFETY: _exit ends this process without running anything of it.
+    unsafe { libc::_exit(0) };
+}
+
+/// The pool's process dies while a process it started later keeps the
+/// worker's task pipe open, so the pipe never reaches end of file: the
+/// idle worker must end all the same, and not wait for tasks forever.
+fn a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe() {
+    // Orphans come to this process: the worker and the helper.
+    set_subreaper(true);
+    let (release_r, release_w) = pipe();
+    let (report_r, report_w) = pipe();
+    let fds = (release_r.as_raw_fd(), report_w.as_raw_fd());
+    let mut owner = Process::new(pool_then_helper_then_die, fds).start_method(StartMethod::Fork);
+    owner.start().unwrap();
+    let mut pids = [0u8; 8];
+    std::fs::File::from(report_r).read_exact(&mut pids).unwrap();
+    let pid = |at: usize| u32::from_ne_bytes(pids[at..at + 4].try_into().unwrap());
+    let (worker, helper) = (pid(0) as libc::pid_t, pid(4) as libc::pid_t);
+    assert_eq!(
+        join_or_fail(&mut owner, "the pool's process"),
+        ExitStatus::Code(0)
+    );
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
+    // or -1; the worker is our child now, not reaped, so the pid is its.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, worker, 0) } as RawFd;
+    assert!(
+        pidfd >= 0,
+        "pidfd_open: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: the kernel just returned this descriptor, owned by nobody else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    let mut ended = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let ready = unsafe { libc::poll(&mut ended, 1, HANG.as_millis() as libc::c_int) };
+    if ready != 1 {
+        // SAFETY: kill has no memory-safety preconditions; the worker is our child.
+        unsafe { libc::kill(worker, libc::SIGKILL) };
+    }
+    let mut status = 0;
+    // SAFETY: reaping our own child (orphaned to this subreaper) into a local.
+    assert_eq!(unsafe { libc::waitpid(worker, &mut status, 0) }, worker);
+    let helper_status = release_and_reap(release_w, helper);
+    drop((release_r, report_w));
+    assert_eq!(
+        ready, 1,
+        "the worker outlived its pool: it waited for tasks"
+    );
+    assert!(libc::WIFEXITED(status), "worker status {status:#x}");
+    assert!(
+        libc::WIFEXITED(helper_status),
+        "helper status {helper_status:#x}"
+    );
 }
 
 // ---- item 6: no death by SIGPIPE ----------------------------------------------
@@ -854,6 +927,7 @@ fn main() -> ExitCode {
         grandchildren_know_who_they_are,
         a_worker_death_is_seen_while_a_process_it_started_holds_its_pipes,
         a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the_pipe,
+        a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe,
         the_pool_survives_writing_to_a_dead_worker_with_sigpipe_at_its_default,
         the_spawned_child_entry_point_trusts_nothing,
         bad_arguments_get_errors_not_panics_or_zombies,

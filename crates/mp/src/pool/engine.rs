@@ -422,13 +422,10 @@ impl EngineState {
         let pipe = |()| sys::pipe().map_err(|e| Error::os("make a pipe for a pool worker", e));
         let (task_reader, task_writer) = pipe(())?;
         sys::enlarge_pipe(task_writer.as_fd(), crate::ipc::queue::PIPE_SIZE);
-        // The results come through a socket pair rather than a pipe: with
-        // several workers sending big results to the one parent, a pipe's
-        // writer and reader take turns on one lock in the kernel, and the
-        // waiting side spins. A socket has a queue each way: about a third
-        // faster here (`cargo bench -p mp --bench overhead -- pool_map_1mib`,
-        // five runs each way in turn: medians 1,027 and 787 MiB/s).
-        let (result_reader, result_writer) =
+        // The results come through a pipe, the big ones through a socket
+        // pair beside it (see `FrameWriter::with_bulk`).
+        let (result_reader, result_writer) = pipe(())?;
+        let (bulk_reader, bulk_writer) =
             sys::socketpair().map_err(|e| Error::os("make a socket pair for a pool worker", e))?;
         // A forked worker gets a copy of every descriptor the parent holds,
         // the parent's ends of every worker's pipes included. It closes them
@@ -439,15 +436,21 @@ impl EngineState {
             .iter()
             .flat_map(|w| {
                 let ended = w.ended.as_ref().map(|f| f.as_raw_fd());
-                [w.tasks.fd().as_raw_fd(), w.results.fd().as_raw_fd()]
-                    .into_iter()
+                let results = w.results.fds().map(|fd| fd.as_raw_fd());
+                std::iter::once(w.tasks.fd().as_raw_fd())
+                    .chain(results)
                     .chain(ended)
             })
             .collect();
-        inherited.extend([task_writer.as_raw_fd(), result_reader.as_raw_fd()]);
+        inherited.extend([
+            task_writer.as_raw_fd(),
+            result_reader.as_raw_fd(),
+            bulk_reader.as_raw_fd(),
+        ]);
         let args = WorkerArgs {
             tasks: task_reader,
             results: result_writer,
+            bulk: bulk_writer,
             inherited,
             init: self.init.clone().map(InitSpec::Given),
         };
@@ -478,9 +481,11 @@ impl EngineState {
         // Reading a result ends at once if the worker dies mid-frame, where
         // the system tells a death apart from the pipe's end of file.
         let results = match &ended {
-            Some(ended) => FrameReader::watching(result_reader, Arc::clone(ended))
-                .map_err(|e| Error::os("watch a pool worker's result channel", e))?,
-            None => FrameReader::new(result_reader),
+            Some(ended) => {
+                FrameReader::watching(result_reader, Some(bulk_reader), Arc::clone(ended))
+                    .map_err(|e| Error::os("watch a pool worker's result channel", e))?
+            }
+            None => FrameReader::new(result_reader, Some(bulk_reader)),
         };
         self.workers.push(Worker {
             process,

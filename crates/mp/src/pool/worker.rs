@@ -6,7 +6,7 @@
 //! the next order. It runs one task at a time and answers in order, so the
 //! parent always knows which task a worker is on.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -64,6 +64,10 @@ pub(super) struct WorkerArgs {
     #[serde(serialize_with = "serialize_pipe")]
     #[serde(deserialize_with = "inherit::deserialize_fd")]
     pub(super) results: OwnedFd,
+    /// The socket that big results take (see `FrameWriter::with_bulk`).
+    #[serde(serialize_with = "serialize_pipe")]
+    #[serde(deserialize_with = "inherit::deserialize_fd")]
+    pub(super) bulk: OwnedFd,
     /// The parent's descriptors that a forked worker has copies of and must
     /// close. Never serialized: a spawned worker inherits none of them (they
     /// are closed on `exec`), and their numbers would mean nothing there.
@@ -78,7 +82,8 @@ fn serialize_pipe<S: serde::Serializer>(fd: &OwnedFd, s: S) -> Result<S::Ok, S::
     inherit::serialize_fd(fd.as_raw_fd(), "Pool worker's pipe", s)
 }
 
-/// How often an idle worker checks that its pool's process is still alive.
+/// How often an idle worker checks that its pool's process is still alive,
+/// where it cannot watch it (no pidfd: see [`watch_parent`]).
 const PARENT_CHECK: Duration = Duration::from_secs(1);
 
 /// A worker's life: run tasks until told to stop, or until the pool's
@@ -97,12 +102,13 @@ pub(super) fn worker_main(args: WorkerArgs) {
     panic::set_hook(Box::new(|_| {}));
     let init_failed = args.init.and_then(|init| initialize(init.prepare()));
 
-    let mut tasks = FrameReader::new(args.tasks);
+    let mut tasks = FrameReader::new(args.tasks, None);
     let mut results = ToParent {
-        pipe: FrameWriter::socket(args.results),
+        pipe: FrameWriter::with_bulk(args.results, args.bulk),
         broken: false,
     };
-    while parent_alive_while_waiting(&tasks) {
+    let parent = watch_parent();
+    while parent_alive_while_waiting(&tasks, parent.as_ref()) {
         // End of file: the parent closed the pipe, or died.
         let Ok(Some(frame)) = tasks.recv() else {
             break;
@@ -199,16 +205,34 @@ fn run_task(function: RemoteFn, input: &[u8], results: &mut ToParent) -> Option<
     })
 }
 
+/// A descriptor that becomes readable when the pool's process ends (a
+/// pidfd), or `None` where there is none, or the pool's process has already
+/// ended.
+fn watch_parent() -> Option<OwnedFd> {
+    let pidfd = sys::pidfd(sys::parent_pid())?;
+    // Had the parent died before `pidfd_open`, its pid could name another
+    // process by now; this process would have been handed to a new parent,
+    // so checking after the open tells which process the pidfd is for.
+    process::parent_alive().then_some(pidfd)
+}
+
 /// Waits until a task frame can be read; `false` if the pool's process died
 /// meanwhile. The task pipe normally reports the parent's death as end of
 /// file, but a process forked later (another pool's worker, say) may hold a
-/// copy of its writing end and keep it open: checking the parent's pid now
-/// and then makes sure a worker never outlives its pool.
-fn parent_alive_while_waiting(tasks: &FrameReader) -> bool {
+/// copy of its writing end and keep it open: so the worker also watches the
+/// parent (`parent`, its pidfd), or, without one, checks its parent's pid
+/// every [`PARENT_CHECK`]. Watching needs no timeout, which would cost a
+/// timer for every task.
+fn parent_alive_while_waiting(tasks: &FrameReader, parent: Option<&OwnedFd>) -> bool {
     while !tasks.has_buffered() {
-        match sys::poll_readable(&[tasks.fd()], Some(PARENT_CHECK)) {
-            Ok(ready) if !ready.is_empty() => return true,
-            Ok(_) if !process::parent_alive() => return false,
+        let ready = match parent {
+            Some(parent) => sys::poll_readable(&[tasks.fd(), parent.as_fd()], None),
+            None => sys::poll_readable(&[tasks.fd()], Some(PARENT_CHECK)),
+        };
+        match ready {
+            // A task (or the pipe's end) first, even if the parent died too.
+            Ok(ready) if ready.contains(&0) => return true,
+            Ok(_) if parent.is_some() || !process::parent_alive() => return false,
             Ok(_) => {}
             Err(_) => return false,
         }
