@@ -77,18 +77,78 @@ fn process_spawn_start_join() {
 // ---- a round trip to another process --------------------------------------
 
 /// A child that echoes every byte it reads: the floor for a round trip,
-/// over two pipes or over one socket pair.
+/// over two pipes or over one socket pair, each side waiting as `wait` says.
 struct Echo {
     pid: libc::pid_t,
     to_child: std::fs::File,
     from_child: std::fs::File,
+    wait: Wait,
+    /// Readable once the child has ended (for `Wait::Watched`).
+    child_ended: Option<OwnedFd>,
+}
+
+/// How each side of an echo waits for the other's byte.
+#[derive(Clone, Copy, PartialEq)]
+enum Wait {
+    /// Blocked in `read`: the least there is.
+    Blocking,
+    /// In `poll`, on its pipe and on the other process's pidfd, then `read`:
+    /// what a pool's parent and its worker do, so that each notices the
+    /// other's death even while a third process holds the pipe open.
+    Watched,
+    /// A `read` that does not wait, then, if nothing was there, `poll` for
+    /// at most 50 ms, then `read` again: what a `Connection`'s `recv` does,
+    /// so that it can look every 50 ms whether anybody is left who could send.
+    Sliced,
+}
+
+/// Reads one byte from `fd` into `byte`, waiting as `wait` says (`other`:
+/// the other process's pidfd, for `Wait::Watched`). `false` at end of file,
+/// on an error, or once the other process has ended.
+fn receive(fd: libc::c_int, byte: &mut [u8; 1], wait: Wait, other: libc::c_int) -> bool {
+    loop {
+        if wait == Wait::Watched {
+            let mut fds = [fd, other].map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            // SAFETY: two valid pollfds, which the kernel writes back.
+            unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if fds[0].revents == 0 {
+                return false; // only the other process's end
+            }
+        }
+        // SAFETY: one byte into a local buffer, from a descriptor we own.
+        match unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) } {
+            1 => return true,
+            -1 if wait == Wait::Sliced => {
+                let mut ready = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut ready, 1, 50) };
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// A pidfd for process `pid` (for `Wait::Watched`).
+fn pidfd(pid: libc::pid_t) -> libc::c_int {
+    // SAFETY: pidfd_open takes a pid and flags, and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    assert!(fd >= 0, "pidfd_open failed");
+    fd
 }
 
 impl Echo {
     /// `a` carries bytes to the child and `b` back: two pipes, or, for
     /// `socket`, the two directions of one socket pair (each end's
     /// descriptor duplicated, so that each side closes one and keeps one).
-    fn start(socket: bool) -> Echo {
+    fn start(socket: bool, wait: Wait) -> Echo {
         let (mut a, mut b) = ([0; 2], [0; 2]);
         // SAFETY: each array has room for the two descriptors pipe and
         // socketpair write; dup makes new descriptors of the pair's ends.
@@ -106,8 +166,13 @@ impl Echo {
                 assert_eq!(libc::pipe(a.as_mut_ptr()), 0);
                 assert_eq!(libc::pipe(b.as_mut_ptr()), 0);
             }
+            if wait == Wait::Sliced {
+                for fd in [a[0], b[0]] {
+                    libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK);
+                }
+            }
         }
-        // SAFETY: the child only reads, writes and exits; it touches no lock.
+        // SAFETY: the child only reads, writes, polls and exits; it touches no lock.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             let mut byte = [0u8; 1];
@@ -117,12 +182,20 @@ impl Echo {
             unsafe {
                 libc::close(a[1]);
                 libc::close(b[0]);
-                while libc::read(a[0], byte.as_mut_ptr().cast(), 1) == 1 {
+                let parent = match wait {
+                    Wait::Watched => pidfd(libc::getppid()),
+                    _ => -1,
+                };
+                while receive(a[0], &mut byte, wait, parent) {
                     libc::write(b[1], byte.as_ptr().cast(), 1);
                 }
                 libc::_exit(0);
             }
         }
+        let child_ended = (wait == Wait::Watched).then(|| {
+            // SAFETY: pidfd just returned this new descriptor, owned by nobody else.
+            unsafe { OwnedFd::from_raw_fd(pidfd(pid)) }
+        });
         // SAFETY: the parent keeps a[1] and b[0], owned by nobody else, and
         // closes the child's ends.
         unsafe {
@@ -132,6 +205,8 @@ impl Echo {
                 pid,
                 to_child: OwnedFd::from_raw_fd(a[1]).into(),
                 from_child: OwnedFd::from_raw_fd(b[0]).into(),
+                wait,
+                child_ended,
             }
         }
     }
@@ -155,22 +230,49 @@ impl Drop for Echo {
 
 #[divan::bench]
 fn raw_pipe_ping_pong(bencher: Bencher) {
-    ping_pong(bencher, Echo::start(false));
+    ping_pong(bencher, Echo::start(false, Wait::Blocking));
+}
+
+/// The same, each side watching the other's pidfd as it waits, as a pool's
+/// parent and worker must (see `Wait::Watched`): the floor for a pool's
+/// round trip that keeps the pool's promises.
+#[divan::bench]
+fn raw_pipe_ping_pong_watched(bencher: Bencher) {
+    ping_pong(bencher, Echo::start(false, Wait::Watched));
+}
+
+/// The same, each side waiting as a `Connection`'s `recv` does (see
+/// `Wait::Sliced`): what a `Connection` made of two pipes would cost at
+/// least, beside `raw_socket_ping_pong_sliced`, what the one it is costs.
+#[divan::bench]
+fn raw_pipe_ping_pong_sliced(bencher: Bencher) {
+    ping_pong(bencher, Echo::start(false, Wait::Sliced));
 }
 
 /// The same over a Unix socket pair, which is what a `Connection` is (as
-/// Python's duplex `Pipe()` is) and what a pool's results come through:
-/// the kernel takes about twice as long per hop as for a pipe.
+/// Python's duplex `Pipe()` is): the kernel takes about twice as long per
+/// hop as for a pipe.
 #[divan::bench]
 fn raw_socket_ping_pong(bencher: Bencher) {
-    ping_pong(bencher, Echo::start(true));
+    ping_pong(bencher, Echo::start(true, Wait::Blocking));
+}
+
+/// The same, each side waiting as a `Connection`'s `recv` does (see
+/// `Wait::Sliced`): the floor for a `Connection` round trip that keeps its
+/// promises.
+#[divan::bench]
+fn raw_socket_ping_pong_sliced(bencher: Bencher) {
+    ping_pong(bencher, Echo::start(true, Wait::Sliced));
 }
 
 fn ping_pong(bencher: Bencher, mut echo: Echo) {
+    let from_child = echo.from_child.as_raw_fd();
+    let child = echo.child_ended.as_ref().map_or(-1, |fd| fd.as_raw_fd());
+    let wait = echo.wait;
     bencher.bench_local(|| {
         let mut byte = [7u8];
         echo.to_child.write_all(&byte).unwrap();
-        echo.from_child.read_exact(&mut byte).unwrap();
+        assert!(receive(from_child, &mut byte, wait, child));
     });
 }
 
