@@ -425,6 +425,59 @@ fn a_put_on_a_full_queue_gives_up_when_nobody_is_left_to_read() {
     assert!(q.empty().unwrap());
 }
 
+/// Whether thread `tid` of this process is asleep in the kernel (state `S`
+/// in `/proc/self/task/TID/stat`, after the command name in parentheses).
+fn asleep(tid: libc::pid_t) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    stat.rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
+}
+
+/// A `put` on a full queue waits for room holding the queue's write lock.
+/// A `try_put` meanwhile is refused at once, as Python's `put_nowait` is on
+/// a full queue, instead of waiting behind that `put` for a reader.
+fn try_put_is_refused_at_once_while_a_put_waits_for_room() {
+    // Only turns a hang into a failure; never reached by correct code.
+    const HANG: Duration = Duration::from_secs(30);
+    let q = Queue::new().unwrap();
+    for i in 0..HOLDS {
+        q.put(i).unwrap();
+    }
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let putter = std::thread::spawn({
+        let q = q.clone();
+        move || {
+            // SAFETY: gettid has no preconditions.
+            tid_tx.send(unsafe { libc::gettid() }).unwrap();
+            q.put(HOLDS)
+        }
+    });
+    // Asleep, the putter holds the write lock and waits for room: taking a
+    // free lock does not sleep, so that wait is its only sleep in `put`.
+    // (Should it sleep elsewhere first, the `try_put` below finds the queue
+    // full all the same: every order has one right answer.)
+    let tid = tid_rx.recv().unwrap();
+    while !asleep(tid) {
+        std::thread::yield_now();
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let trier = std::thread::spawn({
+        let q = q.clone();
+        move || done_tx.send(q.try_put(HOLDS + 1).map_err(|e| e.to_string()))
+    });
+    let tried = done_rx.recv_timeout(HANG);
+    // Let the waiting put in, whatever happened.
+    assert_eq!(q.get().unwrap(), 0);
+    putter.join().unwrap().unwrap();
+    trier.join().unwrap().ok();
+    let tried = tried.expect("try_put waited behind the put that waits for room");
+    assert!(tried.is_err(), "try_put on a full queue put its item");
+    for i in 1..=HOLDS {
+        assert_eq!(q.get().unwrap(), i);
+    }
+    assert!(q.empty().unwrap());
+}
+
 fn a_message_too_large_is_a_clear_error() {
     let q = Queue::with_max_message_size(100).unwrap();
     q.put(vec![1u8; 99]).unwrap(); // 100 bytes serialized: the limit
@@ -494,6 +547,7 @@ fn main() -> ExitCode {
         messages_of_every_size_near_the_record_arrive_whole,
         more_small_messages_than_the_queue_holds_wait_for_a_reader,
         a_put_on_a_full_queue_gives_up_when_nobody_is_left_to_read,
+        try_put_is_refused_at_once_while_a_put_waits_for_room,
         a_message_too_large_is_a_clear_error,
         a_queue_or_lock_inside_a_message_is_refused,
     ])

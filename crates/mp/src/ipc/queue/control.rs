@@ -35,6 +35,11 @@ pub(super) struct Side {
     /// all of the rest has gone through the pipe. If the holder dies then,
     /// the pipe is left in the middle of a message.
     pub(super) busy: AtomicBool,
+    /// True while the lock's holder (a writer) waits for room, in the ring
+    /// or in the pipe: the queue is full. A `try_put` that finds the lock
+    /// taken then gives up at once instead of waiting behind it (see
+    /// [`Control::lock_unless_full`]).
+    pub(super) waiting: AtomicBool,
 }
 
 // SAFETY: two process-shared locks, made by `init`, and atomics, for which
@@ -55,7 +60,9 @@ pub(super) struct Padded<T>(pub(super) T);
 
 // The flags below use `Relaxed`: `busy` is only read and written by the holder
 // of its side's lock, which orders it; `broken` only ever goes from false to
-// true and guards no other data, so whenever it is seen true, it is true.
+// true and guards no other data, so whenever it is seen true, it is true;
+// `waiting` is written by the holder and read by others as a hint, which at
+// worst says the queue was full a moment ago.
 impl Control {
     pub(super) fn is_broken(&self) -> bool {
         self.broken.0.load(Ordering::Relaxed)
@@ -72,17 +79,51 @@ impl Control {
         Ok(self.after_locking(side, acquired))
     }
 
+    /// Takes `side`'s lock, unless its holder waits for room: then `None`,
+    /// at once. A holder that does not wait lets go in a moment (it is
+    /// copying a record, or writing into a pipe with room); meanwhile this
+    /// thread yields to it. For `try_put`, which must not wait for a reader.
+    pub(super) fn lock_unless_full<'a>(&'a self, side: &'a Side) -> Result<Option<Held<'a>>> {
+        loop {
+            if let Some(acquired) = side.lock.try_lock()? {
+                return Ok(Some(self.after_locking(side, acquired)));
+            }
+            if side.waiting.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            std::thread::yield_now();
+        }
+    }
+
     pub(super) fn after_locking<'a>(&'a self, side: &'a Side, acquired: Acquired) -> Held<'a> {
-        if let Acquired::OwnerDied(_) = acquired
-            && side.busy.swap(false, Ordering::Relaxed)
-        {
-            self.set_broken();
+        if let Acquired::OwnerDied(_) = acquired {
+            // A holder that died waiting for room waits no more.
+            side.waiting.store(false, Ordering::Relaxed);
+            if side.busy.swap(false, Ordering::Relaxed) {
+                self.set_broken();
+            }
         }
         Held::new(&side.lock)
+    }
+
+    /// Marks `side`'s holder (the caller) as waiting for room until the
+    /// returned guard is dropped.
+    pub(super) fn waiting<'a>(&self, side: &'a Side) -> Waiting<'a> {
+        side.waiting.store(true, Ordering::Relaxed);
+        Waiting(&side.waiting)
     }
 
     pub(super) fn truncated(&self) -> Error {
         self.set_broken();
         Error::new(ErrorKind::MessageTruncated)
+    }
+}
+
+/// A writer waiting for room, while it lives (see [`Control::waiting`]).
+pub(super) struct Waiting<'a>(&'a AtomicBool);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 }

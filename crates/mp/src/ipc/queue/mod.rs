@@ -246,6 +246,11 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// [`Queue::put`], waiting for room if need be: a message half in the
     /// queue cannot be taken back.
     ///
+    /// It never waits for a reader to make room: while another `put` waits
+    /// for room, the queue is full, and `try_put` is refused at once rather
+    /// than wait behind it. It may wait a moment for another writer that is
+    /// putting a message right now to finish.
+    ///
     /// Other errors as [`Queue::put`].
     #[doc(alias("put_nowait"))]
     pub fn try_put(&self, item: T) -> std::result::Result<(), TryPutError<T>> {

@@ -40,7 +40,15 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
 
         let control = self.control();
         let ends = &control.ends;
-        let _held = control.lock(&control.write)?;
+        let _held = if wait {
+            control.lock(&control.write)?
+        } else {
+            // Behind a writer that waits for room, this would wait too.
+            match control.lock_unless_full(&control.write)? {
+                Some(held) => held,
+                None => return Err(ErrorKind::QueueFull.into()),
+            }
+        };
         if control.is_broken() {
             return Err(ErrorKind::MessageTruncated.into());
         }
@@ -78,8 +86,10 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
     /// up if a reader died halfway through a message (the queue is broken)
     /// or if no other process is left that could read.
     fn wait_for_room(&self, tail: u32) -> Result<()> {
-        let ends = &self.control().ends;
+        let control = self.control();
+        let ends = &control.ends;
         let head = tail.wrapping_sub(ring::SLOTS as u32);
+        let _waiting = control.waiting(&control.write);
         ends.wait_for_room(head, SLICE);
         if ends.head() != head {
             return Ok(());
@@ -104,6 +114,8 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let control = self.control();
+                    let _waiting = control.waiting(&control.write);
                     let room = sys::poll_writable(self.shared.writer.0.as_fd(), SLICE)
                         .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
                     if room {
