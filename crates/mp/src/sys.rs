@@ -587,6 +587,21 @@ pub(crate) fn enlarge_pipe(fd: BorrowedFd<'_>, bytes: usize) {
     let _ = (fd, bytes);
 }
 
+/// How many bytes the pipe `fd` holds when nobody reads it: what
+/// `F_GETPIPE_SZ` says on Linux; elsewhere the least POSIX promises (512).
+pub(crate) fn pipe_capacity(fd: BorrowedFd<'_>) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: F_GETPIPE_SZ only reads the pipe's capacity, or fails.
+        let size = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETPIPE_SZ) };
+        if let Ok(size) = usize::try_from(size) {
+            return size;
+        }
+    }
+    let _ = fd;
+    512
+}
+
 /// Duplicates `fd` (the copy is closed on `exec`).
 pub(crate) fn dup(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; it fails cleanly if `fd` is not open.

@@ -284,6 +284,44 @@ fn large_arguments_and_results_cross_whole() {
     }
 }
 
+/// A worker runs a task whose result is bigger than its result channel
+/// holds, so it waits for the parent to read; the next task's input is
+/// bigger than the worker's task pipe holds. Handing that task over while
+/// the worker is busy would make the parent wait for the worker and the
+/// worker for the parent: both tasks must come back.
+fn a_big_task_behind_a_big_result_does_not_deadlock() {
+    // Only turns a hang into a failure; never reached by correct code.
+    const HANG: Duration = Duration::from_secs(30);
+    // Past a pipe's 1 MiB and a socket's send buffer (208 KiB by default).
+    let big: Vec<u8> = (0..(8 << 20)).map(|i| (i % 251) as u8).collect();
+    for method in METHODS {
+        let pool = Pool::with_start_method(1, method).unwrap();
+        let worker = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let both = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let first = pool.apply_async(echo, big.clone()).unwrap();
+                let second = pool.apply_async(echo, big.clone()).unwrap();
+                let _ = done_tx.send((first.get(), second.get()));
+            });
+            let both = done_rx.recv_timeout(HANG);
+            if both.is_err() {
+                // Stuck: the worker's death lets the parent's write go.
+                // SAFETY: kill has no memory-safety preconditions; `worker`
+                // is the pool's child, not reaped while the pool waits on it.
+                unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
+                pool.terminate();
+            }
+            both
+        });
+        let (first, second) = both.expect("the pool deadlocked on the second task");
+        assert!(
+            first.unwrap() == big && second.unwrap() == big,
+            "{method:?}"
+        );
+    }
+}
+
 /// Result lengths on both sides of the size at which a worker sends a byte
 /// or float vector raw, alone in its frame, instead of gathered with others.
 const LENGTHS: [usize; 8] = [
@@ -554,6 +592,7 @@ fn main() -> ExitCode {
         a_worker_killed_while_idle_is_replaced,
         get_timeout_gives_up_then_succeeds,
         large_arguments_and_results_cross_whole,
+        a_big_task_behind_a_big_result_does_not_deadlock,
         big_and_small_results_of_one_chunk_come_back_in_order,
         a_big_result_can_be_read_more_than_once,
         a_worker_dying_halfway_through_a_chunk_fails_the_whole_chunk,

@@ -86,6 +86,12 @@ impl FrameWriter {
         self.file.as_fd()
     }
 
+    /// How many bytes a frame of `head` and `payload` takes in the pipe
+    /// (with no bulk path).
+    pub(crate) fn frame_len(head: &[u8], payload: &[u8]) -> usize {
+        LENGTHS + head.len() + payload.len()
+    }
+
     /// Sends one frame. The lengths, the head and the payload go out in one
     /// `writev` call (more only if the pipe fills up), so the reader usually
     /// wakes up once, and the payload is not copied on the way; a big

@@ -32,6 +32,12 @@ const MAX_WORKERS: usize = 1 << 22;
 /// waiting in its pipe. With the next one there already, a worker that ends
 /// a task starts the next at once, instead of waiting a round trip for the
 /// parent to hear of it and send one.
+///
+/// A busy worker is handed a task only if the task's frame fits in its pipe
+/// whole. A bigger one would make the parent wait, writing, for the worker
+/// to read, while the worker may be waiting for the parent to read its
+/// results: each would wait for the other for ever. It waits for a worker
+/// that is idle, and so reading.
 const AHEAD: usize = 2;
 
 /// Everything the pool shares with its handles (`AsyncResult`, the `imap`
@@ -79,6 +85,8 @@ struct Worker {
     process: Process,
     pid: u32,
     tasks: FrameWriter,
+    /// How many bytes its task pipe holds (see [`AHEAD`]).
+    task_room: usize,
     results: FrameReader,
     /// Readable once the worker has ended (a pidfd; `None` where the system
     /// has none). Its result channel cannot tell that alone: a process the
@@ -490,6 +498,7 @@ impl EngineState {
         self.workers.push(Worker {
             process,
             pid,
+            task_room: sys::pipe_capacity(task_writer.as_fd()),
             tasks: FrameWriter::new(task_writer),
             results,
             ended,
@@ -513,27 +522,36 @@ impl EngineState {
                 let quota = self
                     .max_tasks
                     .is_some_and(|max| worker.completed + worker.running.len() >= max);
-                if worker.running.len() == has && !worker.broken && !quota {
-                    self.give(index);
+                if worker.running.len() == has && !worker.broken && !quota && !self.give(index) {
+                    // The oldest task is too big for a busy worker's pipe:
+                    // it waits for an idle one, and no younger task passes it.
+                    return;
                 }
             }
         }
     }
 
-    /// Sends the oldest pending task to worker `index`.
-    fn give(&mut self, index: usize) {
+    /// Sends the oldest pending task to worker `index`. `false` if the worker
+    /// is busy and the task's frame does not fit in its pipe (see [`AHEAD`]):
+    /// the task stays first in the queue.
+    fn give(&mut self, index: usize) -> bool {
         let Some(task) = self.pending.pop_front() else {
-            return;
+            return true;
         };
         let order = match codec::to_bytes(&Order::Run(task.function)) {
             Ok(order) => order,
             Err(err) => {
                 let failure = ErrorKind::Serialize(err.to_string());
                 task.slot.fill(TaskOutcome::Failed(failure));
-                return;
+                return true;
             }
         };
         let worker = &mut self.workers[index];
+        let frame = FrameWriter::frame_len(&order, &task.input);
+        if !worker.running.is_empty() && frame > worker.task_room {
+            self.pending.push_front(task);
+            return false;
+        }
         // No SIGPIPE if the worker has died: the host program may have put
         // its default action (death) back.
         match worker.tasks.send(&order, &task.input) {
@@ -548,6 +566,7 @@ impl EngineState {
                 self.pending.push_front(task);
             }
         }
+        true
     }
 
     /// Reads what worker `index` has to say: some of its task's results, the
