@@ -645,6 +645,20 @@ pub(crate) fn poll_writable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result
     Ok(pollfd[0].revents != 0)
 }
 
+/// Waits until `fd` has room for a write (or its readers are gone), or
+/// until `ended` is readable (a pidfd: its process has ended), with no time
+/// limit. Returns whether `fd` is ready; `false` means only `ended` is.
+pub(crate) fn poll_writable_unless(fd: BorrowedFd<'_>, ended: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut pollfds =
+        [(fd, libc::POLLOUT), (ended, libc::POLLIN)].map(|(fd, events)| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        });
+    poll(&mut pollfds, None)?;
+    Ok(pollfds[0].revents != 0)
+}
+
 /// `poll(2)` on `pollfds` for at most `timeout` (`None`: no limit), retried
 /// when a signal interrupts it; the kernel fills in each entry's `revents`.
 fn poll(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {

@@ -328,6 +328,61 @@ fn a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the
     support::assert_worker_killed(result, "the worker killed halfway");
 }
 
+/// In a worker: starts a helper that holds copies of the worker's pipes and
+/// waits on `release`; returns the worker's pid and the helper's.
+fn start_helper(release: RawFd) -> (u32, u32) {
+    let mut helper = Process::new(wait_for_release, release).start_method(StartMethod::Fork);
+    helper.start().unwrap();
+    let pid = helper.pid().unwrap();
+    // Not joined: the worker dies first, and the test (a subreaper) reaps it.
+    std::mem::forget(helper);
+    (std::process::id(), pid)
+}
+
+fn echo(bytes: Vec<u8>) -> Vec<u8> {
+    bytes
+}
+
+/// A worker dies while idle, and a helper it started holds the reading end
+/// of its task pipe, so the pipe never breaks. The next task, bigger than
+/// the pipe holds, must not leave the parent writing for ever into a pipe
+/// nobody reads: it sees the worker's death and gives the task to the
+/// replacement.
+fn a_big_task_for_a_worker_that_died_idle_goes_to_its_replacement() {
+    set_subreaper(true);
+    let (release_r, release_w) = pipe();
+    let pool = Pool::with_start_method(1, StartMethod::Fork).unwrap();
+    let (worker, helper) = pool
+        .apply_async(start_helper, release_r.as_raw_fd())
+        .unwrap()
+        .get()
+        .unwrap();
+    // SAFETY: kill has no memory-safety preconditions; `worker` is the pool's child.
+    unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
+    support::wait_until_dead(worker);
+    // More than the task pipe's 1 MiB: the write cannot finish unread.
+    let big: Vec<u8> = (0..(4 << 20)).map(|i| (i % 251) as u8).collect();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let release_w = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let result = pool.apply_async(echo, big.clone()).and_then(|r| r.get());
+            let _ = done_tx.send(result);
+        });
+        let done = done_rx.recv_timeout(HANG);
+        // Letting the helper go closes the pipe's last reader: a stuck write ends.
+        let status = release_and_reap(release_w, helper as libc::pid_t);
+        (done, status)
+    });
+    let (done, status) = release_w;
+    drop((release_r, pool));
+    let result = done.expect("the parent kept writing into the dead worker's pipe");
+    assert!(
+        result.unwrap() == big,
+        "the task did not run on the replacement"
+    );
+    assert!(libc::WIFEXITED(status), "helper status {status:#x}");
+}
+
 /// In a child: makes a pool, then starts a helper (after the pool, so it
 /// holds a copy of the worker's task pipe) that waits on `release`, reports
 /// the worker's and the helper's pids on `report`, and dies at once, the
@@ -928,6 +983,7 @@ fn main() -> ExitCode {
         a_worker_death_is_seen_while_a_process_it_started_holds_its_pipes,
         a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the_pipe,
         a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe,
+        a_big_task_for_a_worker_that_died_idle_goes_to_its_replacement,
         the_pool_survives_writing_to_a_dead_worker_with_sigpipe_at_its_default,
         the_spawned_child_entry_point_trusts_nothing,
         bad_arguments_get_errors_not_panics_or_zombies,

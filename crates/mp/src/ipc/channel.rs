@@ -56,6 +56,9 @@ pub(crate) struct FrameWriter {
     file: File,
     /// The socket that big payloads take, if the channel has one.
     bulk: Option<File>,
+    /// Readable once the one reader has ended (a pidfd), when the writer
+    /// watches it (see [`FrameWriter::watching`]).
+    reader_ended: Option<Arc<File>>,
 }
 
 impl FrameWriter {
@@ -64,7 +67,22 @@ impl FrameWriter {
         FrameWriter {
             file: File::from(fd),
             bulk: None,
+            reader_ended: None,
         }
+    }
+
+    /// The writing end of a pipe whose one reader is a process, watched
+    /// through `reader_ended` (its pidfd): should the reader die with the
+    /// pipe full, the send ends with a `BrokenPipe` error at once, however
+    /// long other processes keep the reading end open (a worker's children
+    /// inherit it) without reading.
+    pub(crate) fn watching(fd: OwnedFd, reader_ended: Arc<File>) -> io::Result<Self> {
+        crate::sys::set_nonblocking(fd.as_fd())?;
+        Ok(FrameWriter {
+            file: File::from(fd),
+            bulk: None,
+            reader_ended: Some(reader_ended),
+        })
     }
 
     /// The writing end of a pipe, and one end of a socket pair for payloads
@@ -78,6 +96,7 @@ impl FrameWriter {
         FrameWriter {
             file: File::from(fd),
             bulk: Some(File::from(bulk)),
+            reader_ended: None,
         }
     }
 
@@ -108,7 +127,24 @@ impl FrameWriter {
                 .to_le_bytes(),
         );
         let pipe = self.file.as_fd();
-        let to_pipe = |pieces: &[IoSlice<'_>]| crate::sys::write_vectored_nosignal(pipe, pieces);
+        let to_pipe = |pieces: &[IoSlice<'_>]| loop {
+            match crate::sys::write_vectored_nosignal(pipe, pieces) {
+                // Only a watching writer's pipe does not block: wait for room
+                // or for the reader's death, whichever comes first.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let Some(ended) = &self.reader_ended else {
+                        return Err(e);
+                    };
+                    if !crate::sys::poll_writable_unless(pipe, ended.as_fd())? {
+                        return Err(io::Error::new(
+                            io::ErrorKind::BrokenPipe,
+                            "the pipe's reader has ended",
+                        ));
+                    }
+                }
+                done => return done,
+            }
+        };
         match &self.bulk {
             Some(bulk) if payload.len() >= BULK => {
                 write_all(&mut [IoSlice::new(&lengths), IoSlice::new(head)], to_pipe)?;

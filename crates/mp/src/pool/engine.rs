@@ -495,11 +495,19 @@ impl EngineState {
             }
             None => FrameReader::new(result_reader, Some(bulk_reader)),
         };
+        // Writing a task ends at once if the worker dies with its pipe full,
+        // where a process it started may hold the pipe's reading end.
+        let task_room = sys::pipe_capacity(task_writer.as_fd());
+        let tasks = match &ended {
+            Some(ended) => FrameWriter::watching(task_writer, Arc::clone(ended))
+                .map_err(|e| Error::os("watch a pool worker's task pipe", e))?,
+            None => FrameWriter::new(task_writer),
+        };
         self.workers.push(Worker {
             process,
             pid,
-            task_room: sys::pipe_capacity(task_writer.as_fd()),
-            tasks: FrameWriter::new(task_writer),
+            task_room,
+            tasks,
             results,
             ended,
             running: VecDeque::new(),
