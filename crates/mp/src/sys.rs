@@ -602,6 +602,27 @@ pub(crate) fn pipe_capacity(fd: BorrowedFd<'_>) -> usize {
     512
 }
 
+/// Makes a send on socket `fd` that waits for room give up after `timeout`
+/// (`SO_SNDTIMEO`): it returns what it sent by then, or `EAGAIN` if nothing.
+pub(crate) fn set_send_timeout(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<()> {
+    let timeout = libc::timeval {
+        tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: setsockopt reads one timeval through a valid pointer of the
+    // size given; the descriptor is open for the call.
+    check(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&raw const timeout).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
 /// Duplicates `fd` (the copy is closed on `exec`).
 pub(crate) fn dup(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; it fails cleanly if `fd` is not open.

@@ -419,9 +419,99 @@ fn a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe() 
         join_or_fail(&mut owner, "the pool's process"),
         ExitStatus::Code(0)
     );
+    let (ended, status) = wait_for_orphan(worker);
+    let helper_status = release_and_reap(release_w, helper);
+    drop((release_r, report_w));
+    assert!(ended, "the worker outlived its pool: it waited for tasks");
+    assert!(libc::WIFEXITED(status), "worker status {status:#x}");
+    assert!(
+        libc::WIFEXITED(helper_status),
+        "helper status {helper_status:#x}"
+    );
+}
+
+fn bytes(len: usize) -> Vec<u8> {
+    vec![5; len]
+}
+
+/// Bytes waiting to be read in socket `fd` (`FIONREAD`); 0 if it is no
+/// socket, or has none.
+fn waiting_in(fd: RawFd) -> usize {
+    // SAFETY: `stat` is a plain C struct, for which all zeroes is a value.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes one `stat` through a valid pointer, or fails.
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 || stat.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return 0;
+    }
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through a valid pointer.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut count) } != 0 {
+        return 0;
+    }
+    count as usize
+}
+
+/// In a child: makes a pool, starts a helper (after the pool, so it holds
+/// copies of this process's reading ends of the worker's result channel),
+/// asks for a result far bigger than the channel holds, waits until the
+/// worker is sending it, reports the worker's and the helper's pids, and
+/// dies without reading it.
+fn die_while_a_worker_sends_a_big_result((release, report): (RawFd, RawFd)) {
+    let pool = Pool::with_start_method(1, StartMethod::Fork).unwrap();
+    let worker = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
+    let mut helper = Process::new(wait_for_release, release).start_method(StartMethod::Fork);
+    helper.start().unwrap();
+    let _result = pool.apply_async(bytes, 64 << 20).unwrap();
+    // The worker is sending once its bulk socket has bytes for us.
+    while !(3..1024).any(|fd| waiting_in(fd) > 0) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let pids = [worker, helper.pid().unwrap()];
+    // SAFETY: `report` is the write end of the test's pipe, inherited by
+    // fork; `pids` is 8 readable bytes.
+    assert_eq!(unsafe { libc::write(report, pids.as_ptr().cast(), 8) }, 8);
+    // SAFETY: _exit ends this process without running anything of it.
+    unsafe { libc::_exit(0) };
+}
+
+/// A worker is sending a result bigger than its channel holds when its
+/// pool's process dies; a process that one forked later holds the channel's
+/// reading ends, so the channel never breaks. The worker must end all the
+/// same, not wait for ever for room.
+fn a_worker_sending_a_big_result_ends_when_its_pool_dies() {
+    set_subreaper(true);
+    let (release_r, release_w) = pipe();
+    let (report_r, report_w) = pipe();
+    let fds = (release_r.as_raw_fd(), report_w.as_raw_fd());
+    let mut owner =
+        Process::new(die_while_a_worker_sends_a_big_result, fds).start_method(StartMethod::Fork);
+    owner.start().unwrap();
+    let mut pids = [0u8; 8];
+    std::fs::File::from(report_r).read_exact(&mut pids).unwrap();
+    let pid = |at: usize| u32::from_ne_bytes(pids[at..at + 4].try_into().unwrap());
+    let (worker, helper) = (pid(0) as libc::pid_t, pid(4) as libc::pid_t);
+    assert_eq!(
+        join_or_fail(&mut owner, "the pool's process"),
+        ExitStatus::Code(0)
+    );
+    let (ended, status) = wait_for_orphan(worker);
+    let helper_status = release_and_reap(release_w, helper);
+    drop((release_r, report_w));
+    assert!(ended, "the worker outlived its pool: it waited for room");
+    assert!(libc::WIFEXITED(status), "worker status {status:#x}");
+    assert!(
+        libc::WIFEXITED(helper_status),
+        "helper status {helper_status:#x}"
+    );
+}
+
+/// Waits (at most `HANG`) for `pid`, a child orphaned to this subreaper, to
+/// end, kills it if it has not, and reaps it: (whether it ended by itself,
+/// its wait status).
+fn wait_for_orphan(pid: libc::pid_t) -> (bool, libc::c_int) {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
-    // or -1; the worker is our child now, not reaped, so the pid is its.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, worker, 0) } as RawFd;
+    // or -1; `pid` is our child now, not reaped, so the pid is its.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;
     assert!(
         pidfd >= 0,
         "pidfd_open: {}",
@@ -437,23 +527,13 @@ fn a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe() 
     // SAFETY: one valid pollfd.
     let ready = unsafe { libc::poll(&mut ended, 1, HANG.as_millis() as libc::c_int) };
     if ready != 1 {
-        // SAFETY: kill has no memory-safety preconditions; the worker is our child.
-        unsafe { libc::kill(worker, libc::SIGKILL) };
+        // SAFETY: kill has no memory-safety preconditions; `pid` is our child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
     }
     let mut status = 0;
-    // SAFETY: reaping our own child (orphaned to this subreaper) into a local.
-    assert_eq!(unsafe { libc::waitpid(worker, &mut status, 0) }, worker);
-    let helper_status = release_and_reap(release_w, helper);
-    drop((release_r, report_w));
-    assert_eq!(
-        ready, 1,
-        "the worker outlived its pool: it waited for tasks"
-    );
-    assert!(libc::WIFEXITED(status), "worker status {status:#x}");
-    assert!(
-        libc::WIFEXITED(helper_status),
-        "helper status {helper_status:#x}"
-    );
+    // SAFETY: reaping our own child into a local.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    (ready == 1, status)
 }
 
 // ---- item 6: no death by SIGPIPE ----------------------------------------------
@@ -984,6 +1064,7 @@ fn main() -> ExitCode {
         a_worker_killed_halfway_through_its_result_is_seen_while_its_helper_holds_the_pipe,
         a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe,
         a_big_task_for_a_worker_that_died_idle_goes_to_its_replacement,
+        a_worker_sending_a_big_result_ends_when_its_pool_dies,
         the_pool_survives_writing_to_a_dead_worker_with_sigpipe_at_its_default,
         the_spawned_child_entry_point_trusts_nothing,
         bad_arguments_get_errors_not_panics_or_zombies,

@@ -498,11 +498,12 @@ impl EngineState {
         // Writing a task ends at once if the worker dies with its pipe full,
         // where a process it started may hold the pipe's reading end.
         let task_room = sys::pipe_capacity(task_writer.as_fd());
-        let tasks = match &ended {
-            Some(ended) => FrameWriter::watching(task_writer, Arc::clone(ended))
-                .map_err(|e| Error::os("watch a pool worker's task pipe", e))?,
-            None => FrameWriter::new(task_writer),
-        };
+        let mut tasks = FrameWriter::new(task_writer);
+        if let Some(ended) = &ended {
+            tasks
+                .watch(Arc::clone(ended))
+                .map_err(|e| Error::os("watch a pool worker's task pipe", e))?;
+        }
         self.workers.push(Worker {
             process,
             pid,

@@ -6,8 +6,10 @@
 //! the next order. It runs one task at a time and answers in order, so the
 //! parent always knows which task a worker is on.
 
+use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -103,12 +105,19 @@ pub(super) fn worker_main(args: WorkerArgs) {
     let init_failed = args.init.and_then(|init| initialize(init.prepare()));
 
     let mut tasks = FrameReader::new(args.tasks, None);
+    let parent = watch_parent();
+    let mut pipe = FrameWriter::with_bulk(args.results, args.bulk);
+    if let Some(parent) = &parent {
+        // Unwatched, a result bigger than the channel holds would wait for
+        // ever for a parent that died, should a process it forked after
+        // starting this worker hold the channel's reading ends.
+        let _ = pipe.watch(Arc::clone(parent));
+    }
     let mut results = ToParent {
-        pipe: FrameWriter::with_bulk(args.results, args.bulk),
+        pipe,
         broken: false,
     };
-    let parent = watch_parent();
-    while parent_alive_while_waiting(&tasks, parent.as_ref()) {
+    while parent_alive_while_waiting(&tasks, parent.as_deref()) {
         // End of file: the parent closed the pipe, or died.
         let Ok(Some(frame)) = tasks.recv() else {
             break;
@@ -208,12 +217,12 @@ fn run_task(function: RemoteFn, input: &[u8], results: &mut ToParent) -> Option<
 /// A descriptor that becomes readable when the pool's process ends (a
 /// pidfd), or `None` where there is none, or the pool's process has already
 /// ended.
-fn watch_parent() -> Option<OwnedFd> {
+fn watch_parent() -> Option<Arc<File>> {
     let pidfd = sys::pidfd(sys::parent_pid())?;
     // Had the parent died before `pidfd_open`, its pid could name another
     // process by now; this process would have been handed to a new parent,
     // so checking after the open tells which process the pidfd is for.
-    process::parent_alive().then_some(pidfd)
+    process::parent_alive().then(|| Arc::new(File::from(pidfd)))
 }
 
 /// Waits until a task frame can be read; `false` if the pool's process died
@@ -223,7 +232,7 @@ fn watch_parent() -> Option<OwnedFd> {
 /// parent (`parent`, its pidfd), or, without one, checks its parent's pid
 /// every [`PARENT_CHECK`]. Watching needs no timeout, which would cost a
 /// timer for every task.
-fn parent_alive_while_waiting(tasks: &FrameReader, parent: Option<&OwnedFd>) -> bool {
+fn parent_alive_while_waiting(tasks: &FrameReader, parent: Option<&File>) -> bool {
     while !tasks.has_buffered() {
         let ready = match parent {
             Some(parent) => sys::poll_readable(&[tasks.fd(), parent.as_fd()], None),
