@@ -383,53 +383,6 @@ fn a_big_task_for_a_worker_that_died_idle_goes_to_its_replacement() {
     assert!(libc::WIFEXITED(status), "helper status {status:#x}");
 }
 
-/// In a child: makes a pool, then starts a helper (after the pool, so it
-/// holds a copy of the worker's task pipe) that waits on `release`, reports
-/// the worker's and the helper's pids on `report`, and dies at once, the
-/// pool never dropped: nobody closes the worker's task pipe but the helper.
-fn pool_then_helper_then_die((release, report): (RawFd, RawFd)) {
-    let pool = Pool::with_start_method(1, StartMethod::Fork).unwrap();
-    let worker = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
-    let mut helper = Process::new(wait_for_release, release).start_method(StartMethod::Fork);
-    helper.start().unwrap();
-    let pids = [worker, helper.pid().unwrap()];
-    // SAFETY: `report` is the write end of the test's pipe, inherited by
-    // fork; `pids` is 8 readable bytes.
-    assert_eq!(unsafe { libc::write(report, pids.as_ptr().cast(), 8) }, 8);
-    // SAFETY: _exit ends this process without running anything of it.
-    unsafe { libc::_exit(0) };
-}
-
-/// The pool's process dies while a process it started later keeps the
-/// worker's task pipe open, so the pipe never reaches end of file: the
-/// idle worker must end all the same, and not wait for tasks forever.
-fn a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe() {
-    // Orphans come to this process: the worker and the helper.
-    set_subreaper(true);
-    let (release_r, release_w) = pipe();
-    let (report_r, report_w) = pipe();
-    let fds = (release_r.as_raw_fd(), report_w.as_raw_fd());
-    let mut owner = Process::new(pool_then_helper_then_die, fds).start_method(StartMethod::Fork);
-    owner.start().unwrap();
-    let mut pids = [0u8; 8];
-    std::fs::File::from(report_r).read_exact(&mut pids).unwrap();
-    let pid = |at: usize| u32::from_ne_bytes(pids[at..at + 4].try_into().unwrap());
-    let (worker, helper) = (pid(0) as libc::pid_t, pid(4) as libc::pid_t);
-    assert_eq!(
-        join_or_fail(&mut owner, "the pool's process"),
-        ExitStatus::Code(0)
-    );
-    let (ended, status) = wait_for_orphan(worker);
-    let helper_status = release_and_reap(release_w, helper);
-    drop((release_r, report_w));
-    assert!(ended, "the worker outlived its pool: it waited for tasks");
-    assert!(libc::WIFEXITED(status), "worker status {status:#x}");
-    assert!(
-        libc::WIFEXITED(helper_status),
-        "helper status {helper_status:#x}"
-    );
-}
-
 fn bytes(len: usize) -> Vec<u8> {
     vec![5; len]
 }
@@ -451,20 +404,24 @@ fn waiting_in(fd: RawFd) -> usize {
     count as usize
 }
 
-/// In a child: makes a pool, starts a helper (after the pool, so it holds
-/// copies of this process's reading ends of the worker's result channel),
-/// asks for a result far bigger than the channel holds, waits until the
-/// worker is sending it, reports the worker's and the helper's pids, and
-/// dies without reading it.
-fn die_while_a_worker_sends_a_big_result((release, report): (RawFd, RawFd)) {
+/// In a child: makes a pool, then starts a helper (after the pool, so it
+/// holds copies of this process's ends of the worker's task pipe and result
+/// channel) that waits on `release`. With `big_result`, asks for a result far
+/// bigger than the channel holds and waits until the worker is sending it.
+/// Then reports the worker's and the helper's pids on `report` and dies at
+/// once, the pool never dropped: nobody closes the worker's channels but
+/// the helper.
+fn pool_then_helper_then_die((release, report, big_result): (RawFd, RawFd, bool)) {
     let pool = Pool::with_start_method(1, StartMethod::Fork).unwrap();
     let worker = pool.apply_async(own_pid, ()).unwrap().get().unwrap();
     let mut helper = Process::new(wait_for_release, release).start_method(StartMethod::Fork);
     helper.start().unwrap();
-    let _result = pool.apply_async(bytes, 64 << 20).unwrap();
-    // The worker is sending once its bulk socket has bytes for us.
-    while !(3..1024).any(|fd| waiting_in(fd) > 0) {
-        std::thread::sleep(Duration::from_millis(1));
+    if big_result {
+        let _result = pool.apply_async(bytes, 64 << 20).unwrap();
+        // The worker is sending once its bulk socket has bytes for us.
+        while !(3..1024).any(|fd| waiting_in(fd) > 0) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
     let pids = [worker, helper.pid().unwrap()];
     // SAFETY: `report` is the write end of the test's pipe, inherited by
@@ -474,17 +431,16 @@ fn die_while_a_worker_sends_a_big_result((release, report): (RawFd, RawFd)) {
     unsafe { libc::_exit(0) };
 }
 
-/// A worker is sending a result bigger than its channel holds when its
-/// pool's process dies; a process that one forked later holds the channel's
-/// reading ends, so the channel never breaks. The worker must end all the
-/// same, not wait for ever for room.
-fn a_worker_sending_a_big_result_ends_when_its_pool_dies() {
+/// Runs `pool_then_helper_then_die` in a child and checks that its worker,
+/// orphaned to this process, ends by itself; `waiting` says what the worker
+/// was doing, for the message if it did not.
+fn the_orphaned_worker_ends(big_result: bool, waiting: &str) {
+    // Orphans come to this process: the worker and the helper.
     set_subreaper(true);
     let (release_r, release_w) = pipe();
     let (report_r, report_w) = pipe();
-    let fds = (release_r.as_raw_fd(), report_w.as_raw_fd());
-    let mut owner =
-        Process::new(die_while_a_worker_sends_a_big_result, fds).start_method(StartMethod::Fork);
+    let args = (release_r.as_raw_fd(), report_w.as_raw_fd(), big_result);
+    let mut owner = Process::new(pool_then_helper_then_die, args).start_method(StartMethod::Fork);
     owner.start().unwrap();
     let mut pids = [0u8; 8];
     std::fs::File::from(report_r).read_exact(&mut pids).unwrap();
@@ -497,12 +453,30 @@ fn a_worker_sending_a_big_result_ends_when_its_pool_dies() {
     let (ended, status) = wait_for_orphan(worker);
     let helper_status = release_and_reap(release_w, helper);
     drop((release_r, report_w));
-    assert!(ended, "the worker outlived its pool: it waited for room");
+    assert!(
+        ended,
+        "the worker outlived its pool: it waited for {waiting}"
+    );
     assert!(libc::WIFEXITED(status), "worker status {status:#x}");
     assert!(
         libc::WIFEXITED(helper_status),
         "helper status {helper_status:#x}"
     );
+}
+
+/// The pool's process dies while a process it started later keeps the
+/// worker's task pipe open, so the pipe never reaches end of file: the
+/// idle worker must end all the same, and not wait for tasks forever.
+fn a_worker_ends_when_its_pool_dies_while_a_later_process_holds_its_task_pipe() {
+    the_orphaned_worker_ends(false, "tasks");
+}
+
+/// A worker is sending a result bigger than its channel holds when its
+/// pool's process dies; a process that one forked later holds the channel's
+/// reading ends, so the channel never breaks. The worker must end all the
+/// same, not wait for ever for room.
+fn a_worker_sending_a_big_result_ends_when_its_pool_dies() {
+    the_orphaned_worker_ends(true, "room");
 }
 
 /// Waits (at most `HANG`) for `pid`, a child orphaned to this subreaper, to
