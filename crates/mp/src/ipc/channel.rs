@@ -59,7 +59,7 @@ pub(crate) struct FrameWriter {
     /// The socket that big payloads take, if the channel has one.
     bulk: Option<File>,
     /// Readable once the one reader has ended (a pidfd), when the writer
-    /// watches it (see [`FrameWriter::watching`]).
+    /// watches it (see [`FrameWriter::watch`]).
     reader_ended: Option<Arc<File>>,
 }
 
