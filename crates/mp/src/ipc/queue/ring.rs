@@ -197,7 +197,17 @@ impl Ends {
 }
 
 /// Waits while `word` holds `seen`, for at most `timeout`: looks a few times,
-/// then sleeps, counted in `asleep`.
+/// yields the CPU once, then sleeps, counted in `asleep`.
+///
+/// The yield is for a waiter that shares its CPU with the other side: a
+/// reader woken for one record, say, while the writer it woke waits to run
+/// again. Asleep, it would be counted, and every record after would wake it
+/// again, two switches a message; yielding lets the writer put many records
+/// before the reader looks once more. With 200,000 small messages pinned to
+/// one CPU (`taskset -c 0 ... -- queue_messages`): 135.7-139 ms before,
+/// 21.9-22.3 ms after, against 82.6-87.6 ms for the bare pipe writes; on two
+/// CPUs, where the yield finds nothing else to run, 16.5-17.0 and 16.1-17.2
+/// ms (three alternating runs each).
 fn wait_while(word: &AtomicU32, seen: u32, asleep: &AtomicU32, timeout: Duration) {
     let mut pause = 1;
     for _ in 0..LOOKS {
@@ -208,6 +218,10 @@ fn wait_while(word: &AtomicU32, seen: u32, asleep: &AtomicU32, timeout: Duration
             std::hint::spin_loop();
         }
         pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+    std::thread::yield_now();
+    if word.load(Ordering::Relaxed) != seen {
+        return;
     }
     asleep.fetch_add(1, Ordering::SeqCst);
     if word.load(Ordering::SeqCst) == seen {
