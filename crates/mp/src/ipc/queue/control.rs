@@ -4,6 +4,7 @@
 //! the queue broken, and the ring's two ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::ring::Ends;
 use crate::error::{Error, ErrorKind, Result};
@@ -80,10 +81,15 @@ impl Control {
     }
 
     /// Takes `side`'s lock, unless its holder waits for room: then `None`,
-    /// at once. A holder that does not wait lets go in a moment (it is
-    /// copying a record, or writing into a pipe with room); meanwhile this
-    /// thread yields to it. For `try_put`, which must not wait for a reader.
+    /// at once. A holder that does not wait lets go soon (it is copying a
+    /// record, or writing a long message into a pipe with room); meanwhile
+    /// this thread yields to it a few times, then naps, each nap twice as
+    /// long up to a millisecond, so that a long message, or a holder that is
+    /// stopped, does not keep a CPU busy. For `try_put`, which must not wait
+    /// for a reader.
     pub(super) fn lock_unless_full<'a>(&'a self, side: &'a Side) -> Result<Option<Held<'a>>> {
+        let mut yields = 16;
+        let mut nap = Duration::from_micros(10);
         loop {
             if let Some(acquired) = side.lock.try_lock()? {
                 return Ok(Some(self.after_locking(side, acquired)));
@@ -91,7 +97,13 @@ impl Control {
             if side.waiting.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            std::thread::yield_now();
+            if yields > 0 {
+                yields -= 1;
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_millis(1));
+            }
         }
     }
 
