@@ -167,6 +167,23 @@ pub(crate) fn write_vectored_nosignal(
     without_sigpipe(writev)
 }
 
+/// Writes all of `pieces` with `write`, which writes some of them (such as
+/// [`write_vectored_nosignal`] or [`send_vectored`] on one descriptor).
+pub(crate) fn write_all(
+    mut pieces: &mut [io::IoSlice<'_>],
+    write: impl Fn(&[io::IoSlice<'_>]) -> io::Result<usize>,
+) -> io::Result<()> {
+    while !pieces.is_empty() {
+        match write(pieces) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => io::IoSlice::advance_slices(&mut pieces, written),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Runs `write`, a write to a pipe or socket, such that a reader's absence
 /// comes back as an `EPIPE` error and never kills the process.
 ///
@@ -179,7 +196,7 @@ pub(crate) fn write_vectored_nosignal(
 /// `sigtimedwait` before the old mask comes back. The cost is two
 /// `pthread_sigmask` calls per write. If the caller already blocks `SIGPIPE`,
 /// the write runs as it is and the caller's signal stays the caller's.
-pub(crate) fn without_sigpipe<R>(write: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+fn without_sigpipe<R>(write: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
     // SAFETY: sigset_t is a plain C bitmask; sigemptyset/sigaddset initialize it.
     let mut pipe_only: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.

@@ -169,13 +169,13 @@ impl FrameWriter {
         };
         match &self.bulk {
             Some(bulk) if payload.len() >= BULK => {
-                write_all(&mut [IoSlice::new(&lengths), IoSlice::new(head)], to_pipe)?;
+                crate::sys::write_all(&mut [IoSlice::new(&lengths), IoSlice::new(head)], to_pipe)?;
                 let bulk = bulk.as_fd();
-                write_all(&mut [IoSlice::new(payload)], |pieces| {
+                crate::sys::write_all(&mut [IoSlice::new(payload)], |pieces| {
                     self.write_or_watch(bulk, || crate::sys::send_vectored(bulk, pieces))
                 })
             }
-            _ => write_all(
+            _ => crate::sys::write_all(
                 &mut [
                     IoSlice::new(&lengths),
                     IoSlice::new(head),
@@ -185,22 +185,6 @@ impl FrameWriter {
             ),
         }
     }
-}
-
-/// Writes all of `pieces` with `write`, which writes some of them.
-fn write_all(
-    mut pieces: &mut [IoSlice<'_>],
-    write: impl Fn(&[IoSlice<'_>]) -> io::Result<usize>,
-) -> io::Result<()> {
-    while !pieces.is_empty() {
-        match write(pieces) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(written) => IoSlice::advance_slices(&mut pieces, written),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// The receiving end of a framed pipe.

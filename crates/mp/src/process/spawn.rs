@@ -35,8 +35,8 @@
 //! `/proc` the fourth check is skipped.
 
 use std::fmt;
-use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::{IoSlice, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -179,10 +179,8 @@ pub(super) fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<
         args,
     };
     let payload = seal(&codec::to_bytes(&payload)?)?;
-    let (reader, mut writer) = {
-        let (r, w) = sys::pipe().map_err(|e| Error::os("make a pipe to a spawned child", e))?;
-        (r, std::fs::File::from(w))
-    };
+    let (reader, writer) =
+        sys::pipe().map_err(|e| Error::os("make a pipe to a spawned child", e))?;
     let mut keep = fds;
     keep.push(reader.as_raw_fd());
 
@@ -194,7 +192,8 @@ pub(super) fn spawn_child(me: ChildInfo, job: &dyn Job, daemon: bool) -> Result<
     // The write fails (EPIPE, and no SIGPIPE) if the child closed the pipe
     // without reading it all: it has died, or will never run its target. Reap
     // it and say how it ended, rather than leave a zombie behind an error.
-    if sys::without_sigpipe(|| writer.write_all(&payload)).is_err() {
+    let write = |pieces: &[IoSlice<'_>]| sys::write_vectored_nosignal(writer.as_fd(), pieces);
+    if sys::write_all(&mut [IoSlice::new(&payload)], write).is_err() {
         let _ = sys::kill(pid, libc::SIGKILL); // in case it lives on regardless
         let status = sys::waitpid(pid, true)
             .map_err(|e| Error::os("wait for a spawned child that failed to start", e))?
