@@ -32,7 +32,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::codec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inherit;
-use crate::sync::wait::{SLICE, nobody_left};
+use crate::sync::wait::{SLICE, look_a_while, nobody_left};
 use crate::sys;
 
 /// The largest message, in bytes (after serialization): 1 GiB.
@@ -405,6 +405,8 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
         self.check_readable()?;
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut idle_since = Instant::now();
+        // Whether this wait has looked a while for bytes before sleeping.
+        let mut looked = false;
         loop {
             // The buffer's lock is held only while bytes are taken or read,
             // never while waiting: a child forked while another thread waits
@@ -433,7 +435,10 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                     return Err(ErrorKind::MessageTruncated.into());
                 }
                 Ok(0) => return Err(ErrorKind::ConnectionClosed.into()),
-                Ok(_) => continue,
+                Ok(_) => {
+                    looked = false;
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
@@ -459,7 +464,16 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                 }
                 _ => SLICE,
             };
-            let ready = sys::poll_readable(&[self.inner.socket.0.as_fd()], Some(slice))
+            // An answer often comes within microseconds: look for it a while
+            // before sleeping (see `wait::look_a_while`).
+            let socket = self.inner.socket.0.as_fd();
+            if !looked {
+                looked = true;
+                if look_a_while(|| sys::bytes_waiting(socket).is_ok_and(|n| n > 0)) {
+                    continue;
+                }
+            }
+            let ready = sys::poll_readable(&[socket], Some(slice))
                 .map_err(|e| Error::os("wait on a pipe", e))?;
             // Only a `recv` without a timeout gives up early (see `sync/wait.rs`).
             if !ready.is_empty() {

@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process::function::RemoteFn;
 use crate::process::{Process, StartMethod};
+use crate::sync::wait::look_a_while;
 use crate::sys;
 
 /// The most workers a pool may ask for: Linux's highest possible `pid_max`
@@ -100,6 +101,19 @@ struct Worker {
     broken: bool,
     /// Tasks it has finished, for `max_tasks`.
     completed: usize,
+}
+
+/// A worker as the driver sees it while it waits without the pool's lock.
+/// The `Arc<File>`s keep the descriptors open meanwhile, even if the pool is
+/// terminated.
+struct Watched {
+    pid: u32,
+    /// Its result pipe.
+    results: Arc<File>,
+    /// Its pidfd, where the system has them.
+    ended: Option<Arc<File>>,
+    /// It has a task, and so may answer.
+    busy: bool,
 }
 
 /// A task a worker has, and its results so far. The task is kept whole until
@@ -294,37 +308,59 @@ impl Engine {
         }
         state.dispatch();
         // Watch every worker, idle ones too: its result channel for answers, and
-        // its pidfd (where there is one) for its death. Each `Arc<File>` keeps
-        // its descriptor open while we wait without the lock, even if the pool
-        // is terminated meanwhile.
-        let watched: Vec<(u32, Arc<File>, Option<Arc<File>>)> = state
+        // its pidfd (where there is one) for its death.
+        let watched: Vec<Watched> = state
             .workers
             .iter()
-            .map(|w| (w.pid, w.results.file(), w.ended.clone()))
+            .map(|w| Watched {
+                pid: w.pid,
+                results: w.results.file(),
+                ended: w.ended.clone(),
+                busy: !w.running.is_empty(),
+            })
             .collect();
         if watched.is_empty() {
             return (state, Ok(()));
         }
         drop(state);
+        // For each watched worker: (its pipe is readable, it has ended).
+        let mut events = vec![(false, false); watched.len()];
+        // A small task's answer comes within microseconds: look for it a
+        // while before sleeping (see `wait::look_a_while`). A worker's death
+        // shows up in the `poll` after, should nothing come.
+        let answered = timeout != Some(Duration::ZERO)
+            && look_a_while(|| {
+                let mut any = false;
+                for (index, worker) in watched.iter().enumerate() {
+                    let results = worker.results.as_fd();
+                    if worker.busy && sys::bytes_waiting(results).is_ok_and(|n| n > 0) {
+                        events[index].0 = true;
+                        any = true;
+                    }
+                }
+                any
+            });
+        if answered {
+            let state = self.lock();
+            return self.take_answers(state, &watched, &events);
+        }
         // What each polled descriptor is: (index in `watched`, is it the pidfd).
         let mut fds: Vec<BorrowedFd<'_>> = Vec::with_capacity(2 * watched.len());
         let mut what = Vec::with_capacity(2 * watched.len());
-        for (index, (_, results, ended)) in watched.iter().enumerate() {
-            fds.push(results.as_fd());
+        for (index, worker) in watched.iter().enumerate() {
+            fds.push(worker.results.as_fd());
             what.push((index, false));
-            if let Some(ended) = ended {
+            if let Some(ended) = &worker.ended {
                 fds.push(ended.as_fd());
                 what.push((index, true));
             }
         }
         let ready = sys::poll_readable(&fds, timeout);
-        let mut state = self.lock();
+        let state = self.lock();
         let ready = match ready {
             Ok(ready) => ready,
             Err(err) => return (state, Err(Error::os("wait for the pool's workers", err))),
         };
-        // For each watched worker: (its pipe is readable, it has ended).
-        let mut events = vec![(false, false); watched.len()];
         for polled in ready {
             let (index, is_pidfd) = what[polled];
             if is_pidfd {
@@ -333,11 +369,23 @@ impl Engine {
                 events[index].0 = true;
             }
         }
+        self.take_answers(state, &watched, &events)
+    }
+
+    /// After a wait: collects the answers of the watched workers whose
+    /// result pipes are readable, and buries those that have ended
+    /// (`events`, for each of `watched`: (readable, ended)).
+    fn take_answers<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, EngineState>,
+        watched: &[Watched],
+        events: &[(bool, bool)],
+    ) -> (MutexGuard<'a, EngineState>, Result<()>) {
         for (index, &(answered, ended)) in events.iter().enumerate() {
             // Only the driver removes workers, and only a terminated pool
             // (which starts none) removes them behind its back: a pid still
             // in the list is the worker we watched.
-            let pid = watched[index].0;
+            let pid = watched[index].pid;
             let find = |state: &EngineState| state.workers.iter().position(|w| w.pid == pid);
             if ended {
                 // The worker is gone: what it wrote before it died is all
@@ -346,7 +394,7 @@ impl Engine {
                 // it may finish a task before the one it died in. Each read
                 // takes a frame, until the end, where `collect` buries it; the
                 // task it had not answered fails.
-                let _ = sys::set_nonblocking(watched[index].1.as_fd());
+                let _ = sys::set_nonblocking(watched[index].results.as_fd());
                 while let Some(position) = find(&state) {
                     state.collect(position);
                 }

@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process;
 use crate::process::function::{self, Discard, Output, RemoteFn};
+use crate::sync::wait::look_a_while;
 use crate::{inherit, sys};
 
 /// What the parent tells a worker: a frame's head. A `Run` frame's payload is
@@ -233,6 +234,12 @@ fn watch_parent() -> Option<Arc<File>> {
 /// every [`PARENT_CHECK`]. Watching needs no timeout, which would cost a
 /// timer for every task.
 fn parent_alive_while_waiting(tasks: &FrameReader, parent: Option<&File>) -> bool {
+    // The next task often comes within microseconds: look for it a while
+    // before sleeping (see `wait::look_a_while`).
+    if tasks.has_buffered() || look_a_while(|| sys::bytes_waiting(tasks.fd()).is_ok_and(|n| n > 0))
+    {
+        return true;
+    }
     while !tasks.has_buffered() {
         let ready = match parent {
             Some(parent) => sys::poll_readable(&[tasks.fd(), parent.as_fd()], None),
