@@ -10,6 +10,7 @@ use super::ring::Ends;
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::InShared;
 use crate::sync::raw_lock::{Acquired, Held, RawLock};
+use crate::sync::wait::look_a_while;
 
 /// The part of a queue that lives in shared memory.
 #[repr(C)]
@@ -83,12 +84,14 @@ impl Control {
     /// Takes `side`'s lock, unless its holder waits for room: then `None`,
     /// at once. A holder that does not wait lets go soon (it is copying a
     /// record, or writing a long message into a pipe with room); meanwhile
-    /// this thread yields to it a few times, then naps, each nap twice as
-    /// long up to a millisecond, so that a long message, or a holder that is
-    /// stopped, does not keep a CPU busy. For `try_put`, which must not wait
-    /// for a reader.
+    /// this thread looks a while for the lock to come free (see
+    /// `wait::look_a_while`), then naps, each nap twice as long up to a
+    /// millisecond, so that a long message, or a holder that is stopped,
+    /// does not keep a CPU busy. It never yields: behind a program that
+    /// never sleeps, each yield can wait out that program's time slice. For
+    /// `try_put`, which must not wait for a reader.
     pub(super) fn lock_unless_full<'a>(&'a self, side: &'a Side) -> Result<Option<Held<'a>>> {
-        let mut yields = 16;
+        let mut looked = false;
         let mut nap = Duration::from_micros(10);
         loop {
             if let Some(acquired) = side.lock.try_lock()? {
@@ -97,9 +100,9 @@ impl Control {
             if side.waiting.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            if yields > 0 {
-                yields -= 1;
-                std::thread::yield_now();
+            if !looked {
+                looked = true;
+                look_a_while(|| !side.lock.is_held() || side.waiting.load(Ordering::Relaxed));
             } else {
                 std::thread::sleep(nap);
                 nap = (nap * 2).min(Duration::from_millis(1));

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use super::RECORD;
 use crate::region::InShared;
-use crate::sync::wait::{futex_wait, futex_wake};
+use crate::sync::wait::{futex_wait, futex_wake, look_a_while};
 
 /// How many records the ring holds: as many small messages as a 1 MiB pipe
 /// held when the records went through it. A power of two, so that a position
@@ -197,17 +197,19 @@ impl Ends {
 }
 
 /// Waits while `word` holds `seen`, for at most `timeout`: looks a few times,
-/// yields the CPU once, then sleeps, counted in `asleep`.
+/// then, where another CPU can bring the change, a while longer (see
+/// `wait::look_a_while`), then sleeps, counted in `asleep`.
 ///
-/// The yield is for a waiter that shares its CPU with the other side: a
-/// reader woken for one record, say, while the writer it woke waits to run
-/// again. Asleep, it would be counted, and every record after would wake it
-/// again, two switches a message; yielding lets the writer put many records
-/// before the reader looks once more. With 200,000 small messages pinned to
-/// one CPU (`taskset -c 0 ... -- queue_messages`): 135.7-139 ms before,
-/// 21.9-22.3 ms after, against 82.6-87.6 ms for the bare pipe writes; on two
-/// CPUs, where the yield finds nothing else to run, 16.5-17.0 and 16.1-17.2
-/// ms (three alternating runs each).
+/// It does not yield the CPU. A yield once between the looks and the sleep
+/// helped a reader that shares one CPU with its writer: 200,000 small
+/// messages pinned to one CPU (`taskset -c 0 ... -- queue_messages`) took
+/// 22-24 ms with it and take 147-152 ms without (the bare pipe writes:
+/// 87-90 ms), for a reader woken for one record sleeps again, counted, and
+/// every record after wakes it. But behind a program that never sleeps, a
+/// yield waits out that program's time slice: a queue round trip between
+/// two processes pinned to one CPU beside `yes > /dev/null` took 1.43 ms
+/// with the yield and 37-45 µs without. On two CPUs the small messages take
+/// 16.6-26.4 ms either way.
 fn wait_while(word: &AtomicU32, seen: u32, asleep: &AtomicU32, timeout: Duration) {
     let mut pause = 1;
     for _ in 0..LOOKS {
@@ -219,8 +221,7 @@ fn wait_while(word: &AtomicU32, seen: u32, asleep: &AtomicU32, timeout: Duration
         }
         pause = (pause * 2).min(LONGEST_PAUSE);
     }
-    std::thread::yield_now();
-    if word.load(Ordering::Relaxed) != seen {
+    if look_a_while(|| word.load(Ordering::Relaxed) != seen) {
         return;
     }
     asleep.fetch_add(1, Ordering::SeqCst);
