@@ -56,7 +56,7 @@ const LOOK_FOR: Duration = Duration::from_micros(20);
 ///
 /// Waking a sleeper is dear when the answer comes from another CPU: the
 /// sleeper's CPU has gone idle, and waking it takes far longer than the
-/// answer did (about 15 µs a hop on this project's virtual machines). With
+/// answer did (about 13 µs a hop on this project's virtual machines). With
 /// one CPU only, looking would only keep the other side from running, so
 /// this returns `false` at once.
 ///
@@ -78,7 +78,7 @@ pub(crate) fn look_a_while(ready: impl FnMut() -> bool) -> bool {
 /// spins, after a look in vain the process skips the next one, after two in
 /// a row the next three, after three the next seven, and so on up to 255;
 /// a look that finds its answer makes it look every time again.
-pub(crate) struct Looker {
+struct Looker {
     /// Looks in vain in a row, at most [`Looker::MOST_MISSES`].
     misses: AtomicU32,
     /// Waits still to go without looking.
@@ -88,7 +88,7 @@ pub(crate) struct Looker {
 impl Looker {
     const MOST_MISSES: u32 = 8;
 
-    pub(crate) const fn new() -> Looker {
+    const fn new() -> Looker {
         Looker {
             misses: AtomicU32::new(0),
             skips: AtomicU32::new(0),
@@ -97,7 +97,7 @@ impl Looker {
 
     /// Looks whether `ready` holds, again and again for up to `time`,
     /// unless this wait is one to skip; whether it did.
-    pub(crate) fn look(&self, time: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    fn look(&self, time: Duration, mut ready: impl FnMut() -> bool) -> bool {
         // Other threads may count at the same time: a skip more or less
         // does not matter.
         let skips = self.skips.load(Ordering::Relaxed);
@@ -125,7 +125,7 @@ impl Looker {
 /// Whether this process may run on more than one CPU (its affinity, and
 /// its cgroup's share, as `std::thread::available_parallelism` reads them),
 /// looked up once and remembered.
-pub(crate) fn other_cpus() -> bool {
+fn other_cpus() -> bool {
     // 0: not looked up yet; 1: one CPU; 2: more.
     static CPUS: AtomicU32 = AtomicU32::new(0);
     match CPUS.load(Ordering::Relaxed) {
