@@ -578,14 +578,15 @@ pub(crate) fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
-/// How many bytes a read of the pipe or socket `fd` would find now
-/// (`FIONREAD`), without taking any and without waiting.
-pub(crate) fn bytes_waiting(fd: BorrowedFd<'_>) -> io::Result<usize> {
+/// Whether a read of the pipe or socket `fd` would find bytes now
+/// (`FIONREAD`), without taking any and without waiting. An error (not a
+/// pipe or socket) says no: the caller's wait will meet it.
+pub(crate) fn has_bytes(fd: BorrowedFd<'_>) -> bool {
     let mut count: libc::c_int = 0;
     // SAFETY: FIONREAD writes one `c_int` through the pointer, to `count`, a
     // local that outlives the call; it fails (EBADF, ENOTTY) without writing.
-    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut count) })?;
-    Ok(usize::try_from(count).unwrap_or(0))
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut count) };
+    ret == 0 && count > 0
 }
 
 /// Puts `fd` in non-blocking mode: a read with nothing to read fails with

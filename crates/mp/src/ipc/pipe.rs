@@ -469,7 +469,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
             let socket = self.inner.socket.0.as_fd();
             if !looked {
                 looked = true;
-                if look_a_while(|| sys::bytes_waiting(socket).is_ok_and(|n| n > 0)) {
+                if look_a_while(|| sys::has_bytes(socket)) {
                     continue;
                 }
             }

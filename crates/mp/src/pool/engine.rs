@@ -332,8 +332,7 @@ impl Engine {
             && look_a_while(|| {
                 let mut any = false;
                 for (index, worker) in watched.iter().enumerate() {
-                    let results = worker.results.as_fd();
-                    if worker.busy && sys::bytes_waiting(results).is_ok_and(|n| n > 0) {
+                    if worker.busy && sys::has_bytes(worker.results.as_fd()) {
                         events[index].0 = true;
                         any = true;
                     }

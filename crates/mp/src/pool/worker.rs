@@ -236,8 +236,7 @@ fn watch_parent() -> Option<Arc<File>> {
 fn parent_alive_while_waiting(tasks: &FrameReader, parent: Option<&File>) -> bool {
     // The next task often comes within microseconds: look for it a while
     // before sleeping (see `wait::look_a_while`).
-    if tasks.has_buffered() || look_a_while(|| sys::bytes_waiting(tasks.fd()).is_ok_and(|n| n > 0))
-    {
+    if tasks.has_buffered() || look_a_while(|| sys::has_bytes(tasks.fd())) {
         return true;
     }
     while !tasks.has_buffered() {
