@@ -33,6 +33,16 @@ pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     postcard::to_stdvec(value).map_err(serialize_error)
 }
 
+/// Like [`to_bytes`], into `buf` (emptied first), whose room is reused: a
+/// message sent again and again allocates nothing once `buf` has grown.
+pub(crate) fn to_bytes_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<()> {
+    inherit::take_refused();
+    let mut reused = std::mem::take(buf);
+    reused.clear();
+    *buf = postcard::to_extend(value, reused).map_err(serialize_error)?;
+    Ok(())
+}
+
 /// The error for a value that postcard could not serialize: a shared object
 /// that refused to travel, if one did (call `inherit::take_refused` before
 /// serializing, to forget older refusals), or postcard's own error.

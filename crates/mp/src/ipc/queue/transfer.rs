@@ -227,9 +227,9 @@ impl<T: Serialize + DeserializeOwned + 'static> Queue<T> {
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let ready = sys::poll_readable(&[self.shared.reader.0.as_fd()], Some(SLICE))
+                    let [ready] = sys::poll_readable([self.shared.reader.0.as_fd()], Some(SLICE))
                         .map_err(|e| Error::os("wait on a Queue's pipe", e))?;
-                    if ready.is_empty() && self.writer_died()? {
+                    if !ready && self.writer_died()? {
                         return Err(control.truncated());
                     }
                 }
