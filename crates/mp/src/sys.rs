@@ -706,9 +706,6 @@ impl PollSet {
     /// Waits until some descriptor of the set is readable, for at most
     /// `timeout` (`None`: no limit); then [`PollSet::is_ready`] tells which.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        for entry in &mut self.entries {
-            entry.revents = 0;
-        }
         poll(&mut self.entries, timeout)
     }
 
