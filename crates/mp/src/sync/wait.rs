@@ -18,6 +18,10 @@
 //! robust-mutex machinery covers mutexes only). A futex word has no
 //! bookkeeping: a dead sleeper simply stops sleeping.
 //!
+//! Sleeping and being woken cost far more than the change they wait for,
+//! when another CPU makes it: so where there is one, a waiter first looks
+//! at the word a while before it sleeps ([`look_a_while`]).
+//!
 //! On Unix systems other than Linux there is no futex: a waiter there checks
 //! the word every millisecond instead, which works, slowly.
 //!
@@ -245,6 +249,11 @@ pub(crate) fn wait_on<T>(
                 _ => return Waited::TimedOut,
             },
         };
+        // The word often changes within microseconds (an `Event` set by a
+        // process answering this one): look at it a while before sleeping.
+        if look_a_while(|| word.load(Ordering::Acquire) != seen) {
+            continue;
+        }
         futex_wait(word, seen, slice);
         // Once the deadline has passed, the timeout wins over giving up: the
         // top of the loop gives `ready` one last look, then says so. (A
