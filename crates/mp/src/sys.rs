@@ -809,6 +809,35 @@ mod tests {
         status
     }
 
+    /// A wait says which descriptors are ready, by the index each was added
+    /// with; a set used again after `clear` says so for the new ones only.
+    #[test]
+    fn a_poll_set_says_which_descriptors_are_ready_and_can_be_used_again() {
+        let pipes: Vec<_> = (0..3).map(|_| pipe().unwrap()).collect();
+        let send = |index: usize| {
+            let sent = write_vectored_nosignal(pipes[index].1.as_fd(), &[io::IoSlice::new(b"x")]);
+            assert_eq!(sent.unwrap(), 1);
+        };
+        let mut set = PollSet::default();
+        send(1);
+        for (reader, _) in &pipes {
+            set.add(reader.as_fd());
+        }
+        set.wait(None).unwrap();
+        assert_eq!([0, 1, 2].map(|i| set.is_ready(i)), [false, true, false]);
+        // Only the two it holds now: the first pipe (now with a byte) and the
+        // last. The second, still readable, is not in it any more.
+        send(0);
+        set.clear();
+        assert_eq!(set.add(pipes[0].0.as_fd()), 0);
+        assert_eq!(set.add(pipes[2].0.as_fd()), 1);
+        set.wait(Some(Duration::ZERO)).unwrap();
+        assert_eq!([0, 1].map(|i| set.is_ready(i)), [true, false]);
+        // The same on the stack, for a set of a known size.
+        let ready = poll_readable([0, 1, 2].map(|i| pipes[i].0.as_fd()), Some(Duration::ZERO));
+        assert_eq!(ready.unwrap(), [true, true, false]);
+    }
+
     #[test]
     fn a_write_to_a_pipe_nobody_reads_is_epipe_never_sigpipe_either_way() {
         for fallback in [false, true] {
