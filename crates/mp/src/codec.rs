@@ -33,12 +33,16 @@ pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     postcard::to_stdvec(value).map_err(serialize_error)
 }
 
+/// The most room a buffer reused for messages keeps between two of them.
+pub(crate) const KEPT_ROOM: usize = 64 << 10;
+
 /// Like [`to_bytes`], into `buf` (emptied first), whose room is reused: a
 /// message sent again and again allocates nothing once `buf` has grown.
 pub(crate) fn to_bytes_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<()> {
     inherit::take_refused();
     let mut reused = std::mem::take(buf);
     reused.clear();
+    reused.shrink_to(KEPT_ROOM);
     *buf = postcard::to_extend(value, reused).map_err(serialize_error)?;
     Ok(())
 }
@@ -263,5 +267,19 @@ mod tests {
             assert_eq!(out, postcard::to_stdvec(&floats).unwrap());
             assert_eq!(take_value::<Vec<f64>>(&out).unwrap(), (floats, &[][..]));
         }
+    }
+
+    /// A buffer reused for small messages keeps their room, but not the
+    /// room of one big message for the rest of its life.
+    #[test]
+    fn a_reused_buffer_gives_back_the_room_of_a_big_message() {
+        let mut buf = Vec::new();
+        to_bytes_into("small", &mut buf).unwrap();
+        assert_eq!(buf, to_bytes("small").unwrap());
+        to_bytes_into(&vec![1_u8; 4 * KEPT_ROOM], &mut buf).unwrap();
+        assert!(buf.capacity() > KEPT_ROOM);
+        to_bytes_into("small", &mut buf).unwrap();
+        assert_eq!(buf, to_bytes("small").unwrap());
+        assert!(buf.capacity() <= KEPT_ROOM, "kept {} bytes", buf.capacity());
     }
 }

@@ -28,6 +28,7 @@ use std::io::{self, BufRead, BufReader, IoSlice, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
+use crate::codec::KEPT_ROOM;
 use crate::sync::wait::SLICE;
 
 /// The largest head or payload: its length must fit in four bytes.
@@ -193,7 +194,8 @@ pub(crate) struct FrameReader {
     reader: BufReader<SharedFile>,
     /// The socket that big payloads come through, if the channel has one.
     bulk: Option<SharedFile>,
-    /// The last frame's head: the next one reuses its room.
+    /// The last frame's head: the next one reuses its room, up to
+    /// [`KEPT_ROOM`].
     head: Vec<u8>,
 }
 
@@ -321,6 +323,7 @@ impl FrameReader {
             |at: usize| u32::from_le_bytes(lengths[at..at + 4].try_into().expect("4 bytes"));
         let mut head = std::mem::take(&mut self.head);
         head.clear();
+        head.shrink_to(KEPT_ROOM);
         self.read_exactly(&mut head, length(0) as usize)?;
         self.head = head;
         let payload_len = length(4) as usize;
@@ -403,6 +406,25 @@ mod tests {
             reader.recv().unwrap().is_none(),
             "end of file between frames"
         );
+    }
+
+    /// The reader reuses its room for heads, but a big head's room does not
+    /// stay for the reader's life.
+    #[test]
+    fn the_room_of_a_big_head_is_given_back_at_the_next_frame() {
+        let (mut writer, mut reader) = channel();
+        let sender = std::thread::spawn(move || {
+            writer.send(&vec![1; 4 * KEPT_ROOM], b"p").unwrap();
+            writer.send(b"small", b"p").unwrap();
+        });
+        assert_eq!(reader.recv().unwrap().unwrap().head.len(), 4 * KEPT_ROOM);
+        assert_eq!(reader.recv().unwrap().unwrap().head, b"small");
+        assert!(
+            reader.head.capacity() <= KEPT_ROOM,
+            "kept {}",
+            reader.head.capacity()
+        );
+        sender.join().unwrap();
     }
 
     /// With a bulk socket, payloads from `BULK` bytes up take it and the
