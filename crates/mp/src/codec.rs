@@ -36,14 +36,21 @@ pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// The most room a buffer reused for messages keeps between two of them.
 pub(crate) const KEPT_ROOM: usize = 64 << 10;
 
-/// Like [`to_bytes`], into `buf` (emptied first), whose room is reused: a
-/// message sent again and again allocates nothing once `buf` has grown.
-pub(crate) fn to_bytes_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<()> {
-    inherit::take_refused();
+/// Takes a buffer kept for the next message out of `buf`, empty, with its
+/// room up to [`KEPT_ROOM`]: a message sent again and again allocates
+/// nothing once the buffer has grown, and one big message does not hold its
+/// memory for the buffer's life.
+pub(crate) fn reused(buf: &mut Vec<u8>) -> Vec<u8> {
     let mut reused = std::mem::take(buf);
     reused.clear();
     reused.shrink_to(KEPT_ROOM);
-    *buf = postcard::to_extend(value, reused).map_err(serialize_error)?;
+    reused
+}
+
+/// Like [`to_bytes`], into `buf`, whose room is reused (see [`reused`]).
+pub(crate) fn to_bytes_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<()> {
+    inherit::take_refused();
+    *buf = postcard::to_extend(value, reused(buf)).map_err(serialize_error)?;
     Ok(())
 }
 

@@ -666,16 +666,17 @@ pub(crate) fn poll_readable<const N: usize>(
     fds: [BorrowedFd<'_>; N],
     timeout: Option<Duration>,
 ) -> io::Result<[bool; N]> {
-    let mut pollfds = fds.map(readable_entry);
+    let mut pollfds = fds.map(|fd| entry(fd, libc::POLLIN));
     poll(&mut pollfds, timeout)?;
     Ok(pollfds.map(|entry| entry.revents != 0))
 }
 
-/// The `poll(2)` entry that waits for `fd` to be readable.
-fn readable_entry(fd: BorrowedFd<'_>) -> libc::pollfd {
+/// The `poll(2)` entry that waits for `events` on `fd` (`POLLIN`: readable;
+/// `POLLOUT`: room to write).
+fn entry(fd: BorrowedFd<'_>, events: libc::c_short) -> libc::pollfd {
     libc::pollfd {
         fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
+        events,
         revents: 0,
     }
 }
@@ -699,7 +700,7 @@ impl PollSet {
     /// is over, or the number may name some other file by then (a wrong
     /// answer, never a memory error: `poll` only reads the numbers).
     pub(crate) fn add(&mut self, fd: BorrowedFd<'_>) -> usize {
-        self.entries.push(readable_entry(fd));
+        self.entries.push(entry(fd, libc::POLLIN));
         self.entries.len() - 1
     }
 
@@ -718,11 +719,7 @@ impl PollSet {
 /// Waits until `fd` has room for a write (or its readers are gone), for at
 /// most `timeout`. Returns whether it is ready.
 pub(crate) fn poll_writable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
-    let mut pollfd = [libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
-        revents: 0,
-    }];
+    let mut pollfd = [entry(fd, libc::POLLOUT)];
     poll(&mut pollfd, Some(timeout))?;
     Ok(pollfd[0].revents != 0)
 }
@@ -731,12 +728,7 @@ pub(crate) fn poll_writable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result
 /// until `ended` is readable (a pidfd: its process has ended), with no time
 /// limit. Returns whether `fd` is ready; `false` means only `ended` is.
 pub(crate) fn poll_writable_unless(fd: BorrowedFd<'_>, ended: BorrowedFd<'_>) -> io::Result<bool> {
-    let mut pollfds =
-        [(fd, libc::POLLOUT), (ended, libc::POLLIN)].map(|(fd, events)| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events,
-            revents: 0,
-        });
+    let mut pollfds = [entry(fd, libc::POLLOUT), entry(ended, libc::POLLIN)];
     poll(&mut pollfds, None)?;
     Ok(pollfds[0].revents != 0)
 }

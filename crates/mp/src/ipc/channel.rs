@@ -28,7 +28,6 @@ use std::io::{self, BufRead, BufReader, IoSlice, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use crate::codec::KEPT_ROOM;
 use crate::sync::wait::SLICE;
 
 /// The largest head or payload: its length must fit in four bytes.
@@ -194,8 +193,8 @@ pub(crate) struct FrameReader {
     reader: BufReader<SharedFile>,
     /// The socket that big payloads come through, if the channel has one.
     bulk: Option<SharedFile>,
-    /// The last frame's head: the next one reuses its room, up to
-    /// [`KEPT_ROOM`].
+    /// The last frame's head: the next one reuses its room (see
+    /// `codec::reused`).
     head: Vec<u8>,
 }
 
@@ -321,9 +320,7 @@ impl FrameReader {
         self.reader.read_exact(&mut lengths)?;
         let length =
             |at: usize| u32::from_le_bytes(lengths[at..at + 4].try_into().expect("4 bytes"));
-        let mut head = std::mem::take(&mut self.head);
-        head.clear();
-        head.shrink_to(KEPT_ROOM);
+        let mut head = crate::codec::reused(&mut self.head);
         self.read_exactly(&mut head, length(0) as usize)?;
         self.head = head;
         let payload_len = length(4) as usize;
@@ -376,6 +373,7 @@ fn read_into(from: &SharedFile, buf: &mut Vec<u8>, len: usize) -> io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::KEPT_ROOM;
     use std::io::Write;
 
     fn channel() -> (FrameWriter, FrameReader) {
